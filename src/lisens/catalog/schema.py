@@ -1,0 +1,122 @@
+"""The strict schema of catalog files: unknown keys and wrong types are refused."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")]
+ModuleName = Annotated[str, Field(min_length=1, max_length=239)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ProvenanceEntry(Strict):
+    kind: Literal["documented", "derived"]
+    source: Text
+
+
+class LicenseEntry(Strict):
+    name: ModuleName
+    owner: Annotated[str, Field(pattern=r"^[A-Z0-9]+$")] = "SUPEROFFICE"
+    constants: list[str] = []
+    type: Literal["system", "site", "user"]
+    description: Text
+    tooltip: str | None = None
+    unrestricted: bool = False
+    hidden: bool = False
+    prerequisite: ModuleName | None = None
+    allowed_user_types: list[Literal["internal", "resource", "external", "anonymous", "system"]] = []
+    provenance: ProvenanceEntry
+    note: str | None = None
+
+
+class ModuleLicensesFile(Strict):
+    license: list[LicenseEntry]
+
+
+class AddonEntry(Strict):
+    key: Key
+    name: Text
+    description: Text
+    system: Annotated[list[ModuleName], Field(min_length=1)]
+    requires: Key | None = None
+    provenance: ProvenanceEntry
+
+
+class AddonsFile(Strict):
+    addon: list[AddonEntry]
+
+
+class GenerationHeader(Strict):
+    key: Key
+    name: Text
+    description: Text
+    tenant_system: list[ModuleName] = []
+    addons: list[Key] = []
+    provenance: ProvenanceEntry
+
+
+class LicenseSettings(Strict):
+    implied_hidden: bool = False  # licenses a plan turns on are hidden
+    visible: list[ModuleName] = []  # ... except these
+    hidden: list[ModuleName] = []  # hidden in this generation whatever else says
+    tier_markers: list[ModuleName] = []  # system licenses with ExtraFlags = 2
+    sold: list[ModuleName] = []  # licenses sold one by one
+
+
+class PlanEntry(Strict):
+    key: Key
+    name: Text
+    description: str | None = None
+    solution: Key | None = None
+    tier: Literal["essential", "premium"] | None = None
+    plan_license: ModuleName
+    system: list[ModuleName]
+    extra_info: str
+    unrestricted: bool = False
+    provenance: ProvenanceEntry
+
+
+class CombinationsEntry(Strict):
+    rule: Literal["one-tier-per-solution"]
+    solutions: Annotated[list[Key], Field(min_length=2)]
+    provenance: ProvenanceEntry
+
+
+class CombinationLicenseEntry(Strict):
+    solutions: Annotated[list[Key], Field(min_length=2)]
+    plan_license: ModuleName
+
+
+class CombinationEntry(Strict):
+    plans: Annotated[list[Key], Field(min_length=2)]
+    name: Text
+    description: Text
+    extra_info: str
+    provenance: ProvenanceEntry
+
+
+class FeatureEntry(Strict):
+    key: Key
+    group: Key
+    parent: Key | None = None
+    en: Text
+    sv: Text
+    de: Text
+    licenses: Annotated[list[ModuleName], Field(min_length=1)]
+    provenance: ProvenanceEntry
+
+
+class GenerationFile(Strict):
+    generation: GenerationHeader
+    licenses: LicenseSettings = LicenseSettings()
+    plan: list[PlanEntry] = []
+    combinations: CombinationsEntry | None = None
+    combination_license: list[CombinationLicenseEntry] = []
+    combination: list[CombinationEntry] = []
+    feature: list[FeatureEntry] = []

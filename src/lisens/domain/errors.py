@@ -1,0 +1,72 @@
+"""The one error tree: every error Lisens raises carries a stable code and names the bad value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class LisensError(Exception):
+    """Base of every expected error. `code` is stable; `message` names the bad value."""
+
+    default_code: ClassVar[str] = "LISENS_ERROR"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.code: str = code or self.default_code
+        self.message = message
+        self.details: Mapping[str, Any] = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.details}
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class NotFound(LisensError):
+    """A name that should exist does not."""
+
+    default_code = "NOT_FOUND"
+
+
+class UnknownGeneration(NotFound):
+    default_code = "UNKNOWN_GENERATION"
+
+
+class UnknownLicense(NotFound):
+    default_code = "UNKNOWN_LICENSE"
+
+
+class UnknownPlan(NotFound):
+    default_code = "UNKNOWN_PLAN"
+
+
+class UnknownAddon(NotFound):
+    default_code = "UNKNOWN_ADDON"
+
+
+class InvalidInput(LisensError):
+    """Well-formed request, ill-formed value."""
+
+    default_code = "INVALID_INPUT"
+
+
+class InvalidLicenseName(InvalidInput):
+    default_code = "INVALID_LICENSE_NAME"
+
+
+class InvalidCombination(InvalidInput):
+    default_code = "INVALID_COMBINATION"
+
+
+class ExtraInfoError(InvalidInput):
+    """Malformed ExtraInfo text; the code says which rule it breaks."""
+
+    default_code = "EXTRAINFO_INVALID"
+
+
+class CatalogError(InvalidInput):
+    """A catalog file that breaks the schema or a cross-reference."""
+
+    default_code = "CATALOG_INVALID"

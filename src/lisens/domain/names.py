@@ -1,0 +1,71 @@
+"""License names: `owner.module` full names, compared case-insensitively; a bare module is SUPEROFFICE's."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from lisens.domain.errors import InvalidLicenseName
+
+SUPEROFFICE = "SUPEROFFICE"
+
+# Owner names: upper case A-Z and 0-9 (reference §0, ModuleOwner.ownerName), compared case-insensitively.
+OWNER_RE = re.compile(r"[A-Za-z0-9]+")
+# Module names in set= lists and in new catalogs: lower case letters, digits and hyphens.
+MODULE_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+# Historic module names may hold a space (`superlicense-ej-customer centre`); they are kept as data.
+LEGACY_MODULE_RE = re.compile(r"[a-z0-9](?:[a-z0-9 -]*[a-z0-9])?")
+
+
+class LicenseName(NamedTuple):
+    owner: str  # upper case
+    module: str  # lower case
+
+    @property
+    def full(self) -> str:
+        """The canonical key: `owner.module`, all lower case."""
+        return f"{self.owner.lower()}.{self.module}"
+
+    def __str__(self) -> str:
+        return self.full
+
+
+def parse_license_name(text: str) -> LicenseName:
+    """Parse `owner.module` or a bare `module`; refuse anything else with INVALID_LICENSE_NAME."""
+    owner, dot, module = text.partition(".")
+    if not dot:
+        owner, module = SUPEROFFICE, text
+    module = module.lower()
+    if not OWNER_RE.fullmatch(owner):
+        raise InvalidLicenseName(f"license name {text!r}: owner {owner!r} must be letters A-Z and digits", name=text)
+    if not LEGACY_MODULE_RE.fullmatch(module):
+        raise InvalidLicenseName(
+            f"license name {text!r}: module {module!r} must be letters, digits and hyphens", name=text
+        )
+    return LicenseName(owner.upper(), module)
+
+
+def canonical(text: str) -> str:
+    """Canonical key for a license name without validation: lower case, owner SUPEROFFICE by default.
+
+    Used on the hot path of checks, where a malformed name is simply not held.
+    """
+    lowered = text.lower()
+    if "." in lowered:
+        return lowered
+    return "superoffice." + lowered
+
+
+class _CanonicalMemo(dict[str, str]):
+    """Spelling -> canonical key, filled on first use so repeated checks cost one dict lookup."""
+
+    limit = 65536
+
+    def __missing__(self, text: str) -> str:
+        key = canonical(text)
+        if len(self) < self.limit:
+            self[text] = key
+        return key
+
+
+CANONICAL = _CanonicalMemo()
