@@ -1,0 +1,53 @@
+"""The `lisens` entry point: builds the Typer app and turns every expected error into `error CODE: message`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from lisens import __version__
+from lisens.cli import catalog, extrainfo
+from lisens.cli.output import report_error
+from lisens.domain.errors import LisensError
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="lisens",
+        help="Lisens: license server and entitlement engine for the SuperOffice licensing model.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def root(
+        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+    ) -> None:
+        if version:
+            typer.echo(__version__)
+            raise typer.Exit()
+
+    app.add_typer(catalog.app, name="catalog")
+    app.add_typer(extrainfo.app, name="extrainfo")
+    return app
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code: 0 ok, 1 an error or a negative answer, 2 a usage error."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        # Standalone mode prints usage errors itself and ends in SystemExit; our errors pass through.
+        build_app()(args=args, prog_name="lisens")
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except LisensError as error:
+        report_error(error, as_json="--json" in args)
+        return 1
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

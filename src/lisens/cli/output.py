@@ -1,0 +1,35 @@
+"""Printing for the CLI: Rich tables for people, JSON for machines, errors as `error CODE: message`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from lisens.domain.errors import LisensError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    result = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        result.add_column(column)
+    for row in rows:
+        result.add_row(*("" if cell is None else str(cell) for cell in row))
+    return result
+
+
+def report_error(error: LisensError, *, as_json: bool) -> None:
+    if as_json:
+        print_json({"error": error.to_dict()})
+    err_console.print(f"error {error.code}: {error.message}", markup=False, soft_wrap=True)
