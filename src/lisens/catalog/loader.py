@@ -60,9 +60,7 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise CatalogError(
-                f"{self.path}: " + "; ".join(self.items), file=str(self.path), problems=list(self.items)
-            )
+            raise CatalogError(f"{self.path}: " + "; ".join(self.items), file=str(self.path), problems=list(self.items))
 
 
 def _read(path: Path, model: type[M]) -> M:
@@ -152,7 +150,10 @@ def load_module_licenses(path: Path) -> dict[str, ModuleLicense]:
         licenses[entry.name] = _module_license(entry, sort_order=index + 1)
     for index, entry in enumerate(parsed.license):
         if entry.prerequisite is not None and entry.prerequisite not in licenses:
-            problems.add(f"license[{index}] (name={entry.name!r})", f"prerequisite {entry.prerequisite!r} is not a module license")
+            problems.add(
+                f"license[{index}] (name={entry.name!r})",
+                f"prerequisite {entry.prerequisite!r} is not a module license",
+            )
     problems.raise_if_any()
     return licenses
 
@@ -208,9 +209,7 @@ def _parse_set(problems: _Problems, where: str, text: str, licenses: Mapping[str
     return names
 
 
-def load_generation(
-    path: Path, licenses: Mapping[str, ModuleLicense], addons: Mapping[str, Addon]
-) -> Catalog:
+def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: Mapping[str, Addon]) -> Catalog:
     parsed = _read(path, GenerationFile)
     problems = _Problems(path)
     header = parsed.generation
@@ -319,24 +318,24 @@ def _combination_rule(
             problems.add(where, f"plan_license {entry.plan_license!r} is not a user license")
         plan_licenses[key] = entry.plan_license
     for size in range(2, len(solutions) + 1):
-        for combo in subsets(solutions, size):
-            if frozenset(combo) not in plan_licenses:
-                problems.add("combination_license", f"no combined plan license for {' + '.join(combo)}")
+        for subset in subsets(solutions, size):
+            if frozenset(subset) not in plan_licenses:
+                problems.add("combination_license", f"no combined plan license for {' + '.join(subset)}")
     documented: dict[frozenset[str], Plan] = {}
-    for index, entry in enumerate(parsed.combination):
-        where = f"combination[{index}] (plans={entry.plans!r})"
-        parts = [plans.get(key) for key in entry.plans]
-        missing = [key for key, part in zip(entry.plans, parts, strict=True) if part is None]
+    for index, combo in enumerate(parsed.combination):  # combinations stated verbatim in a source
+        where = f"combination[{index}] (plans={combo.plans!r})"
+        parts = [plans.get(key) for key in combo.plans]
+        missing = [key for key, part in zip(combo.plans, parts, strict=True) if part is None]
         if missing:
             problems.add(where, f"plans {missing!r} are not plans of this generation")
             continue
         known_parts = [part for part in parts if part is not None]
         seen_solutions = [part.solution for part in known_parts]
         if len(set(seen_solutions)) != len(seen_solutions):
-            problems.add(where, f"plans {entry.plans!r} take two tiers of one solution")
+            problems.add(where, f"plans {combo.plans!r} take two tiers of one solution")
             continue
         ordered = sorted(known_parts, key=lambda p: solutions.index(p.solution or ""))
-        user = _parse_set(problems, where, entry.extra_info, licenses)
+        user = _parse_set(problems, where, combo.extra_info, licenses)
         union = {name for part in known_parts for name in part.user}
         if user and set(user) != union:
             extra = sorted(set(user) - union)
@@ -346,15 +345,15 @@ def _combination_rule(
                 f"extra_info is not the union of its plans: it adds {extra!r} and lacks {lacking!r}",
             )
         solution_set = frozenset(p.solution or "" for p in known_parts)
-        documented[frozenset(entry.plans)] = Plan(
+        documented[frozenset(combo.plans)] = Plan(
             key="+".join(p.key for p in ordered),
-            name=entry.name,
-            description=entry.description,
+            name=combo.name,
+            description=combo.description,
             plan_license=plan_licenses.get(solution_set, ""),
             system=tuple(dict.fromkeys(n for p in ordered for n in p.system)),
             user=user,
             parts=tuple(p.key for p in ordered),
-            provenance=_provenance(entry.provenance),
+            provenance=_provenance(combo.provenance),
         )
     return CombinationRule(
         solutions=solutions,
@@ -398,7 +397,9 @@ def _features(
                 problems.add(where, f"licenses names {name!r}, which this generation does not sell")
             elif any(name not in plan.licenses for plan in granting):
                 lacking = [plan.key for plan in granting if name not in plan.licenses]
-                problems.add(where, f"licenses names {name!r}, which plan(s) {lacking!r} of group {entry.group!r} do not issue")
+                problems.add(
+                    where, f"licenses names {name!r}, which plan(s) {lacking!r} of group {entry.group!r} do not issue"
+                )
         features.append(
             Feature(
                 key=entry.key,
@@ -434,9 +435,9 @@ def _generation_licenses(
             changes["hidden"] = False
         if name in plan_licenses:
             changes["extra_flags"] = ExtraFlags.PLAN
-            plan = showcase.get(name)
-            changes["extra_info"] = plan.extra_info if plan is not None else None
-            if plan is not None and plan.unrestricted:
+            shown = showcase.get(name)
+            changes["extra_info"] = shown.extra_info if shown is not None else None
+            if shown is not None and shown.unrestricted:
                 changes["unrestricted"] = True
         elif name in markers:
             changes["extra_flags"] = ExtraFlags.TIER_MARKER

@@ -21,13 +21,17 @@ from lisens.domain.engine import combinations, combine, require_plan, resolve, t
 from lisens.domain.errors import InvalidInput
 from lisens.domain.model import Catalog, LicenseType
 
-app = typer.Typer(help="The packaging catalogs: generations, plans, licenses, features and add-ons.", no_args_is_help=True)
+app = typer.Typer(
+    help="The packaging catalogs: generations, plans, licenses, features and add-ons.", no_args_is_help=True
+)
 
 Generation = Annotated[str, typer.Option("--generation", "-g", help="Packaging generation: 7, 9 or 11.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 CatalogDir = Annotated[
     Path | None,
-    typer.Option("--catalog-dir", envvar="LISENS_CATALOG_DIR", help="A catalog directory to use instead of the shipped one."),
+    typer.Option(
+        "--catalog-dir", envvar="LISENS_CATALOG_DIR", help="A catalog directory to use instead of the shipped one."
+    ),
 ]
 Lang = Literal["en", "sv", "de"]
 
@@ -44,7 +48,13 @@ def generations(as_json: Json = False, catalog_dir: CatalogDir = None) -> None:
         print_json([generation_view(c) for c in catalogs.values()])
         return
     rows = [
-        (c.generation, c.name, ", ".join(c.plans) or "(individual licenses)", "yes" if c.combination else "no", c.description)
+        (
+            c.generation,
+            c.name,
+            ", ".join(c.plans) or "(individual licenses)",
+            "yes" if c.combination else "no",
+            c.description,
+        )
         for c in catalogs.values()
     ]
     console.print(table("Packaging generations", ["generation", "name", "plans", "multi-plan", "description"], rows))
@@ -59,10 +69,17 @@ def plans(generation: Generation, as_json: Json = False, catalog_dir: CatalogDir
         print_json(views)
         return
     if not views:
-        console.print(f"Generation {catalog.generation} has no user plans: licenses are sold one by one (see `lisens catalog matrix`).")
+        console.print(
+            f"Generation {catalog.generation} has no user plans: licenses are sold one by one "
+            "(see `lisens catalog matrix`)."
+        )
         return
     rows = [(v["key"], v["name"], v["plan_license"], len(v["licenses"]), v["provenance"]["kind"]) for v in views]
-    console.print(table(f"Plans of generation {catalog.generation}", ["key", "name", "plan license", "licenses", "provenance"], rows))
+    console.print(
+        table(
+            f"Plans of generation {catalog.generation}", ["key", "name", "plan license", "licenses", "provenance"], rows
+        )
+    )
 
 
 def _print_plan(view: dict[str, object]) -> None:
@@ -73,7 +90,8 @@ def _print_plan(view: dict[str, object]) -> None:
     console.print(f"Provenance: {provenance['kind']}: {provenance['source']}", markup=False, soft_wrap=True)
     licenses = view["licenses"]
     system = view["system"]
-    assert isinstance(licenses, list) and isinstance(system, list)
+    assert isinstance(licenses, list)
+    assert isinstance(system, list)
     rows = [
         (name, "plan" if name == view["plan_license"] else ("system" if name in system else "user"))
         for name in licenses
@@ -124,7 +142,13 @@ def combinations_command(generation: Generation, as_json: Json = False, catalog_
         print_json(views)
         return
     rows = [(v["key"], v["plan_license"], len(v["licenses"]), v["provenance"]["kind"]) for v in views]
-    console.print(table(f"{len(rows)} combinations in generation {catalog.generation}", ["plans", "plan license", "licenses", "provenance"], rows))
+    console.print(
+        table(
+            f"{len(rows)} combinations in generation {catalog.generation}",
+            ["plans", "plan license", "licenses", "provenance"],
+            rows,
+        )
+    )
 
 
 @app.command("licenses")
@@ -178,7 +202,9 @@ def features(
         print_json(views)
         return
     rows = [(v["group"], ("  " if v["parent"] else "") + v["name"], ", ".join(v["licenses"])) for v in views]
-    console.print(table(f"Features of generation {catalog.generation} ({lang})", ["group", "feature", "licenses"], rows))
+    console.print(
+        table(f"Features of generation {catalog.generation} ({lang})", ["group", "feature", "licenses"], rows)
+    )
 
 
 @app.command("addons")
@@ -190,7 +216,9 @@ def addons(generation: Generation, as_json: Json = False, catalog_dir: CatalogDi
         print_json(views)
         return
     rows = [(v["key"], v["name"], ", ".join(v["system"]), v["requires"]) for v in views]
-    console.print(table(f"Add-ons of generation {catalog.generation}", ["key", "name", "system licenses", "requires"], rows))
+    console.print(
+        table(f"Add-ons of generation {catalog.generation}", ["key", "name", "system licenses", "requires"], rows)
+    )
 
 
 @app.command("matrix")
@@ -203,7 +231,7 @@ def matrix(generation: Generation, as_json: Json = False, catalog_dir: CatalogDi
         if as_json:
             print_json({"generation": catalog.generation, "plans": [], "sold": [license_view(lic) for lic in sold]})
             return
-        rows = [(lic.name, lic.type.label, lic.prerequisite, "yes" if lic.unrestricted else "") for lic in sold]
+        rows = [(lic.name, lic.type.label, lic.prerequisite or "", "yes" if lic.unrestricted else "") for lic in sold]
         console.print(
             table(
                 f"Generation {catalog.generation} has no plans; licenses sold one by one",
@@ -232,11 +260,17 @@ def matrix(generation: Generation, as_json: Json = False, catalog_dir: CatalogDi
             }
         )
         return
-    rows = [
+    cells = [
         (name, catalog.licenses[name].type.label, *("●" if name in p.licenses else "" for p in plan_list))
         for name in names
     ]
-    console.print(table(f"Generation {catalog.generation}: plans x licenses", ["license", "type", *(p.key for p in plan_list)], rows))
+    console.print(
+        table(
+            f"Generation {catalog.generation}: plans x licenses",
+            ["license", "type", *(p.key for p in plan_list)],
+            cells,
+        )
+    )
 
 
 @app.command("explain")

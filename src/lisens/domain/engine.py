@@ -159,7 +159,7 @@ def tenant_licenses(
     addons: Iterable[str] = (),
     system: Iterable[str] = (),
 ) -> TenantLicenses:
-    """A tenant's system licenses: the generation's, those of the plans it bought, its add-ons', and any bought alone."""
+    """A tenant's system licenses: the generation's, its plans', its add-ons', and any bought alone."""
     sources: dict[str, list[Grant]] = {}
 
     def add(name: str, grant: Grant) -> None:
@@ -196,7 +196,7 @@ class Decision:
 class Resolution:
     """A user's effective licenses: tenant system licenses + the plan's set= + direct user licenses."""
 
-    __slots__ = ("catalog", "tenant", "plan", "direct", "held")
+    __slots__ = ("catalog", "direct", "held", "plan", "tenant")
 
     def __init__(
         self,
