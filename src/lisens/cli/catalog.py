@@ -264,13 +264,15 @@ def matrix(generation: Generation, as_json: Json = False, catalog_dir: CatalogDi
         (name, catalog.licenses[name].type.label, *("●" if name in p.licenses else "" for p in plan_list))
         for name in names
     ]
-    console.print(
-        table(
-            f"Generation {catalog.generation}: plans x licenses",
-            ["license", "type", *(p.key for p in plan_list)],
-            cells,
-        )
+    # Plan columns are numbered so the table fits a terminal; the caption says which is which.
+    matrix_table = table(
+        f"Generation {catalog.generation}: plans x licenses",
+        ["license", "type", *(str(n) for n, _ in enumerate(plan_list, start=1))],
+        cells,
     )
+    matrix_table.columns[0].no_wrap = True
+    matrix_table.caption = "  ".join(f"{n} = {p.key}" for n, p in enumerate(plan_list, start=1))
+    console.print(matrix_table)
 
 
 @app.command("explain")

@@ -6,14 +6,14 @@ reason code, never an exception; exceptions are for bad input (unknown names, il
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import product
 from typing import Literal
 
 from lisens.domain.errors import InvalidCombination
 from lisens.domain.model import Catalog, LicenseType, Plan, Provenance
-from lisens.domain.names import CANONICAL, SUPEROFFICE, canonical, parse_license_name
+from lisens.domain.names import CANONICAL, SUPEROFFICE, canonical, parse_license_name, remember
 
 GrantKind = Literal["generation", "plan", "addon", "system", "direct"]
 
@@ -193,10 +193,38 @@ class Decision:
     would_grant: tuple[Grant, ...] = ()
 
 
-class Resolution:
-    """A user's effective licenses: tenant system licenses + the plan's set= + direct user licenses."""
+class _Answers(dict[str, bool]):
+    """Spelling -> held?, filled on first ask: a repeated check is one C-level dict lookup."""
 
-    __slots__ = ("catalog", "direct", "held", "plan", "tenant")
+    __slots__ = ("held",)
+    limit = 4096
+
+    def __init__(self, held: frozenset[str]) -> None:
+        super().__init__()
+        self.held = held
+
+    def __missing__(self, name: str) -> bool:
+        try:
+            key = CANONICAL[name]
+        except KeyError:  # first time this spelling is seen anywhere
+            key = remember(name)
+        answer = key in self.held
+        if len(self) < self.limit:
+            self[name] = answer
+        return answer
+
+
+class Resolution:
+    """A user's effective licenses: tenant system licenses + the plan's set= + direct user licenses.
+
+    `has_license(name)` takes `owner.module` or a bare `module` (owner SUPEROFFICE),
+    case-insensitively. It is the bound lookup of a per-user memo, so that the check apps make
+    over and over costs about as much as a set membership test.
+    """
+
+    __slots__ = ("catalog", "direct", "has_license", "held", "plan", "tenant")
+
+    has_license: Callable[[str], bool]
 
     def __init__(
         self,
@@ -211,10 +239,7 @@ class Resolution:
         self.plan = plan
         self.direct = direct
         self.held = held
-
-    def has_license(self, name: str) -> bool:
-        """`owner.module` or bare `module` (owner SUPEROFFICE), case-insensitive."""
-        return CANONICAL[name] in self.held
+        self.has_license = _Answers(held).__getitem__
 
     @property
     def licenses(self) -> tuple[str, ...]:

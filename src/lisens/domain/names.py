@@ -56,16 +56,15 @@ def canonical(text: str) -> str:
     return "superoffice." + lowered
 
 
-class _CanonicalMemo(dict[str, str]):
-    """Spelling -> canonical key, filled on first use so repeated checks cost one dict lookup."""
-
-    limit = 65536
-
-    def __missing__(self, text: str) -> str:
-        key = canonical(text)
-        if len(self) < self.limit:
-            self[text] = key
-        return key
+# Spelling -> canonical key, filled on first use so a repeated check costs one exact-dict lookup
+# (a plain dict: subscripting a dict subclass is not specialised by the interpreter).
+CANONICAL: dict[str, str] = {}
+CANONICAL_LIMIT = 65536
 
 
-CANONICAL = _CanonicalMemo()
+def remember(text: str) -> str:
+    """Canonical key of `text`, remembered in CANONICAL while it has room."""
+    key = canonical(text)
+    if len(CANONICAL) < CANONICAL_LIMIT:
+        CANONICAL[text] = key
+    return key
