@@ -7,9 +7,11 @@ import sys
 import typer
 
 from lisens import __version__
-from lisens.cli import catalog, extrainfo
+from lisens.cli import catalog, extrainfo, tenants, users
 from lisens.cli.output import report_error
+from lisens.cli.runtime import Runtime
 from lisens.domain.errors import LisensError
+from lisens.settings import Settings
 
 
 def build_app() -> typer.Typer:
@@ -23,14 +25,35 @@ def build_app() -> typer.Typer:
 
     @app.callback()
     def root(
+        ctx: typer.Context,
+        db: str | None = typer.Option(
+            None,
+            "--db",
+            help="Database URL (default: LISENS_DATABASE_URL, else an SQLite file in the user data directory).",
+        ),
         version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
     ) -> None:
         if version:
             typer.echo(__version__)
             raise typer.Exit()
+        settings = Settings() if db is None else Settings(database_url=db)
+        ctx.obj = Runtime(settings)
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(extrainfo.app, name="extrainfo")
+    app.add_typer(tenants.db_app, name="db")
+    app.add_typer(tenants.tenant_app, name="tenant")
+    app.add_typer(tenants.seats_app, name="seats")
+    app.add_typer(tenants.addon_app, name="addon")
+    app.add_typer(tenants.system_app, name="system")
+    app.add_typer(tenants.owner_app, name="owner")
+    app.add_typer(users.user_app, name="user")
+    app.command("assign")(users.assign_command)
+    app.command("unassign")(users.unassign_command)
+    app.command("check")(users.check_command)
+    app.command("panel")(users.panel_command)
+    app.command("bulk-assign")(users.bulk_assign_command)
+    app.command("audit")(users.audit_command)
     return app
 
 

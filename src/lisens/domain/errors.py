@@ -70,3 +70,49 @@ class CatalogError(InvalidInput):
     """A catalog file that breaks the schema or a cross-reference."""
 
     default_code = "CATALOG_INVALID"
+
+
+class UnknownTenant(NotFound):
+    default_code = "UNKNOWN_TENANT"
+
+
+class UnknownUser(NotFound):
+    default_code = "UNKNOWN_USER"
+
+
+class NotAssigned(NotFound):
+    """Unassigning something the user does not hold directly."""
+
+    default_code = "NOT_ASSIGNED"
+
+
+class Conflict(LisensError):
+    """The request clashes with the current state; nothing was changed."""
+
+    default_code = "CONFLICT"
+
+
+class AlreadyExists(Conflict):
+    default_code = "ALREADY_EXISTS"
+
+
+class SeatLimitReached(Conflict):
+    default_code = "SEAT_LIMIT_REACHED"
+
+
+class SeatsBelowInUse(Conflict):
+    default_code = "SEATS_BELOW_IN_USE"
+
+
+class PrerequisiteMissing(Conflict):
+    default_code = "PREREQUISITE_MISSING"
+
+
+class UserRetired(Conflict):
+    default_code = "USER_RETIRED"
+
+
+class NotAssignable(InvalidInput):
+    """A license that cannot be assigned by hand: hidden, a system license, a plan license, wrong user type."""
+
+    default_code = "NOT_ASSIGNABLE"

@@ -1,0 +1,191 @@
+"""`lisens db|tenant|seats|addon|system|owner …`: the database and what tenants buy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from lisens.cli.output import console, print_json, table
+from lisens.cli.runtime import At, Json, at_option, runtime
+from lisens.db.migrate import current_revision, upgrade
+from lisens.service import tenants as service
+
+db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants: create, list, show.", no_args_is_help=True)
+seats_app = typer.Typer(help="Seats: how many of a plan or a user license a tenant has.", no_args_is_help=True)
+addon_app = typer.Typer(help="Add-on subscriptions of a tenant.", no_args_is_help=True)
+system_app = typer.Typer(help="System licenses a tenant buys on their own.", no_args_is_help=True)
+owner_app = typer.Typer(help="Partner license owners of a tenant and their module licenses.", no_args_is_help=True)
+
+
+def _show(data: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        print_json(data)
+    else:
+        console.print(text, markup=False, soft_wrap=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the schema on an empty database, or bring it up to date."""
+    rt = runtime(ctx)
+    upgrade(rt.engine)
+    console.print(f"database at revision {current_revision(rt.engine)}", markup=False)
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the schema revision of the database."""
+    console.print(current_revision(runtime(ctx).engine) or "empty (run `lisens db upgrade`)", markup=False)
+
+
+@tenant_app.command("create")
+def tenant_create(
+    ctx: typer.Context,
+    name: str,
+    generation: Annotated[str, typer.Option("--generation", "-g", help="Packaging generation: 7, 9 or 11.")],
+    company: Annotated[str, typer.Option(help="Company name.")] = "",
+    serial: Annotated[str, typer.Option(help="Serial number.")] = "",
+    at: At = None,
+    as_json: Json = False,
+) -> None:
+    """Create a tenant on a packaging generation."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.create_tenant(
+            uow, name=name, generation=generation, company=company, serial=serial, at=at_option(at)
+        )
+    _show(data, as_json, f"created tenant {name} (generation {data['generation']})")
+
+
+@tenant_app.command("list")
+def tenant_list(ctx: typer.Context, as_json: Json = False) -> None:
+    """List the tenants."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.list_tenants(uow)
+    if as_json:
+        print_json(data)
+        return
+    rows = [(t["name"], t["generation"], t["company"], t["serial"]) for t in data]
+    console.print(table(f"{len(rows)} tenants", ["name", "generation", "company", "serial"], rows))
+
+
+@tenant_app.command("show")
+def tenant_show(ctx: typer.Context, name: str, as_json: Json = False) -> None:
+    """Show a tenant: generation, owners, seats, add-ons, system licenses."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.show_tenant(uow, name)
+    if as_json:
+        print_json(data)
+        return
+    console.print(
+        f"{data['name']}: generation {data['generation']}, company {data['company'] or '-'}, "
+        f"serial {data['serial'] or '-'}, {data['users']} users, owners {', '.join(data['owners'])}",
+        markup=False,
+    )
+    console.print(table("Seats", ["plan or license", "total"], sorted(data["seats"].items())))
+    console.print(f"Add-ons: {', '.join(data['addons']) or '-'}", markup=False)
+    console.print(f"System licenses bought alone: {', '.join(data['system']) or '-'}", markup=False)
+
+
+@seats_app.command("set")
+def seats_set(
+    ctx: typer.Context,
+    tenant: str,
+    item: Annotated[
+        str, typer.Argument(metavar="PLAN_OR_LICENSE", help="A plan key, a combined plan a+b, or a user license.")
+    ],
+    number: Annotated[int, typer.Argument(metavar="N")],
+    at: At = None,
+    as_json: Json = False,
+) -> None:
+    """Set the number of seats; refused below what is in use, naming the users who hold it."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.set_seats(uow, tenant, item, number, at=at_option(at))
+    _show(data, as_json, f"{data['item']}: {data['in_use']} in use / {data['total']} total")
+
+
+@addon_app.command("add")
+def addon_add(ctx: typer.Context, tenant: str, addon: str, at: At = None, as_json: Json = False) -> None:
+    """Add an add-on subscription (it turns on its system licenses)."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.add_addon(uow, tenant, addon, at=at_option(at))
+    _show(
+        data, as_json, f"add-ons of {tenant}: {', '.join(data['addons'])}" + ("" if data["changed"] else " (unchanged)")
+    )
+
+
+@addon_app.command("remove")
+def addon_remove(ctx: typer.Context, tenant: str, addon: str, at: At = None, as_json: Json = False) -> None:
+    """Remove an add-on subscription."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.remove_addon(uow, tenant, addon, at=at_option(at))
+    _show(data, as_json, f"add-ons of {tenant}: {', '.join(data['addons']) or '-'}")
+
+
+@system_app.command("add")
+def system_add(
+    ctx: typer.Context,
+    tenant: str,
+    license_name: Annotated[str, typer.Argument(metavar="LICENSE")],
+    at: At = None,
+    as_json: Json = False,
+) -> None:
+    """Turn on a system license for the whole tenant."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.add_system_license(uow, tenant, license_name, at=at_option(at))
+    _show(data, as_json, f"{data['license']} on" + ("" if data["changed"] else " (unchanged)"))
+
+
+@system_app.command("remove")
+def system_remove(
+    ctx: typer.Context,
+    tenant: str,
+    license_name: Annotated[str, typer.Argument(metavar="LICENSE")],
+    at: At = None,
+    as_json: Json = False,
+) -> None:
+    """Turn off a system license bought on its own."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.remove_system_license(uow, tenant, license_name, at=at_option(at))
+    _show(data, as_json, f"{data['license']} off")
+
+
+@owner_app.command("add")
+def owner_add(
+    ctx: typer.Context,
+    tenant: str,
+    owner: str,
+    description: Annotated[str, typer.Option(help="Owner description.")] = "",
+    at: At = None,
+    as_json: Json = False,
+) -> None:
+    """Add a partner license owner (upper case A-Z, 0-9)."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.add_owner(uow, tenant, owner, description=description, at=at_option(at))
+    _show(data, as_json, f"owner {data['owner']} added to {tenant}")
+
+
+@owner_app.command("license")
+def owner_license(
+    ctx: typer.Context,
+    tenant: str,
+    name: Annotated[str, typer.Argument(metavar="OWNER.MODULE")],
+    license_type: Annotated[str, typer.Option("--type", help="system or user.")] = "user",
+    unrestricted: Annotated[bool, typer.Option(help="Any number may be assigned.")] = False,
+    description: Annotated[str, typer.Option(help="Description.")] = "",
+    at: At = None,
+    as_json: Json = False,
+) -> None:
+    """Define a module license of a partner owner for the tenant."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.add_partner_license(
+            uow,
+            tenant,
+            name,
+            license_type=license_type,
+            unrestricted=unrestricted,
+            description=description,
+            at=at_option(at),
+        )
+    _show(data, as_json, f"{data['license']} ({data['type']}) defined for {tenant}")

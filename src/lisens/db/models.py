@@ -1,0 +1,154 @@
+"""SQLAlchemy 2 models: tenants, their purchases, users, assignments and the append-only audit log.
+
+Portable types only (the same migrations run on SQLite and PostgreSQL). License names are stored
+as canonical full names (`superoffice.quote-cal`); plan keys as canonical keys (`a+b` for combined).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class TenantRow(Base):
+    __tablename__ = "tenant"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    generation: Mapped[str] = mapped_column(String(20))
+    company: Mapped[str] = mapped_column(String(254), default="")
+    serial: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Bumped by every change to the tenant's licensing, in the same transaction: a cache of
+    # effective licenses is valid while the version it was computed at is current.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OwnerRow(Base):
+    """A partner license owner of a tenant (SUPEROFFICE is implicit)."""
+
+    __tablename__ = "license_owner"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))  # upper case
+    description: Mapped[str] = mapped_column(String(254), default="")
+
+
+class PartnerLicenseRow(Base):
+    """A module license of a partner owner, defined per tenant."""
+
+    __tablename__ = "partner_license"
+    __table_args__ = (UniqueConstraint("tenant_id", "full_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("license_owner.id", ondelete="CASCADE"), index=True)
+    full_name: Mapped[str] = mapped_column(String(350))
+    type: Mapped[str] = mapped_column(String(10))  # system | user
+    description: Mapped[str] = mapped_column(String(254), default="")
+    unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SeatRow(Base):
+    """How many of a plan (or combined plan) or a user license the tenant bought."""
+
+    __tablename__ = "seat"
+    __table_args__ = (UniqueConstraint("tenant_id", "item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # plan | license
+    item: Mapped[str] = mapped_column(String(350))  # plan key or canonical license name
+    number: Mapped[int] = mapped_column(Integer)
+
+
+class SystemLicenseRow(Base):
+    """A system license the tenant bought on its own (not through a plan or an add-on)."""
+
+    __tablename__ = "system_license"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(350))
+
+
+class AddonRow(Base):
+    __tablename__ = "addon"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+
+
+class UserRow(Base):
+    """An associate of a tenant."""
+
+    __tablename__ = "tenant_user"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(254))
+    type: Mapped[str] = mapped_column(String(20))  # internal | resource | external | anonymous | system
+    can_log_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UserPlanRow(Base):
+    """The one plan license a user holds (a combined key for a multi-plan user)."""
+
+    __tablename__ = "user_plan"
+    __table_args__ = (UniqueConstraint("user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("tenant_user.id", ondelete="CASCADE"))
+    plan_key: Mapped[str] = mapped_column(String(350), index=True)
+
+
+class UserLicenseRow(Base):
+    """A user license assigned to a user directly."""
+
+    __tablename__ = "user_license"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("tenant_user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(350), index=True)
+
+
+class AuditRow(Base):
+    """Append-only: one row per change, written in the change's own transaction."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(50))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("tenant_user.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(350), default="")
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,276 @@
+"""Every query lives here; every method takes `tenant_id` first (no ambient tenant)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from lisens.db.models import (
+    AddonRow,
+    AuditRow,
+    OwnerRow,
+    PartnerLicenseRow,
+    SeatRow,
+    SystemLicenseRow,
+    TenantRow,
+    UserLicenseRow,
+    UserPlanRow,
+    UserRow,
+)
+
+
+class TenantRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get_by_name(self, name: str) -> TenantRow | None:
+        return self.session.scalar(select(TenantRow).where(TenantRow.name == name))
+
+    def lock(self, tenant_id: int) -> TenantRow:
+        """The tenant row, locked until the transaction ends: changes to one tenant's licensing serialise."""
+        row = self.session.scalar(
+            select(TenantRow)
+            .where(TenantRow.id == tenant_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
+        return row
+
+    def version(self, tenant_id: int) -> int | None:
+        return self.session.scalar(select(TenantRow.version).where(TenantRow.id == tenant_id))
+
+    def all(self) -> Sequence[TenantRow]:
+        return self.session.scalars(select(TenantRow).order_by(TenantRow.name)).all()
+
+    def add(self, row: TenantRow) -> TenantRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+
+class PurchaseRepository:
+    """What a tenant bought: seats, system licenses, add-ons, partner owners and their licenses."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def seats(self, tenant_id: int) -> dict[str, SeatRow]:
+        rows = self.session.scalars(select(SeatRow).where(SeatRow.tenant_id == tenant_id)).all()
+        return {row.item: row for row in rows}
+
+    def set_seats(self, tenant_id: int, *, kind: str, item: str, number: int) -> None:
+        row = self.session.scalar(select(SeatRow).where(SeatRow.tenant_id == tenant_id, SeatRow.item == item))
+        if number == 0:
+            if row is not None:
+                self.session.delete(row)
+        elif row is None:
+            self.session.add(SeatRow(tenant_id=tenant_id, kind=kind, item=item, number=number))
+        else:
+            row.number = number
+        self.session.flush()
+
+    def addons(self, tenant_id: int) -> list[str]:
+        return list(
+            self.session.scalars(select(AddonRow.key).where(AddonRow.tenant_id == tenant_id).order_by(AddonRow.key))
+        )
+
+    def add_addon(self, tenant_id: int, key: str) -> None:
+        self.session.add(AddonRow(tenant_id=tenant_id, key=key))
+        self.session.flush()
+
+    def remove_addon(self, tenant_id: int, key: str) -> None:
+        self.session.execute(delete(AddonRow).where(AddonRow.tenant_id == tenant_id, AddonRow.key == key))
+
+    def system(self, tenant_id: int) -> list[str]:
+        query = select(SystemLicenseRow.name).where(SystemLicenseRow.tenant_id == tenant_id)
+        return list(self.session.scalars(query.order_by(SystemLicenseRow.name)))
+
+    def add_system(self, tenant_id: int, name: str) -> None:
+        self.session.add(SystemLicenseRow(tenant_id=tenant_id, name=name))
+        self.session.flush()
+
+    def remove_system(self, tenant_id: int, name: str) -> None:
+        self.session.execute(
+            delete(SystemLicenseRow).where(SystemLicenseRow.tenant_id == tenant_id, SystemLicenseRow.name == name)
+        )
+
+    def owners(self, tenant_id: int) -> dict[str, OwnerRow]:
+        rows = self.session.scalars(select(OwnerRow).where(OwnerRow.tenant_id == tenant_id)).all()
+        return {row.name: row for row in rows}
+
+    def add_owner(self, tenant_id: int, name: str, description: str) -> OwnerRow:
+        row = OwnerRow(tenant_id=tenant_id, name=name, description=description)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def partner_licenses(self, tenant_id: int) -> dict[str, PartnerLicenseRow]:
+        rows = self.session.scalars(select(PartnerLicenseRow).where(PartnerLicenseRow.tenant_id == tenant_id)).all()
+        return {row.full_name: row for row in rows}
+
+    def add_partner_license(self, tenant_id: int, row: PartnerLicenseRow) -> None:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, tenant_id: int, name: str) -> UserRow | None:
+        return self.session.scalar(select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.name == name))
+
+    def all(self, tenant_id: int) -> Sequence[UserRow]:
+        return self.session.scalars(select(UserRow).where(UserRow.tenant_id == tenant_id).order_by(UserRow.name)).all()
+
+    def add(self, tenant_id: int, row: UserRow) -> UserRow:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def plan(self, tenant_id: int, user_id: int) -> str | None:
+        return self.session.scalar(
+            select(UserPlanRow.plan_key).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id == user_id)
+        )
+
+    def set_plan(self, tenant_id: int, user_id: int, plan_key: str | None) -> None:
+        row = self.session.scalar(
+            select(UserPlanRow).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id == user_id)
+        )
+        if plan_key is None:
+            if row is not None:
+                self.session.delete(row)
+        elif row is None:
+            self.session.add(UserPlanRow(tenant_id=tenant_id, user_id=user_id, plan_key=plan_key))
+        else:
+            row.plan_key = plan_key
+        self.session.flush()
+
+    def licenses(self, tenant_id: int, user_id: int) -> list[str]:
+        query = select(UserLicenseRow.name).where(
+            UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.user_id == user_id
+        )
+        return list(self.session.scalars(query.order_by(UserLicenseRow.name)))
+
+    def add_license(self, tenant_id: int, user_id: int, name: str) -> None:
+        self.session.add(UserLicenseRow(tenant_id=tenant_id, user_id=user_id, name=name))
+        self.session.flush()
+
+    def remove_license(self, tenant_id: int, user_id: int, name: str) -> None:
+        self.session.execute(
+            delete(UserLicenseRow).where(
+                UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.user_id == user_id, UserLicenseRow.name == name
+            )
+        )
+
+    def plan_counts(self, tenant_id: int) -> dict[str, int]:
+        query = (
+            select(UserPlanRow.plan_key, func.count())
+            .where(UserPlanRow.tenant_id == tenant_id)
+            .group_by(UserPlanRow.plan_key)
+        )
+        return {key: count for key, count in self.session.execute(query).tuples()}
+
+    def license_counts(self, tenant_id: int) -> dict[str, int]:
+        query = (
+            select(UserLicenseRow.name, func.count())
+            .where(UserLicenseRow.tenant_id == tenant_id)
+            .group_by(UserLicenseRow.name)
+        )
+        return {name: count for name, count in self.session.execute(query).tuples()}
+
+    def count_plan(self, tenant_id: int, plan_key: str) -> int:
+        query = select(func.count()).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.plan_key == plan_key)
+        return self.session.scalar(query) or 0
+
+    def count_license(self, tenant_id: int, name: str) -> int:
+        query = select(func.count()).where(UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.name == name)
+        return self.session.scalar(query) or 0
+
+    def holders_of_plan(self, tenant_id: int, plan_key: str) -> list[str]:
+        query = (
+            select(UserRow.name)
+            .join(UserPlanRow, UserPlanRow.user_id == UserRow.id)
+            .where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.plan_key == plan_key)
+            .order_by(UserRow.name)
+        )
+        return list(self.session.scalars(query))
+
+    def holders_of_license(self, tenant_id: int, name: str) -> list[str]:
+        query = (
+            select(UserRow.name)
+            .join(UserLicenseRow, UserLicenseRow.user_id == UserRow.id)
+            .where(UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.name == name)
+            .order_by(UserRow.name)
+        )
+        return list(self.session.scalars(query))
+
+    def all_plans(self, tenant_id: int) -> dict[int, str]:
+        query = select(UserPlanRow.user_id, UserPlanRow.plan_key).where(UserPlanRow.tenant_id == tenant_id)
+        return {user_id: key for user_id, key in self.session.execute(query).tuples()}
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        tenant_id: int,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        user_id: int | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(
+            AuditRow(
+                tenant_id=tenant_id,
+                at=at,
+                actor=actor,
+                action=action,
+                subject=subject,
+                user_id=user_id,
+                before=before,
+                after=after,
+            )
+        )
+        self.session.flush()
+
+    def entries(
+        self, tenant_id: int, *, user_id: int | None = None, until: datetime | None = None
+    ) -> Sequence[AuditRow]:
+        query = select(AuditRow).where(AuditRow.tenant_id == tenant_id)
+        if user_id is not None:
+            query = query.where(AuditRow.user_id == user_id)
+        if until is not None:
+            query = query.where(AuditRow.at <= until)
+        return self.session.scalars(query.order_by(AuditRow.at, AuditRow.id)).all()
+
+    def last_tenant_state(self, tenant_id: int, *, until: datetime) -> AuditRow | None:
+        query = (
+            select(AuditRow)
+            .where(AuditRow.tenant_id == tenant_id, AuditRow.user_id.is_(None), AuditRow.at <= until)
+            .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+            .limit(1)
+        )
+        return self.session.scalar(query)
+
+    def last_user_state(self, tenant_id: int, user_id: int, *, until: datetime) -> AuditRow | None:
+        query = (
+            select(AuditRow)
+            .where(AuditRow.tenant_id == tenant_id, AuditRow.user_id == user_id, AuditRow.at <= until)
+            .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+            .limit(1)
+        )
+        return self.session.scalar(query)

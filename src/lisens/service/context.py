@@ -1,0 +1,42 @@
+"""What every use case receives: the session of its unit of work, who acts, and where catalogs live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from lisens.catalog.loader import load_catalog
+from lisens.domain.errors import InvalidInput
+from lisens.domain.model import Catalog
+
+
+@dataclass(frozen=True)
+class Context:
+    session: Session
+    actor: str
+    catalog_dir: Path | None = None
+
+    def catalog(self, generation: str) -> Catalog:
+        return load_catalog(generation, self.catalog_dir)
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive datetime is taken to be UTC already (SQLite returns naive values)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601 date or date-time; without an offset it is UTC. Refuses anything else with INVALID_TIME."""
+    try:
+        return utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise InvalidInput(
+            f"time {text!r} is not an ISO 8601 date or date-time (e.g. 2026-11-22 or 2026-11-22T10:00:00+01:00)",
+            code="INVALID_TIME",
+            value=text,
+        ) from None

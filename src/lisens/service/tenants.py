@@ -1,0 +1,290 @@
+"""Tenant use cases: create and list tenants; buy seats, add-ons, system licenses and partner licenses."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from lisens.db.models import PartnerLicenseRow, TenantRow
+from lisens.db.repositories import AuditRepository, PurchaseRepository, TenantRepository, UserRepository
+from lisens.domain.engine import require_plan
+from lisens.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotAssignable,
+    NotFound,
+    SeatsBelowInUse,
+)
+from lisens.domain.model import LicenseType
+from lisens.domain.names import SUPEROFFICE, parse_license_name
+from lisens.service.context import Context, utc
+from lisens.service.state import TenantState, load_state, require_tenant_row
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+OWNER_RE = re.compile(r"[A-Z0-9]{1,100}")
+
+
+def _changed(
+    ctx: Context, state: TenantState, *, at: datetime, action: str, subject: str, before: dict[str, Any]
+) -> None:
+    """Record a tenant-level change in the audit log and invalidate cached resolutions."""
+    fresh = load_state(ctx, state.row.name)
+    AuditRepository(ctx.session).add(
+        state.id, at=utc(at), actor=ctx.actor, action=action, subject=subject, before=before, after=fresh.snapshot()
+    )
+    state.row.version += 1
+    ctx.session.flush()
+
+
+def create_tenant(
+    ctx: Context, *, name: str, generation: str, company: str = "", serial: str = "", at: datetime
+) -> dict[str, Any]:
+    if not NAME_RE.fullmatch(name):
+        raise InvalidInput(
+            f"tenant name {name!r} must be 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            code="INVALID_NAME",
+            value=name,
+        )
+    catalog = ctx.catalog(generation)
+    tenants = TenantRepository(ctx.session)
+    if tenants.get_by_name(name) is not None:
+        raise AlreadyExists(f"tenant {name!r} exists already", code="TENANT_EXISTS", tenant=name)
+    row = tenants.add(
+        TenantRow(
+            name=name, generation=catalog.generation, company=company, serial=serial, created_at=utc(at), version=0
+        )
+    )
+    state = load_state(ctx, name)
+    AuditRepository(ctx.session).add(
+        row.id, at=utc(at), actor=ctx.actor, action="tenant.create", subject=name, after=state.snapshot()
+    )
+    return tenant_view(ctx, state)
+
+
+def tenant_view(ctx: Context, state: TenantState) -> dict[str, Any]:
+    row = state.row
+    owners = PurchaseRepository(ctx.session).owners(row.id)
+    return {
+        "name": row.name,
+        "generation": row.generation,
+        "company": row.company,
+        "serial": row.serial,
+        "created_at": utc(row.created_at).isoformat(),
+        "owners": [SUPEROFFICE, *sorted(owners)],
+        "seats": {item: seat.number for item, seat in sorted(state.seats.items())},
+        "addons": state.addons,
+        "system": state.system,
+        "partner_licenses": {
+            name: {"type": lic.type, "unrestricted": lic.unrestricted, "description": lic.description}
+            for name, lic in sorted(state.partner.items())
+        },
+        "users": len(UserRepository(ctx.session).all(row.id)),
+    }
+
+
+def list_tenants(ctx: Context) -> list[dict[str, Any]]:
+    return [
+        {"name": row.name, "generation": row.generation, "company": row.company, "serial": row.serial}
+        for row in TenantRepository(ctx.session).all()
+    ]
+
+
+def show_tenant(ctx: Context, name: str) -> dict[str, Any]:
+    return tenant_view(ctx, load_state(ctx, name))
+
+
+def seat_item(state: TenantState, text: str) -> tuple[str, str]:
+    """(kind, canonical item) for a plan key, a combined plan `a+b` or a user license name."""
+    if "+" in text or text in state.catalog.plans:
+        return "plan", require_plan(state.catalog, text).key
+    info = state.get_license(text)
+    if info is None:
+        known = ", ".join(state.catalog.plans) or "none"
+        raise NotFound(
+            f"{text!r} is neither a plan of generation {state.catalog.generation} (plans: {known}) "
+            f"nor a module license of tenant {state.row.name!r}",
+            code="UNKNOWN_PLAN_OR_LICENSE",
+            item=text,
+        )
+    if info.type is not LicenseType.USER:
+        raise NotAssignable(
+            f"{info.full_name} is a system license: it is bought with `lisens system add`, not in seats",
+            code="SYSTEM_LICENSE_NOT_ASSIGNABLE",
+            item=text,
+        )
+    if info.is_plan_license:
+        plans = [p.key for p in state.catalog.plans.values() if p.plan_license == info.module]
+        raise NotAssignable(
+            f"{info.full_name} is a plan license; buy seats of a plan instead ({', '.join(plans) or 'a combined plan a+b'})",
+            code="PLAN_LICENSE_NOT_ASSIGNABLE",
+            item=text,
+        )
+    if info.hidden:
+        raise NotAssignable(
+            f"{info.full_name} is hidden: it comes with plans and is not sold on its own",
+            code="LICENSE_HIDDEN",
+            item=text,
+        )
+    return "license", info.full_name
+
+
+def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime) -> dict[str, Any]:
+    """Set how many of a plan or a user license the tenant has; never below what is in use."""
+    if number < 0:
+        raise InvalidInput(f"number of seats {number} must be 0 or more", code="INVALID_NUMBER", value=number)
+    state = load_state(ctx, tenant, lock=True)
+    kind, key = seat_item(state, item)
+    users = UserRepository(ctx.session)
+    if kind == "plan":
+        holders = users.holders_of_plan(state.id, key)
+    else:
+        holders = users.holders_of_license(state.id, key)
+    if number < len(holders):
+        raise SeatsBelowInUse(
+            f"{key}: {len(holders)} in use, cannot lower the total to {number}; "
+            f"unassign {len(holders) - number} of: {', '.join(holders)}",
+            item=key,
+            in_use=len(holders),
+            total=number,
+            remove=len(holders) - number,
+            holders=holders,
+        )
+    before = state.snapshot()
+    PurchaseRepository(ctx.session).set_seats(state.id, kind=kind, item=key, number=number)
+    _changed(ctx, state, at=at, action="seats.set", subject=key, before=before)
+    return {"item": key, "kind": kind, "total": number, "in_use": len(holders), "free": number - len(holders)}
+
+
+def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[str, Any]:
+    state = load_state(ctx, tenant, lock=True)
+    addon = state.catalog.require_addon(key)
+    if addon.requires and addon.requires not in state.addons:
+        raise Conflict(
+            f"add-on {key!r} requires add-on {addon.requires!r}; add that first",
+            code="ADDON_REQUIRES",
+            addon=key,
+            requires=addon.requires,
+        )
+    if key in state.addons:
+        return {"addon": key, "changed": False, "addons": state.addons}
+    before = state.snapshot()
+    PurchaseRepository(ctx.session).add_addon(state.id, key)
+    _changed(ctx, state, at=at, action="addon.add", subject=key, before=before)
+    return {"addon": key, "changed": True, "addons": sorted([*state.addons, key])}
+
+
+def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[str, Any]:
+    state = load_state(ctx, tenant, lock=True)
+    state.catalog.require_addon(key)
+    if key not in state.addons:
+        raise NotFound(f"tenant {tenant!r} has no add-on {key!r}", code="ADDON_NOT_PRESENT", addon=key)
+    dependents = [a for a in state.addons if state.catalog.addons[a].requires == key]
+    if dependents:
+        raise Conflict(
+            f"add-on {key!r} is required by {', '.join(dependents)}; remove those first",
+            code="ADDON_REQUIRED",
+            addon=key,
+            required_by=dependents,
+        )
+    before = state.snapshot()
+    PurchaseRepository(ctx.session).remove_addon(state.id, key)
+    _changed(ctx, state, at=at, action="addon.remove", subject=key, before=before)
+    return {"addon": key, "changed": True, "addons": [a for a in state.addons if a != key]}
+
+
+def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime) -> dict[str, Any]:
+    state = load_state(ctx, tenant, lock=True)
+    info = state.require_license(name)
+    if info.type is LicenseType.USER:
+        raise NotAssignable(
+            f"{info.full_name} is a user license: buy seats with `lisens seats set`", code="NOT_A_SYSTEM_LICENSE"
+        )
+    if info.full_name in state.system:
+        return {"license": info.full_name, "changed": False}
+    before = state.snapshot()
+    PurchaseRepository(ctx.session).add_system(state.id, info.full_name)
+    _changed(ctx, state, at=at, action="system.add", subject=info.full_name, before=before)
+    return {"license": info.full_name, "changed": True}
+
+
+def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime) -> dict[str, Any]:
+    state = load_state(ctx, tenant, lock=True)
+    info = state.require_license(name)
+    if info.full_name not in state.system:
+        raise NotFound(
+            f"tenant {tenant!r} did not buy system license {info.full_name} on its own",
+            code="SYSTEM_LICENSE_NOT_PRESENT",
+        )
+    before = state.snapshot()
+    PurchaseRepository(ctx.session).remove_system(state.id, info.full_name)
+    _changed(ctx, state, at=at, action="system.remove", subject=info.full_name, before=before)
+    return {"license": info.full_name, "changed": True}
+
+
+def add_owner(ctx: Context, tenant: str, owner: str, *, description: str = "", at: datetime) -> dict[str, Any]:
+    state = load_state(ctx, tenant, lock=True)
+    if not OWNER_RE.fullmatch(owner) or owner == SUPEROFFICE:
+        raise InvalidInput(
+            f"owner name {owner!r} must be upper case A-Z and 0-9, and not SUPEROFFICE", code="INVALID_OWNER"
+        )
+    purchases = PurchaseRepository(ctx.session)
+    if owner in purchases.owners(state.id):
+        raise AlreadyExists(f"tenant {tenant!r} has owner {owner!r} already", code="OWNER_EXISTS")
+    before = state.snapshot()
+    purchases.add_owner(state.id, owner, description)
+    _changed(ctx, state, at=at, action="owner.add", subject=owner, before=before)
+    return {"owner": owner, "description": description}
+
+
+def add_partner_license(
+    ctx: Context,
+    tenant: str,
+    name: str,
+    *,
+    license_type: str,
+    unrestricted: bool = False,
+    description: str = "",
+    at: datetime,
+) -> dict[str, Any]:
+    state = load_state(ctx, tenant, lock=True)
+    parsed = parse_license_name(name)
+    owners = PurchaseRepository(ctx.session).owners(state.id)
+    if parsed.owner not in owners:
+        raise NotFound(
+            f"{name!r}: tenant {tenant!r} has no license owner {parsed.owner!r}; add it with `lisens owner add`",
+            code="UNKNOWN_OWNER",
+        )
+    if license_type not in ("system", "user"):
+        raise InvalidInput(f"license type {license_type!r} must be system or user", code="INVALID_LICENSE_TYPE")
+    if parsed.full in state.partner:
+        raise AlreadyExists(f"tenant {tenant!r} has license {parsed.full} already", code="LICENSE_EXISTS")
+    before = state.snapshot()
+    PurchaseRepository(ctx.session).add_partner_license(
+        state.id,
+        PartnerLicenseRow(
+            owner_id=owners[parsed.owner].id,
+            full_name=parsed.full,
+            type=license_type,
+            unrestricted=unrestricted,
+            description=description,
+        ),
+    )
+    _changed(ctx, state, at=at, action="owner.license", subject=parsed.full, before=before)
+    return {"license": parsed.full, "type": license_type, "unrestricted": unrestricted}
+
+
+__all__ = [
+    "add_addon",
+    "add_owner",
+    "add_partner_license",
+    "add_system_license",
+    "create_tenant",
+    "list_tenants",
+    "remove_addon",
+    "remove_system_license",
+    "require_tenant_row",
+    "set_seats",
+    "show_tenant",
+]

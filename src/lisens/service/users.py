@@ -1,0 +1,317 @@
+"""User use cases: add and retire users, assign and unassign plans and licenses, check and explain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from lisens.catalog.views import decision_view, grant_view
+from lisens.db.models import UserRow
+from lisens.db.repositories import AuditRepository, UserRepository
+from lisens.domain.engine import Decision, Resolution, TenantLicenses, combine, require_plan, resolve
+from lisens.domain.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotAssignable,
+    NotAssigned,
+    PrerequisiteMissing,
+    SeatLimitReached,
+    UserRetired,
+)
+from lisens.domain.model import LicenseType, Plan, UserType
+from lisens.domain.names import canonical
+from lisens.service.context import Context, utc
+from lisens.service.state import LicenseInfo, TenantState, load_state, require_user, resolve_user
+
+USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}")
+USER_RETIRED_REASON = "USER_RETIRED"
+
+
+def user_snapshot(ctx: Context, state: TenantState, user: UserRow) -> dict[str, Any]:
+    users = UserRepository(ctx.session)
+    return {
+        "plan": users.plan(state.id, user.id),
+        "licenses": users.licenses(state.id, user.id),
+        "type": user.type,
+        "can_log_in": user.can_log_in,
+        "retired": user.retired,
+    }
+
+
+def _record(
+    ctx: Context,
+    state: TenantState,
+    user: UserRow,
+    *,
+    at: datetime,
+    action: str,
+    subject: str,
+    before: dict[str, Any] | None,
+) -> dict[str, Any]:
+    after = user_snapshot(ctx, state, user)
+    AuditRepository(ctx.session).add(
+        state.id,
+        at=utc(at),
+        actor=ctx.actor,
+        action=action,
+        subject=subject,
+        user_id=user.id,
+        before=before,
+        after=after,
+    )
+    state.row.version += 1
+    ctx.session.flush()
+    return after
+
+
+def add_user(
+    ctx: Context, tenant: str, name: str, *, user_type: str = "internal", can_log_in: bool = True, at: datetime
+) -> dict[str, Any]:
+    if not USER_NAME_RE.fullmatch(name):
+        raise InvalidInput(
+            f"user name {name!r} must be 1-254 letters, digits and . _ @ + -, starting with a letter or digit",
+            code="INVALID_NAME",
+            value=name,
+        )
+    try:
+        kind = UserType(user_type)
+    except ValueError:
+        raise InvalidInput(
+            f"user type {user_type!r} is not one of {', '.join(t.value for t in UserType)}",
+            code="INVALID_USER_TYPE",
+            value=user_type,
+        ) from None
+    state = load_state(ctx, tenant, lock=True)
+    users = UserRepository(ctx.session)
+    if users.get(state.id, name) is not None:
+        raise AlreadyExists(f"tenant {tenant!r} has a user {name!r} already", code="USER_EXISTS", user=name)
+    row = users.add(
+        state.id, UserRow(name=name, type=kind.value, can_log_in=can_log_in, retired=False, created_at=utc(at))
+    )
+    after = _record(ctx, state, row, at=at, action="user.add", subject=name, before=None)
+    return {"user": name, **after}
+
+
+def list_users(ctx: Context, tenant: str) -> list[dict[str, Any]]:
+    state = load_state(ctx, tenant)
+    users = UserRepository(ctx.session)
+    plans = users.all_plans(state.id)
+    return [
+        {
+            "user": row.name,
+            "type": row.type,
+            "can_log_in": row.can_log_in,
+            "retired": row.retired,
+            "plan": plans.get(row.id),
+        }
+        for row in users.all(state.id)
+    ]
+
+
+def _check_user_type(info_name: str, allowed: frozenset[UserType], user: UserRow) -> None:
+    if allowed and UserType(user.type) not in allowed:
+        raise NotAssignable(
+            f"{info_name} is for {', '.join(sorted(t.value for t in allowed))} users; {user.name!r} is {user.type}",
+            code="USER_TYPE_NOT_ALLOWED",
+            license=info_name,
+            user=user.name,
+            user_type=user.type,
+        )
+
+
+def _assignable(state: TenantState, name: str, user: UserRow) -> LicenseInfo:
+    info = state.require_license(name)
+    if info.type is not LicenseType.USER:
+        raise NotAssignable(
+            f"{info.full_name} is a system license: it is on for the whole tenant and is not assigned to users",
+            code="SYSTEM_LICENSE_NOT_ASSIGNABLE",
+            license=info.full_name,
+        )
+    if info.is_plan_license:
+        raise NotAssignable(
+            f"{info.full_name} is a plan license: assign the plan (--plan) instead",
+            code="PLAN_LICENSE_NOT_ASSIGNABLE",
+            license=info.full_name,
+        )
+    if info.hidden:
+        raise NotAssignable(
+            f"{info.full_name} is hidden: it comes with a plan and cannot be assigned by hand",
+            code="LICENSE_HIDDEN",
+            license=info.full_name,
+        )
+    _check_user_type(info.full_name, info.allowed_user_types, user)
+    return info
+
+
+def _require_prerequisites(ctx: Context, state: TenantState, user: UserRow, *, removing: str | None = None) -> None:
+    """Every directly assigned license still has its prerequisite after the change."""
+    resolution = resolve_user(ctx, state, user)
+    for name in UserRepository(ctx.session).licenses(state.id, user.id):
+        info = state.get_license(name)
+        if info is not None and info.prerequisite and not resolution.has_license(info.prerequisite):
+            if removing:
+                message = f"removing {removing} would leave {name} without its prerequisite {info.prerequisite}"
+            else:
+                message = f"{name} needs {info.prerequisite}, which user {user.name!r} does not hold"
+            raise PrerequisiteMissing(message, license=name, prerequisite=info.prerequisite, user=user.name)
+
+
+def _take_seat(state: TenantState, *, item: str, label: str, in_use: int) -> None:
+    total = state.seat_total(item)
+    if in_use >= total:
+        raise SeatLimitReached(
+            f"no free seat of {label}: {in_use} in use of {total}",
+            license=label,
+            item=item,
+            total=total,
+            in_use=in_use,
+        )
+
+
+def plan_for(state: TenantState, keys: Sequence[str]) -> Plan:
+    if len(keys) == 1:
+        return require_plan(state.catalog, keys[0])
+    return combine(state.catalog, keys)
+
+
+def assign(
+    ctx: Context,
+    tenant: str,
+    user_name: str,
+    *,
+    plans: Sequence[str] = (),
+    licenses: Sequence[str] = (),
+    at: datetime,
+) -> dict[str, Any]:
+    """Assign a plan (several plans: their combined plan) and/or user licenses, in one transaction."""
+    if not plans and not licenses:
+        raise InvalidInput("nothing to assign: give plans or licenses", code="NOTHING_TO_ASSIGN")
+    state = load_state(ctx, tenant, lock=True)
+    user = require_user(ctx, state, user_name)
+    if user.retired:
+        raise UserRetired(f"user {user_name!r} is retired and holds no licenses", user=user_name)
+    users = UserRepository(ctx.session)
+    before = user_snapshot(ctx, state, user)
+    if plans:
+        plan = plan_for(state, plans)
+        _check_user_type(f"plan {plan.key}", state.catalog.licenses[plan.plan_license].allowed_user_types, user)
+        if plan.key != before["plan"]:
+            if not plan.unrestricted:
+                _take_seat(
+                    state,
+                    item=plan.key,
+                    label=f"plan {plan.key} ({plan.plan_license})",
+                    in_use=users.count_plan(state.id, plan.key),
+                )
+            users.set_plan(state.id, user.id, plan.key)
+    held = set(before["licenses"])
+    for name in dict.fromkeys(licenses):
+        info = _assignable(state, name, user)
+        if info.full_name in held:
+            continue
+        if not info.unrestricted:
+            _take_seat(
+                state, item=info.full_name, label=info.full_name, in_use=users.count_license(state.id, info.full_name)
+            )
+        users.add_license(state.id, user.id, info.full_name)
+        held.add(info.full_name)
+    _require_prerequisites(ctx, state, user)
+    after = _record(ctx, state, user, at=at, action="assign", subject=",".join([*plans, *licenses]), before=before)
+    return {"user": user_name, "before": before, "after": after, "changed": before != after}
+
+
+def unassign(
+    ctx: Context, tenant: str, user_name: str, *, plan: bool = False, licenses: Sequence[str] = (), at: datetime
+) -> dict[str, Any]:
+    if not plan and not licenses:
+        raise InvalidInput("nothing to unassign: give --plan or licenses", code="NOTHING_TO_ASSIGN")
+    state = load_state(ctx, tenant, lock=True)
+    user = require_user(ctx, state, user_name)
+    users = UserRepository(ctx.session)
+    before = user_snapshot(ctx, state, user)
+    if plan:
+        if before["plan"] is None:
+            raise NotAssigned(f"user {user_name!r} holds no plan", user=user_name)
+        users.set_plan(state.id, user.id, None)
+    for name in licenses:
+        full = state.require_license(name).full_name
+        if full not in before["licenses"]:
+            via = f"; it comes with plan {before['plan']}" if before["plan"] else ""
+            raise NotAssigned(
+                f"{full} is not assigned to user {user_name!r} directly{via}", user=user_name, license=full
+            )
+        users.remove_license(state.id, user.id, full)
+    removed = ", ".join([*([f"plan {before['plan']}"] if plan else []), *licenses])
+    _require_prerequisites(ctx, state, user, removing=removed)
+    after = _record(ctx, state, user, at=at, action="unassign", subject=removed, before=before)
+    return {"user": user_name, "before": before, "after": after, "changed": before != after}
+
+
+def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime) -> dict[str, Any]:
+    """Retire a user: every license removed and login turned off, in one step."""
+    state = load_state(ctx, tenant, lock=True)
+    user = require_user(ctx, state, user_name)
+    users = UserRepository(ctx.session)
+    before = user_snapshot(ctx, state, user)
+    users.set_plan(state.id, user.id, None)
+    for name in before["licenses"]:
+        users.remove_license(state.id, user.id, name)
+    user.retired = True
+    user.can_log_in = False
+    after = _record(ctx, state, user, at=at, action="user.retire", subject=user_name, before=before)
+    return {"user": user_name, "before": before, "after": after}
+
+
+def set_can_log_in(ctx: Context, tenant: str, user_name: str, can_log_in: bool, *, at: datetime) -> dict[str, Any]:
+    state = load_state(ctx, tenant, lock=True)
+    user = require_user(ctx, state, user_name)
+    if user.retired and can_log_in:
+        raise UserRetired(f"user {user_name!r} is retired and cannot log in", user=user_name)
+    before = user_snapshot(ctx, state, user)
+    user.can_log_in = can_log_in
+    after = _record(ctx, state, user, at=at, action="user.login", subject=user_name, before=before)
+    return {"user": user_name, "before": before, "after": after}
+
+
+def _effective(state: TenantState, resolution: Resolution) -> list[dict[str, Any]]:
+    rows = []
+    for name in resolution.licenses:
+        info = state.get_license(name)
+        rows.append(
+            {
+                "license": name,
+                "type": info.type.label if info else "unknown",
+                "description": info.description if info else "",
+                "hidden": info.hidden if info else False,
+                "granted_by": [grant_view(g) for g in resolution.grants(name)],
+            }
+        )
+    return rows
+
+
+def show_user(ctx: Context, tenant: str, user_name: str) -> dict[str, Any]:
+    """The user and their effective licenses, each with what grants it."""
+    state = load_state(ctx, tenant)
+    user = require_user(ctx, state, user_name)
+    snapshot = user_snapshot(ctx, state, user)
+    effective = [] if user.retired else _effective(state, resolve_user(ctx, state, user))
+    return {"user": user_name, "tenant": tenant, **snapshot, "effective": effective}
+
+
+def check(ctx: Context, tenant: str, user_name: str, names: Iterable[str]) -> list[dict[str, Any]]:
+    """For each license name: held or not, with the reason and what grants it (or would)."""
+    state = load_state(ctx, tenant)
+    user = require_user(ctx, state, user_name)
+    if user.retired:
+        return [decision_view(Decision(canonical(name), False, USER_RETIRED_REASON)) for name in names]
+    resolution = resolve_user(ctx, state, user)
+    return [decision_view(resolution.explain(name)) for name in names]
+
+
+def resolution_for(ctx: Context, state: TenantState, user: UserRow) -> Resolution:
+    """The user's resolution; a retired user holds nothing at all."""
+    if user.retired:
+        return resolve(state.catalog, TenantLicenses(held=frozenset(), sources={}))
+    return resolve_user(ctx, state, user)

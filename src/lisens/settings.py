@@ -1,0 +1,22 @@
+"""Settings: one object built at the entry point (environment prefix LISENS_) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """An SQLite file in the user's data directory."""
+    return f"sqlite:///{Path(user_data_dir('lisens', appauthor=False)) / 'lisens.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LISENS_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    catalog_dir: Path | None = None
+    actor: str | None = None  # who the audit log names for changes made from this process
