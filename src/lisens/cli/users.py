@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from lisens.cli.output import console, print_json, table
+from lisens.cli.output import console, err_console, print_json, table
 from lisens.cli.runtime import At, Json, at_option, runtime
 from lisens.domain.errors import InvalidInput
 from lisens.service import audit as audit_service
@@ -77,7 +77,8 @@ def user_retire(ctx: typer.Context, tenant: str, user: str, at: At = None, as_js
         print_json(data)
     else:
         console.print(
-            f"retired {user}; removed plan {data['before']['plan'] or '-'} and {len(data['before']['licenses'])} direct licenses",
+            f"retired {user}; removed plan {data['before']['plan'] or '-'} "
+            f"and {len(data['before']['licenses'])} direct licenses",
             markup=False,
         )
 
@@ -218,29 +219,33 @@ def bulk_assign_command(
         raise InvalidInput(f"cannot read {file}: {exc}", code="INVALID_FILE") from None
     rows = bulk_service.parse_bulk_csv(text)
     moment = at_option(at)
-    with runtime(ctx).unit_of_work() as uow, Progress(console=console, transient=True, disable=as_json) as progress:
-        task = progress.add_task(f"assigning {len(rows)} rows", total=len(rows))
-        data = bulk_service.bulk_assign(
-            uow,
-            tenant,
-            rows,
-            partial=partial,
-            create_users=create_users,
-            at=moment,
-            progress=lambda n: progress.advance(task, n),
-        )
+    try:
+        with runtime(ctx).unit_of_work() as uow, Progress(console=err_console, transient=True, disable=as_json) as bar:
+            task = bar.add_task(f"assigning {len(rows)} rows", total=len(rows))
+            data = bulk_service.bulk_assign(
+                uow,
+                tenant,
+                rows,
+                partial=partial,
+                create_users=create_users,
+                at=moment,
+                progress=lambda n: bar.advance(task, n),
+            )
+    except bulk_service.BulkFailed as failure:
+        if not as_json:
+            _print_failed_rows(failure.details["failed"], "Failed rows (nothing was applied)")
+        raise
     if as_json:
         print_json(data)
         return
     console.print(f"{data['applied']} of {data['rows']} rows applied", markup=False)
     if data["failed"]:
-        console.print(
-            table(
-                "Failed rows (not applied)",
-                ["line", "user", "code", "message"],
-                [(f["line"], f["user"], f["code"], f["message"]) for f in data["failed"]],
-            )
-        )
+        _print_failed_rows(data["failed"], "Failed rows (not applied)")
+
+
+def _print_failed_rows(failed: list[dict[str, Any]], title: str) -> None:
+    rows = [(f["line"], f["user"], f["code"], f["message"]) for f in failed]
+    err_console.print(table(title, ["line", "user", "code", "message"], rows))
 
 
 def audit_command(

@@ -176,7 +176,7 @@ class UserRepository:
             .where(UserPlanRow.tenant_id == tenant_id)
             .group_by(UserPlanRow.plan_key)
         )
-        return {key: count for key, count in self.session.execute(query).tuples()}
+        return dict(self.session.execute(query).all())
 
     def license_counts(self, tenant_id: int) -> dict[str, int]:
         query = (
@@ -184,7 +184,7 @@ class UserRepository:
             .where(UserLicenseRow.tenant_id == tenant_id)
             .group_by(UserLicenseRow.name)
         )
-        return {name: count for name, count in self.session.execute(query).tuples()}
+        return dict(self.session.execute(query).all())
 
     def count_plan(self, tenant_id: int, plan_key: str) -> int:
         query = select(func.count()).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.plan_key == plan_key)
@@ -214,7 +214,7 @@ class UserRepository:
 
     def all_plans(self, tenant_id: int) -> dict[int, str]:
         query = select(UserPlanRow.user_id, UserPlanRow.plan_key).where(UserPlanRow.tenant_id == tenant_id)
-        return {user_id: key for user_id, key in self.session.execute(query).tuples()}
+        return dict(self.session.execute(query).all())
 
 
 class AuditRepository:

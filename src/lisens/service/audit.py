@@ -8,8 +8,8 @@ from typing import Any
 from lisens.db.models import AuditRow
 from lisens.db.repositories import AuditRepository, UserRepository
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
-from lisens.domain.model import Catalog
 from lisens.domain.errors import NotFound
+from lisens.domain.model import Catalog
 from lisens.service.context import Context, utc
 from lisens.service.state import load_state, require_tenant_row, require_user
 

@@ -117,7 +117,8 @@ def seat_item(state: TenantState, text: str) -> tuple[str, str]:
     if info.is_plan_license:
         plans = [p.key for p in state.catalog.plans.values() if p.plan_license == info.module]
         raise NotAssignable(
-            f"{info.full_name} is a plan license; buy seats of a plan instead ({', '.join(plans) or 'a combined plan a+b'})",
+            f"{info.full_name} is a plan license; buy seats of a plan instead "
+            f"({', '.join(plans) or 'a combined plan a+b'})",
             code="PLAN_LICENSE_NOT_ASSIGNABLE",
             item=text,
         )
@@ -137,10 +138,7 @@ def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime
     state = load_state(ctx, tenant, lock=True)
     kind, key = seat_item(state, item)
     users = UserRepository(ctx.session)
-    if kind == "plan":
-        holders = users.holders_of_plan(state.id, key)
-    else:
-        holders = users.holders_of_license(state.id, key)
+    holders = users.holders_of_plan(state.id, key) if kind == "plan" else users.holders_of_license(state.id, key)
     if number < len(holders):
         raise SeatsBelowInUse(
             f"{key}: {len(holders)} in use, cannot lower the total to {number}; "

@@ -1,0 +1,87 @@
+"""The database commands of `lisens`, against a fresh SQLite file: the first command creates the schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lisens.cli.main import run
+
+
+@pytest.fixture
+def lisens(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+
+    def call(*args: str) -> tuple[int, str, str]:
+        code = run(["--db", url, *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return call
+
+
+def test_a_tenant_is_set_up_and_checked_from_the_command_line(lisens) -> None:  # type: ignore[no-untyped-def]
+    assert lisens("tenant", "create", "acme", "--generation", "11", "--company", "Acme AS")[0] == 0
+    assert lisens("seats", "set", "acme", "sales-premium+service-essential", "2")[0] == 0
+    assert lisens("user", "add", "acme", "alice")[0] == 0
+    code, out, _ = lisens("assign", "acme", "alice", "--plan", "service-essential", "--plan", "sales-premium", "--json")
+    assert code == 0
+    assert json.loads(out)["after"]["plan"] == "sales-premium+service-essential"
+    assert lisens("check", "acme", "alice", "quote-cal", "ej-client")[0] == 0
+    code, out, _ = lisens("check", "acme", "alice", "quote-cal", "mktg-auto-cal", "--json")
+    assert code == 1
+    assert [d["held"] for d in json.loads(out)] == [True, False]
+
+
+def test_refusals_exit_1_with_the_error_code(lisens) -> None:  # type: ignore[no-untyped-def]
+    lisens("tenant", "create", "acme", "-g", "11")
+    lisens("user", "add", "acme", "alice")
+    code, _, err = lisens("assign", "acme", "alice", "--plan", "sales-premium")
+    assert code == 1
+    assert err.startswith("error SEAT_LIMIT_REACHED: no free seat of plan sales-premium (ten-sales): 0 in use of 0")
+    code, _, err = lisens("tenant", "show", "nowhere")
+    assert (code, err.split(":")[0]) == (1, "error UNKNOWN_TENANT")
+    code, _, err = lisens("assign", "acme", "alice", "--plan", "sales-premium", "--at", "yesterday")
+    assert (code, err.split(":")[0]) == (1, "error INVALID_TIME")
+
+
+def test_an_unusable_database_url_is_refused_with_a_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--db", "mysql://nobody@nowhere/x", "tenant", "list"]) == 1
+    assert capsys.readouterr().err.startswith("error INVALID_DATABASE_URL")
+
+
+def test_panel_user_show_and_audit_speak_json(lisens) -> None:  # type: ignore[no-untyped-def]
+    lisens("tenant", "create", "acme", "-g", "11", "--at", "2026-01-01")
+    lisens("seats", "set", "acme", "sales-essential", "1", "--at", "2026-01-01")
+    lisens("user", "add", "acme", "alice", "--at", "2026-01-01")
+    lisens("assign", "acme", "alice", "--plan", "sales-essential", "--at", "2026-02-01")
+    panel = json.loads(lisens("panel", "acme", "--json")[1])
+    assert panel["user_licenses"][0]["in_use"] == 1
+    shown = json.loads(lisens("user", "show", "acme", "alice", "--json")[1])
+    assert "superoffice.sale-cal" in {e["license"] for e in shown["effective"]}
+    before = json.loads(lisens("audit", "acme", "--user", "alice", "--at", "2026-01-15", "--json")[1])
+    after = json.loads(lisens("audit", "acme", "--user", "alice", "--at", "2026-03-01", "--json")[1])
+    assert before["holdings"]["plan"] is None
+    assert after["holdings"]["plan"] == "sales-essential"
+
+
+def test_bulk_assign_reads_a_csv_file(lisens, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lisens("tenant", "create", "acme", "-g", "11")
+    lisens("seats", "set", "acme", "sales-premium", "1")
+    csv_file = tmp_path / "users.csv"
+    csv_file.write_text("user,plans,licenses\nalice,sales-premium,\nbob,sales-premium,\n", encoding="utf-8")
+    code, out, err = lisens("bulk-assign", "acme", str(csv_file), "--create-users")
+    assert code == 1
+    assert "error BULK_ASSIGN_FAILED: 1 of 2 rows failed; nothing was applied" in err
+    assert json.loads(lisens("tenant", "show", "acme", "--json")[1])["users"] == 0
+    code, out, _ = lisens("bulk-assign", "acme", str(csv_file), "--create-users", "--partial", "--json")
+    assert code == 0
+    assert json.loads(out)["applied"] == 1
+
+
+def test_db_upgrade_reports_the_revision(lisens) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = lisens("db", "upgrade")
+    assert code == 0
+    assert out.strip() == "database at revision 0001"

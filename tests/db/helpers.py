@@ -1,0 +1,25 @@
+"""Small builders for database tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from lisens.service import tenants, users
+from lisens.service.context import Context
+from tests.db.conftest import T0
+
+
+def make_tenant(
+    ctx: Context,
+    name: str = "acme",
+    *,
+    generation: str = "11",
+    seats: dict[str, int] | None = None,
+    people: tuple[str, ...] = ("alice", "bob", "carol"),
+) -> str:
+    tenants.create_tenant(ctx, name=name, generation=generation, company="Acme AS", serial="4711", at=T0)
+    for item, number in (seats or {}).items():
+        tenants.set_seats(ctx, name, item, number, at=T0 + timedelta(minutes=1))
+    for person in people:
+        users.add_user(ctx, name, person, at=T0 + timedelta(minutes=2))
+    return name
