@@ -85,3 +85,16 @@ def test_db_upgrade_reports_the_revision(lisens) -> None:  # type: ignore[no-unt
     code, out, _ = lisens("db", "upgrade")
     assert code == 0
     assert out.strip() == "database at revision 0001"
+
+
+def test_users_are_listed_and_filtered_by_plan_and_login(lisens) -> None:  # type: ignore[no-untyped-def]
+    lisens("tenant", "create", "acme", "-g", "11")
+    lisens("seats", "set", "acme", "sales-premium", "1")
+    for name in ("alice", "bob"):
+        lisens("user", "add", "acme", name)
+    lisens("assign", "acme", "alice", "--plan", "sales-premium")
+    assert lisens("user", "set", "acme", "bob", "--no-log-in")[0] == 0
+    by_plan = json.loads(lisens("user", "list", "acme", "--plan", "sales-premium", "--json")[1])
+    no_login = json.loads(lisens("user", "list", "acme", "--no-log-in", "--json")[1])
+    assert [u["user"] for u in by_plan] == ["alice"]
+    assert [u["user"] for u in no_login] == ["bob"]

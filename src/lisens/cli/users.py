@@ -53,11 +53,18 @@ def user_list(
     ctx: typer.Context,
     tenant: str,
     plan: Annotated[str | None, typer.Option(help="Only users holding this plan key.")] = None,
+    can_log_in: Annotated[
+        bool | None, typer.Option("--can-log-in/--no-log-in", help="Only users who can (or cannot) log in.")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """List a tenant's users and their plans."""
     with runtime(ctx).unit_of_work() as uow:
-        data = [u for u in service.list_users(uow, tenant) if plan is None or u["plan"] == plan]
+        data = [
+            u
+            for u in service.list_users(uow, tenant)
+            if (plan is None or u["plan"] == plan) and (can_log_in is None or u["can_log_in"] == can_log_in)
+        ]
     if as_json:
         print_json(data)
         return
@@ -66,6 +73,24 @@ def user_list(
         for u in data
     ]
     console.print(table(f"{len(rows)} users of {tenant}", ["user", "type", "plan", "can log in", "retired"], rows))
+
+
+@user_app.command("set")
+def user_set(
+    ctx: typer.Context,
+    tenant: str,
+    user: str,
+    can_log_in: Annotated[bool, typer.Option("--can-log-in/--no-log-in", help="Whether the user may log in.")],
+    at: At = None,
+    as_json: Json = False,
+) -> None:
+    """Turn a user's login on or off (licenses stay assigned)."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.set_can_log_in(uow, tenant, user, can_log_in, at=at_option(at))
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"{user}: can log in {'yes' if data['after']['can_log_in'] else 'no'}", markup=False)
 
 
 @user_app.command("retire")
