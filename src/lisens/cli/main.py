@@ -7,7 +7,7 @@ import sys
 import typer
 
 from lisens import __version__
-from lisens.cli import catalog, extrainfo, tenants, users
+from lisens.cli import catalog, extrainfo, server, tenants, users
 from lisens.cli.output import report_error
 from lisens.cli.runtime import Runtime
 from lisens.domain.errors import LisensError
@@ -54,6 +54,8 @@ def build_app() -> typer.Typer:
     app.command("panel")(users.panel_command)
     app.command("bulk-assign")(users.bulk_assign_command)
     app.command("audit")(users.audit_command)
+    app.command("serve")(server.serve)
+    app.add_typer(server.token_app, name="token")
     return app
 
 

@@ -135,6 +135,29 @@ class UserRepository:
         self.session.flush()
         return row
 
+    def by_names(self, tenant_id: int, names: Sequence[str]) -> Sequence[UserRow]:
+        return self.session.scalars(
+            select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.name.in_(names))
+        ).all()
+
+    def get_by_id(self, tenant_id: int, user_id: int) -> UserRow | None:
+        return self.session.scalar(select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id))
+
+    def plans_of(self, tenant_id: int, user_ids: Sequence[int]) -> dict[int, str]:
+        query = select(UserPlanRow.user_id, UserPlanRow.plan_key).where(
+            UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(user_ids)
+        )
+        return dict(self.session.execute(query).all())
+
+    def licenses_of(self, tenant_id: int, user_ids: Sequence[int]) -> dict[int, list[str]]:
+        query = select(UserLicenseRow.user_id, UserLicenseRow.name).where(
+            UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.user_id.in_(user_ids)
+        )
+        found: dict[int, list[str]] = {}
+        for user_id, name in self.session.execute(query):
+            found.setdefault(user_id, []).append(name)
+        return found
+
     def plan(self, tenant_id: int, user_id: int) -> str | None:
         return self.session.scalar(
             select(UserPlanRow.plan_key).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id == user_id)

@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lisens.db.repositories import TenantRepository
-from lisens.domain.engine import Resolution
+from lisens.db.repositories import TenantRepository, UserRepository
+from lisens.domain.engine import Resolution, TenantLicenses, require_plan, resolve
 from lisens.service.context import Context
 from lisens.service.state import load_state, require_user
 from lisens.service.users import resolution_for
 
 
 @dataclass(frozen=True)
-class _Entry:
+class CachedUser:
     tenant_id: int
     version: int
     resolution: Resolution
+    retired: bool = False
 
 
 class EffectiveLicenseCache:
     def __init__(self, maxsize: int = 100_000) -> None:
         self.maxsize = maxsize
-        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], CachedUser] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -45,14 +47,61 @@ class EffectiveLicenseCache:
             return entry.resolution
         # The version is read with the state, before the user's rows: the data is at least that new.
         state = load_state(ctx, tenant)
-        resolution = resolution_for(ctx, state, require_user(ctx, state, user))
+        row = require_user(ctx, state, user)
+        resolution = resolution_for(ctx, state, row)
         with self._lock:
             self.misses += 1
-            self._entries[key] = _Entry(state.id, state.row.version, resolution)
+            self._entries[key] = CachedUser(state.id, state.row.version, resolution, row.retired)
             self._entries.move_to_end(key)
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
         return resolution
+
+    def users(self, ctx: Context, tenant: str, names: Sequence[str]) -> dict[str, CachedUser | None]:
+        """Many users of one tenant at once: one version read, three queries for all the misses.
+
+        Unknown users map to None.
+        """
+        state = load_state(ctx, tenant)
+        version = state.row.version
+        found: dict[str, CachedUser | None] = {}
+        missing: list[str] = []
+        with self._lock:
+            for name in dict.fromkeys(names):
+                entry = self._entries.get((tenant, name))
+                if entry is not None and entry.version == version and entry.tenant_id == state.id:
+                    found[name] = entry
+                    self.hits += 1
+                else:
+                    missing.append(name)
+        if not missing:
+            return found
+        users = UserRepository(ctx.session)
+        rows = users.by_names(state.id, missing)
+        ids = [row.id for row in rows]
+        plans = users.plans_of(state.id, ids)
+        direct = users.licenses_of(state.id, ids)
+        tenant_held = state.licenses()
+        nothing = TenantLicenses(held=frozenset(), sources={})
+        fresh: dict[str, CachedUser] = {}
+        for row in rows:
+            if row.retired:
+                resolution = resolve(state.catalog, nothing)
+            else:
+                key = plans.get(row.id)
+                plan = require_plan(state.catalog, key) if key else None
+                resolution = resolve(state.catalog, tenant_held, plan=plan, direct=direct.get(row.id, ()))
+            fresh[row.name] = CachedUser(state.id, version, resolution, row.retired)
+        with self._lock:
+            for name, entry in fresh.items():
+                self.misses += 1
+                self._entries[(tenant, name)] = entry
+                self._entries.move_to_end((tenant, name))
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        for name in missing:
+            found[name] = fresh.get(name)
+        return found
 
     def clear(self) -> None:
         with self._lock:

@@ -1,0 +1,1 @@
+"""The HTTP API: the FastAPI app factory, the own /v1 API and SuperOffice-compatible License routes."""

@@ -1,0 +1,80 @@
+"""The app factory: `create_app(settings)` builds the FastAPI app with its engine, cache and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from lisens import __version__
+from lisens.api import compat, problems, v1
+from lisens.api.observability import Metrics, RequestMiddleware
+from lisens.db.engine import make_engine, make_session_factory
+from lisens.service.cache import EffectiveLicenseCache
+from lisens.settings import Settings
+
+MAX_BODY = 10 * 1024 * 1024
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    """The app for `settings`; an engine may be given (tests), otherwise one is made from the settings."""
+    own_engine = engine is None
+    db = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_engine:
+            db.dispose()
+
+    app = FastAPI(
+        title="Lisens",
+        version=__version__,
+        description="License server and entitlement engine for the SuperOffice licensing model.",
+        lifespan=lifespan,
+    )
+    metrics = Metrics()
+    app.state.settings = settings
+    app.state.engine = db
+    app.state.sessions = make_session_factory(db)
+    app.state.cache = EffectiveLicenseCache()
+    app.state.metrics = metrics
+    problems.install(app)
+    app.include_router(v1.router)
+    for prefix in ("", *([settings.compat_prefix] if settings.compat_prefix else [])):
+        app.include_router(compat.router, prefix=prefix)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], responses={503: {"description": "Database unreachable"}})
+    def readyz(request: Request) -> Response:
+        """The database is reachable."""
+        try:
+            with request.app.state.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            return JSONResponse({"status": "unavailable", "database": str(exc.__class__.__name__)}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(RequestMiddleware, metrics=metrics, max_body=MAX_BODY)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` and worker processes: settings from the environment (LISENS_*)."""
+    from lisens.api.observability import configure_logging
+
+    configure_logging()
+    return create_app(Settings())

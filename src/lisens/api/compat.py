@@ -1,0 +1,113 @@
+"""Routes shaped like SuperOffice's `/api/v1/License` and `currentPrincipal`; they act on the token's tenant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+
+from lisens.api import compat_schemas as so
+from lisens.api.deps import Auth, unit_of_work
+from lisens.api.problems import ApiError
+from lisens.api.v1 import PROBLEMS
+from lisens.service import superoffice
+from lisens.service.tokens import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["superoffice"], responses=PROBLEMS)
+
+ModuleNames = Annotated[list[Annotated[str, Body(max_length=239)]], Body(max_length=500)]
+
+
+def _tenant(principal: Principal) -> str:
+    if principal.tenant is None:
+        raise ApiError("the SuperOffice routes act on the token's tenant; a vendor token has none", code="NO_TENANT")
+    return principal.tenant
+
+
+def _manager(principal: Principal) -> str:
+    tenant = _tenant(principal)
+    if principal.role == "app":
+        raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+    return tenant
+
+
+@router.get("/License", response_model=list[so.ExtendedLicenseInfo])
+def get_license_for_all_owners(request: Request, principal: Auth) -> list[dict[str, Any]]:
+    """GetLicenseForAllOwnersFromDB: every owner's license, with usage."""
+    with unit_of_work(request, principal.actor) as ctx:
+        return superoffice.all_owners(ctx, _tenant(principal))
+
+
+@router.get("/License/User/{associateId}", response_model=list[so.LicenseOwner])
+def get_user_licenses(request: Request, principal: Auth, associateId: int) -> list[dict[str, Any]]:  # noqa: N803
+    """GetUserLicenses: the user licenses of every owner, with Assigned / InUse / Total."""
+    with unit_of_work(request, principal.actor) as ctx:
+        return superoffice.user_license_owners(ctx, _tenant(principal), associateId)
+
+
+@router.get("/License/{ownerName}", response_model=so.ExtendedLicenseInfo)
+def get_license(request: Request, principal: Auth, ownerName: str) -> dict[str, Any]:  # noqa: N803
+    """GetLicenseFromDB: one owner's license, with usage."""
+    with unit_of_work(request, principal.actor) as ctx:
+        return superoffice.extended_license_info(ctx, _tenant(principal), ownerName)
+
+
+@router.get(
+    "/License/{ownerName}/{moduleNameOrAssociateId}", response_model=so.ModuleLicense | list[so.ModuleLicenseLink]
+)
+def get_module_license_or_assignments(
+    request: Request,
+    principal: Auth,
+    ownerName: str,  # noqa: N803
+    moduleNameOrAssociateId: str,  # noqa: N803
+) -> Any:
+    """GetModuleLicenseFromDB (a module name) or GetThirdPartyLicenseAssignments (an associate id).
+
+    SuperOffice publishes both on this path shape; a number is an associate id.
+    """
+    tenant = _tenant(principal)
+    with unit_of_work(request, principal.actor) as ctx:
+        if moduleNameOrAssociateId.isdigit():
+            return superoffice.owner_assignments(ctx, tenant, ownerName, int(moduleNameOrAssociateId))
+        return superoffice.module_license_of(ctx, tenant, ownerName, moduleNameOrAssociateId)
+
+
+@router.put("/License/{moduleOwner}/{associateId}", response_model=list[so.ModuleLicenseLink])
+def assign_third_party_licenses(
+    request: Request,
+    principal: Auth,
+    moduleOwner: str,  # noqa: N803
+    associateId: int,  # noqa: N803
+    moduleLicenseNames: ModuleNames,  # noqa: N803
+) -> list[dict[str, Any]]:
+    """AssignThirdPartyLicenses: assign module licenses of one owner to an associate."""
+    with unit_of_work(request, principal.actor) as ctx:
+        return superoffice.change_owner_assignments(
+            ctx, _manager(principal), moduleOwner, associateId, moduleLicenseNames, remove=False, at=datetime.now(UTC)
+        )
+
+
+@router.delete("/License/{moduleOwner}/{associateId}", response_model=list[so.ModuleLicenseLink])
+def unassign_third_party_licenses(
+    request: Request,
+    principal: Auth,
+    moduleOwner: str,  # noqa: N803
+    associateId: int,  # noqa: N803
+    moduleLicenseNames: ModuleNames,  # noqa: N803
+) -> list[dict[str, Any]]:
+    """UnassignThirdPartyLicenses: remove module licenses of one owner from an associate."""
+    with unit_of_work(request, principal.actor) as ctx:
+        return superoffice.change_owner_assignments(
+            ctx, _manager(principal), moduleOwner, associateId, moduleLicenseNames, remove=True, at=datetime.now(UTC)
+        )
+
+
+@router.get("/User/currentPrincipal", response_model=so.SoPrincipalCarrier)
+def current_principal(request: Request, principal: Auth) -> dict[str, Any]:
+    """The token's user with every license granted to the site and the user (hidden implied ones too)."""
+    tenant = _tenant(principal)
+    if principal.user_id is None:
+        raise ApiError("this token is not bound to a user; create one with --user", code="NO_USER")
+    with unit_of_work(request, principal.actor) as ctx:
+        return superoffice.current_principal(ctx, tenant, principal.user_id)

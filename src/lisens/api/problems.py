@@ -1,0 +1,99 @@
+"""Errors at the HTTP edge: one table from error code (or class) to status; RFC 9457 problem+json bodies."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lisens.domain.errors import Conflict, InvalidInput, LisensError, NotFound
+
+PROBLEM_JSON = "application/problem+json"
+
+# By code first: catalog names in a request body are bad input, not a missing resource.
+STATUS_BY_CODE: dict[str, int] = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NO_TENANT": 403,
+    "NO_USER": 403,
+    "UNKNOWN_PLAN": 422,
+    "UNKNOWN_LICENSE": 422,
+    "UNKNOWN_ADDON": 422,
+    "UNKNOWN_GENERATION": 422,
+    "UNKNOWN_PLAN_OR_LICENSE": 422,
+    "UNKNOWN_OWNER": 422,
+    "DATABASE_UNAVAILABLE": 503,
+    "DATABASE_ERROR": 503,
+    "SCHEMA_OUT_OF_DATE": 503,
+    "BULK_ASSIGN_FAILED": 409,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNKNOWN_TOKEN": 404,
+}
+STATUS_BY_CLASS: tuple[tuple[type[LisensError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidInput, 422),
+)
+
+
+def status_of(error: LisensError) -> int:
+    if error.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[error.code]
+    for cls, status in STATUS_BY_CLASS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def problem(status: int, code: str, detail: str, *, instance: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"urn:lisens:error:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": 'Bearer realm="lisens"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+class ApiError(LisensError):
+    """An error raised by the API layer itself (authentication, authorisation)."""
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LisensError)
+    async def lisens_error(request: Request, error: LisensError) -> JSONResponse:
+        return problem(status_of(error), error.code, error.message, instance=request.url.path, **dict(error.details))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "location": ".".join(str(p) for p in e.get("loc", ())),
+                "message": e.get("msg", ""),
+                "input": _safe(e.get("input")),
+            }
+            for e in error.errors()
+        ]
+        first = errors[0] if errors else {"location": "", "message": "invalid request"}
+        detail = f"{first['location']}: {first['message']}" if first["location"] else str(first["message"])
+        return problem(422, "INVALID_REQUEST", detail, instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(error.status_code, "HTTP_ERROR")
+        return problem(error.status_code, code, str(error.detail), instance=request.url.path)
+
+
+def _safe(value: Any) -> Any:
+    """The offending input, if it is small and JSON-friendly."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value if not isinstance(value, str) or len(value) <= 200 else value[:200] + "…"
+    return None

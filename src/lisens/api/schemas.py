@@ -1,0 +1,141 @@
+"""Request and response bodies of the own /v1 API (pydantic models, so the OpenAPI document is exact)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Name = Field(min_length=1, max_length=254)
+MAX_ITEMS = 10_000
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TenantCreate(Body):
+    name: str = Field(min_length=1, max_length=100, examples=["acme"])
+    generation: str = Field(min_length=1, max_length=20, examples=["11"])
+    company: str = Field(default="", max_length=254)
+    serial: str = Field(default="", max_length=100)
+    at: datetime | None = None
+
+
+class SeatsSet(Body):
+    number: int = Field(ge=0, le=10_000_000)
+    at: datetime | None = None
+
+
+class AddonAdd(Body):
+    addon: str = Field(min_length=1, max_length=100, examples=["cep"])
+    at: datetime | None = None
+
+
+class SystemLicenseAdd(Body):
+    license: str = Field(min_length=1, max_length=350, examples=["superoffice.sandbox"])
+    at: datetime | None = None
+
+
+class OwnerAdd(Body):
+    name: str = Field(min_length=1, max_length=100, examples=["ADWIZA"])
+    description: str = Field(default="", max_length=254)
+    at: datetime | None = None
+
+
+class PartnerLicenseAdd(Body):
+    module: str = Field(min_length=1, max_length=239, examples=["campaign"])
+    type: Literal["system", "user"] = "user"
+    unrestricted: bool = False
+    description: str = Field(default="", max_length=254)
+    at: datetime | None = None
+
+
+class UserCreate(Body):
+    name: str = Field(min_length=1, max_length=254, examples=["alice"])
+    type: Literal["internal", "resource", "external", "anonymous", "system"] = "internal"
+    can_log_in: bool = True
+    at: datetime | None = None
+
+
+class UserUpdate(Body):
+    can_log_in: bool
+    at: datetime | None = None
+
+
+class Assignment(Body):
+    plans: list[str] = Field(default_factory=list, max_length=3, examples=[["sales-premium", "service-essential"]])
+    licenses: list[str] = Field(default_factory=list, max_length=500, examples=[["visible-for"]])
+    at: datetime | None = None
+
+
+class Unassignment(Body):
+    plan: bool = False
+    licenses: list[str] = Field(default_factory=list, max_length=500)
+    at: datetime | None = None
+
+
+class At(Body):
+    at: datetime | None = None
+
+
+class CheckRequest(Body):
+    users: list[str] = Field(min_length=1, max_length=MAX_ITEMS, examples=[["alice", "bob"]])
+    licenses: list[str] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
+    explain: bool = False
+
+
+class CheckResult(BaseModel):
+    user: str
+    license: str
+    held: bool
+    reason: str
+    granted_by: list[dict[str, str]] | None = None
+    would_grant: list[dict[str, str]] | None = None
+
+
+class CheckResponse(BaseModel):
+    results: list[CheckResult]
+
+
+class BulkRowIn(Body):
+    user: str = Field(min_length=1, max_length=254)
+    plans: list[str] = Field(default_factory=list, max_length=3)
+    licenses: list[str] = Field(default_factory=list, max_length=500)
+    type: Literal["internal", "resource", "external", "anonymous", "system"] = "internal"
+
+
+class BulkRequest(Body):
+    rows: list[BulkRowIn] = Field(default_factory=list, max_length=MAX_ITEMS)
+    csv: str | None = Field(default=None, max_length=5_000_000, description="CSV text: user,plans,licenses[,type]")
+    partial: bool = False
+    create_users: bool = False
+    at: datetime | None = None
+
+
+class TokenCreate(Body):
+    role: Literal["vendor", "admin", "app"]
+    tenant: str | None = Field(default=None, max_length=100)
+    user: str | None = Field(default=None, max_length=254)
+    description: str = Field(default="", max_length=254)
+
+
+class TokenCreated(BaseModel):
+    token: str = Field(description="The bearer token. Shown once; only its hash is stored.")
+    info: dict[str, Any]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with the stable error code."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str
+    model_config = ConfigDict(extra="allow")
+
+
+Document = dict[str, Any]

@@ -1,0 +1,338 @@
+"""The own API under /v1: every use case of tenants, seats, users and assignment, plus batch checks."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from lisens.api.deps import Auth, can_manage, can_read, unit_of_work, vendor_only
+from lisens.api.problems import ApiError
+from lisens.api.schemas import (
+    AddonAdd,
+    Assignment,
+    At,
+    BulkRequest,
+    CheckRequest,
+    CheckResponse,
+    Document,
+    OwnerAdd,
+    PartnerLicenseAdd,
+    Problem,
+    SeatsSet,
+    SystemLicenseAdd,
+    TenantCreate,
+    TokenCreate,
+    TokenCreated,
+    Unassignment,
+    UserCreate,
+    UserUpdate,
+)
+from lisens.catalog.loader import load_catalog, load_catalogs
+from lisens.catalog.views import addon_view, decision_view, generation_view, license_view, plan_view
+from lisens.domain.engine import require_plan
+from lisens.domain.names import canonical
+from lisens.service import audit, bulk, panel, tenants, tokens, users
+from lisens.service.cache import EffectiveLicenseCache
+from lisens.service.context import utc
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
+    for code, text in (
+        (401, "Missing, unknown or revoked token"),
+        (403, "The token's role may not do this"),
+        (404, "No such tenant, user or token (or not the token's tenant)"),
+        (409, "Conflicts with the current state: nothing was changed"),
+        (413, "Request body too large"),
+        (422, "Invalid request"),
+        (503, "Database unavailable"),
+    )
+}
+
+router = APIRouter(prefix="/v1", responses=PROBLEMS)
+
+
+def _at(value: datetime | None) -> datetime:
+    return utc(value) if value else datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- catalog
+
+
+@router.get("/catalog/generations", tags=["catalog"])
+def catalog_generations(request: Request, principal: Auth) -> list[Document]:
+    return [generation_view(c) for c in load_catalogs(request.app.state.settings.catalog_dir).values()]
+
+
+@router.get("/catalog/{generation}/plans", tags=["catalog"])
+def catalog_plans(request: Request, principal: Auth, generation: str) -> list[Document]:
+    catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
+    return [plan_view(catalog, p) for p in catalog.plans.values()]
+
+
+@router.get("/catalog/{generation}/plans/{key}", tags=["catalog"])
+def catalog_plan(request: Request, principal: Auth, generation: str, key: str) -> Document:
+    catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
+    return plan_view(catalog, require_plan(catalog, key))
+
+
+@router.get("/catalog/{generation}/licenses", tags=["catalog"])
+def catalog_licenses(request: Request, principal: Auth, generation: str) -> list[Document]:
+    catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
+    return [license_view(lic) for lic in catalog.licenses.values()]
+
+
+@router.get("/catalog/{generation}/addons", tags=["catalog"])
+def catalog_addons(request: Request, principal: Auth, generation: str) -> list[Document]:
+    catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
+    return [addon_view(a) for a in catalog.addons.values()]
+
+
+# ---------------------------------------------------------------- tenants and purchases
+
+
+@router.post("/tenants", status_code=status.HTTP_201_CREATED, tags=["tenants"])
+def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> Document:
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.create_tenant(
+            ctx, name=body.name, generation=body.generation, company=body.company, serial=body.serial, at=_at(body.at)
+        )
+
+
+@router.get("/tenants", tags=["tenants"])
+def list_tenants(request: Request, principal: Auth) -> list[Document]:
+    with unit_of_work(request, principal.actor) as ctx:
+        found = tenants.list_tenants(ctx)
+    return [t for t in found if principal.role == "vendor" or t["name"] == principal.tenant]
+
+
+@router.get("/tenants/{tenant}", tags=["tenants"])
+def show_tenant(request: Request, principal: Auth, tenant: str) -> Document:
+    can_read(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.show_tenant(ctx, tenant)
+
+
+@router.put("/tenants/{tenant}/seats/{plan_or_license}", tags=["tenants"])
+def set_seats(request: Request, principal: Auth, tenant: str, plan_or_license: str, body: SeatsSet) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.set_seats(ctx, tenant, plan_or_license, body.number, at=_at(body.at))
+
+
+@router.post("/tenants/{tenant}/addons", tags=["tenants"])
+def add_addon(request: Request, principal: Auth, tenant: str, body: AddonAdd) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.add_addon(ctx, tenant, body.addon, at=_at(body.at))
+
+
+@router.delete("/tenants/{tenant}/addons/{addon}", tags=["tenants"])
+def remove_addon(request: Request, principal: Auth, tenant: str, addon: str) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.remove_addon(ctx, tenant, addon, at=_at(None))
+
+
+@router.post("/tenants/{tenant}/system-licenses", tags=["tenants"])
+def add_system_license(request: Request, principal: Auth, tenant: str, body: SystemLicenseAdd) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.add_system_license(ctx, tenant, body.license, at=_at(body.at))
+
+
+@router.delete("/tenants/{tenant}/system-licenses/{license_name}", tags=["tenants"])
+def remove_system_license(request: Request, principal: Auth, tenant: str, license_name: str) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.remove_system_license(ctx, tenant, license_name, at=_at(None))
+
+
+@router.post("/tenants/{tenant}/owners", tags=["tenants"])
+def add_owner(request: Request, principal: Auth, tenant: str, body: OwnerAdd) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.add_owner(ctx, tenant, body.name, description=body.description, at=_at(body.at))
+
+
+@router.post("/tenants/{tenant}/owners/{owner}/licenses", tags=["tenants"])
+def add_partner_license(
+    request: Request, principal: Auth, tenant: str, owner: str, body: PartnerLicenseAdd
+) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.add_partner_license(
+            ctx,
+            tenant,
+            f"{owner}.{body.module}",
+            license_type=body.type,
+            unrestricted=body.unrestricted,
+            description=body.description,
+            at=_at(body.at),
+        )
+
+
+@router.get("/tenants/{tenant}/panel", tags=["tenants"])
+def license_panel(
+    request: Request, principal: Auth, tenant: str, show_all: Annotated[bool, Query(alias="all")] = False
+) -> Document:
+    can_read(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return panel.panel(ctx, tenant, show_all=show_all)
+
+
+@router.get("/tenants/{tenant}/audit", tags=["tenants"])
+def audit_log(
+    request: Request, principal: Auth, tenant: str, user: str | None = None, at: datetime | None = None
+) -> list[Document]:
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return audit.audit_log(ctx, tenant, user=user, until=at)
+
+
+# ---------------------------------------------------------------- users and assignments
+
+
+@router.get("/tenants/{tenant}/users", tags=["users"])
+def list_users(request: Request, principal: Auth, tenant: str) -> list[Document]:
+    can_read(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return users.list_users(ctx, tenant)
+
+
+@router.post("/tenants/{tenant}/users", status_code=status.HTTP_201_CREATED, tags=["users"])
+def add_user(request: Request, principal: Auth, tenant: str, body: UserCreate) -> Document:
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return users.add_user(ctx, tenant, body.name, user_type=body.type, can_log_in=body.can_log_in, at=_at(body.at))
+
+
+@router.get("/tenants/{tenant}/users/{user}", tags=["users"])
+def show_user(request: Request, principal: Auth, tenant: str, user: str) -> Document:
+    can_read(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return users.show_user(ctx, tenant, user)
+
+
+@router.patch("/tenants/{tenant}/users/{user}", tags=["users"])
+def update_user(request: Request, principal: Auth, tenant: str, user: str, body: UserUpdate) -> Document:
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return users.set_can_log_in(ctx, tenant, user, body.can_log_in, at=_at(body.at))
+
+
+@router.post("/tenants/{tenant}/users/{user}/retire", tags=["users"])
+def retire_user(request: Request, principal: Auth, tenant: str, user: str, body: At | None = None) -> Document:
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return users.retire_user(ctx, tenant, user, at=_at(body.at if body else None))
+
+
+@router.post("/tenants/{tenant}/users/{user}/assignments", tags=["users"])
+def assign(request: Request, principal: Auth, tenant: str, user: str, body: Assignment) -> Document:
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return users.assign(ctx, tenant, user, plans=body.plans, licenses=body.licenses, at=_at(body.at))
+
+
+@router.delete("/tenants/{tenant}/users/{user}/assignments", tags=["users"])
+def unassign(request: Request, principal: Auth, tenant: str, user: str, body: Unassignment) -> Document:
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return users.unassign(ctx, tenant, user, plan=body.plan, licenses=body.licenses, at=_at(body.at))
+
+
+@router.get("/tenants/{tenant}/users/{user}/licenses", tags=["users"])
+def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at: datetime | None = None) -> Document:
+    """Effective licenses with provenance; with `at`, what the user held then (from the audit log)."""
+    can_read(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        if at is not None:
+            return audit.holdings_at(ctx, tenant, user, at)
+        return users.show_user(ctx, tenant, user)
+
+
+@router.post("/tenants/{tenant}/bulk-assignments", tags=["users"])
+def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkRequest) -> Document:
+    can_manage(principal, tenant)
+    rows = [
+        bulk.BulkRow(line=n, user=r.user, plans=tuple(r.plans), licenses=tuple(r.licenses), user_type=r.type)
+        for n, r in enumerate(body.rows, start=1)
+    ]
+    if body.csv is not None:
+        rows.extend(bulk.parse_bulk_csv(body.csv))
+    with unit_of_work(request, principal.actor) as ctx:
+        return bulk.bulk_assign(
+            ctx, tenant, rows, partial=body.partial, create_users=body.create_users, at=_at(body.at)
+        )
+
+
+@router.post("/tenants/{tenant}/check", response_model=CheckResponse, tags=["checks"])
+def check(request: Request, principal: Auth, tenant: str, body: CheckRequest) -> Response:
+    """Every (user, license) pair: held, and a reason code; with `explain`, what grants it or would."""
+    can_read(principal, tenant)
+    cache: EffectiveLicenseCache = request.app.state.cache
+    names = [canonical(n) for n in body.licenses]
+    with unit_of_work(request, principal.actor) as ctx:
+        found = cache.users(ctx, tenant, body.users)
+    results: list[dict[str, Any]] = []
+    append = results.append
+    for user in body.users:
+        entry = found.get(user)
+        if entry is None or entry.retired:
+            reason = "UNKNOWN_USER" if entry is None else users.USER_RETIRED_REASON
+            for name in names:
+                append({"user": user, "license": name, "held": False, "reason": reason})
+            continue
+        has = entry.resolution.has_license
+        for name in names:
+            if has(name) and not body.explain:
+                append({"user": user, "license": name, "held": True, "reason": "HELD"})
+                continue
+            decision = decision_view(entry.resolution.explain(name))
+            row = {"user": user, "license": name, "held": decision["held"], "reason": decision["reason"]}
+            if body.explain:
+                row["granted_by"] = decision["granted_by"]
+                row["would_grant"] = decision["would_grant"]
+            append(row)
+    # Serialised here: a response of many thousand pairs skips a second validation pass.
+    return Response(json.dumps({"results": results}, separators=(",", ":")), media_type="application/json")
+
+
+# ---------------------------------------------------------------- tokens
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated, tags=["tokens"])
+def create_token(request: Request, principal: Auth, body: TokenCreate) -> TokenCreated:
+    """The vendor creates any token; a tenant admin creates app tokens of its own tenant."""
+    if principal.role != "vendor":
+        if principal.role != "admin" or body.role != "app" or body.tenant != principal.tenant:
+            raise ApiError("a tenant admin may only create app tokens of its own tenant", code="FORBIDDEN")
+    with unit_of_work(request, principal.actor) as ctx:
+        plain, info = tokens.create_token(
+            ctx, role=body.role, tenant=body.tenant, user=body.user, description=body.description, at=_at(None)
+        )
+    return TokenCreated(token=plain, info=info)
+
+
+@router.get("/tokens", tags=["tokens"])
+def list_tokens(request: Request, principal: Auth) -> list[Document]:
+    if principal.role == "app":
+        raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+    with unit_of_work(request, principal.actor) as ctx:
+        return tokens.list_tokens(ctx, tenant=principal.tenant if principal.role != "vendor" else None)
+
+
+@router.delete("/tokens/{token_id}", tags=["tokens"])
+def revoke_token(request: Request, principal: Auth, token_id: int) -> Document:
+    if principal.role == "app":
+        raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+    with unit_of_work(request, principal.actor) as ctx:
+        if principal.role != "vendor":
+            own = {t["id"] for t in tokens.list_tokens(ctx, tenant=principal.tenant)}
+            if token_id not in own:
+                raise ApiError(f"no token with id {token_id}", code="UNKNOWN_TOKEN")
+        return tokens.revoke_token(ctx, token_id, at=_at(None))

@@ -1,0 +1,100 @@
+"""`lisens serve` and `lisens token …`: run the HTTP API, and manage its bearer tokens."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from lisens.cli.output import console, print_json, table
+from lisens.cli.runtime import Json, at_option, runtime
+from lisens.service import demo, tokens
+
+token_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    with_demo: Annotated[bool, typer.Option("--demo", help="Create a demo tenant and print tokens for it.")] = False,
+) -> None:
+    """Run the HTTP API (OpenAPI at /docs) on the configured database."""
+    rt = runtime(ctx)
+    rt.ensure_schema()
+    if with_demo:
+        with rt.unit_of_work() as uow:
+            made = demo.ensure_demo(uow, at=datetime.now(UTC))
+        console.print(
+            f"demo tenant {made['tenant']!r} {'created' if made['created'] else 'exists'}; tokens:", markup=False
+        )
+        for role, token in made["tokens"].items():
+            console.print(f"  {role:18} {token}", markup=False)
+        console.print(
+            f"try: curl -H 'Authorization: Bearer {made['tokens']['admin']}' http://{host}:{port}/v1/tenants/demo/panel",
+            markup=False,
+            soft_wrap=True,
+        )
+    # Worker processes build their own app from the environment: hand them the settings through it.
+    os.environ["LISENS_DATABASE_URL"] = rt.settings.database_url
+    if rt.settings.catalog_dir is not None:
+        os.environ["LISENS_CATALOG_DIR"] = str(rt.settings.catalog_dir)
+    uvicorn.run(
+        "lisens.api.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_config=None
+    )
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Argument(help="The tenant of an admin or app token.")] = None,
+    vendor: Annotated[bool, typer.Option("--vendor", help="A vendor token: reaches every tenant.")] = False,
+    role: Annotated[str | None, typer.Option("--role", help="admin or app (with TENANT).")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Bind the token to a user (currentPrincipal).")] = None,
+    description: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    as_json: Json = False,
+) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    chosen = "vendor" if vendor else (role or "")
+    with runtime(ctx).unit_of_work() as uow:
+        plain, info = tokens.create_token(
+            uow, role=chosen, tenant=tenant, user=user, description=description, at=at_option(None)
+        )
+    if as_json:
+        print_json({"token": plain, "info": info})
+    else:
+        console.print(plain, markup=False)
+        console.print(f"(token {info['id']}, {info['role']}; shown once, keep it safe)", markup=False, style="dim")
+
+
+@token_app.command("list")
+def token_list(
+    ctx: typer.Context, tenant: Annotated[str | None, typer.Argument()] = None, as_json: Json = False
+) -> None:
+    """List tokens (never their secret)."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = tokens.list_tokens(uow, tenant=tenant)
+    if as_json:
+        print_json(data)
+        return
+    rows = [
+        (t["id"], t["prefix"] + "…", t["role"], t["tenant"] or "", t["user"] or "", t["revoked_at"] or "") for t in data
+    ]
+    console.print(table(f"{len(rows)} tokens", ["id", "token", "role", "tenant", "user", "revoked"], rows))
+
+
+@token_app.command("revoke")
+def token_revoke(
+    ctx: typer.Context, token_id: Annotated[int, typer.Argument(metavar="ID")], as_json: Json = False
+) -> None:
+    """Revoke a token by its id."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = tokens.revoke_token(uow, token_id, at=at_option(None))
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"token {data['id']} revoked", markup=False)

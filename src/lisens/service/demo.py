@@ -1,0 +1,41 @@
+"""A demo tenant to try Lisens with: generation 11, a few plans and users, and tokens to call the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from lisens.db.repositories import TenantRepository
+from lisens.service import tenants, tokens, users
+from lisens.service.context import Context
+
+DEMO = "demo"
+SEATS = {
+    "sales-essential": 5,
+    "sales-premium": 5,
+    "service-premium": 3,
+    "sales-premium+service-premium+marketing-premium": 2,
+}
+PEOPLE = {
+    "alice": ["sales-premium"],
+    "bob": ["sales-essential"],
+    "carol": ["service-premium"],
+    "dave": ["sales-premium", "service-premium", "marketing-premium"],
+}
+
+
+def ensure_demo(ctx: Context, *, at: datetime) -> dict[str, Any]:
+    """Create the demo tenant unless it exists; always issue fresh tokens (shown once)."""
+    created = TenantRepository(ctx.session).get_by_name(DEMO) is None
+    if created:
+        tenants.create_tenant(ctx, name=DEMO, generation="11", company="Demo AS", serial="1000001", at=at)
+        for item, number in SEATS.items():
+            tenants.set_seats(ctx, DEMO, item, number, at=at)
+        tenants.add_addon(ctx, DEMO, "cep", at=at)
+        for name, plans in PEOPLE.items():
+            users.add_user(ctx, DEMO, name, at=at)
+            users.assign(ctx, DEMO, name, plans=plans, at=at)
+    vendor, _ = tokens.create_token(ctx, role="vendor", description="demo vendor", at=at)
+    admin, _ = tokens.create_token(ctx, role="admin", tenant=DEMO, description="demo admin", at=at)
+    app, _ = tokens.create_token(ctx, role="app", tenant=DEMO, user="alice", description="demo app (alice)", at=at)
+    return {"tenant": DEMO, "created": created, "tokens": {"vendor": vendor, "admin": admin, "app (user alice)": app}}

@@ -1,0 +1,290 @@
+"""SuperOffice License API documents (PascalCase dicts) built from a tenant's state.
+
+One implementation for every form of the License API that Lisens answers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from lisens.db.models import UserRow
+from lisens.db.repositories import PurchaseRepository, UserRepository
+from lisens.domain.engine import require_plan
+from lisens.domain.errors import NotFound, UnknownLicense
+from lisens.domain.model import LicenseType, UserType
+from lisens.domain.names import SUPEROFFICE
+from lisens.service.context import Context
+from lisens.service.licenses import LicenseRow, license_rows
+from lisens.service.state import TenantState, load_state, resolve_user
+from lisens.service.users import assign, unassign
+
+SUPEROFFICE_DESCRIPTION = "SuperOffice AS"
+
+
+def _version(state: TenantState) -> str:
+    return state.row.generation
+
+
+def _allowed(row: LicenseRow) -> str:
+    types = row.info.allowed_user_types
+    if row.info.type is not LicenseType.USER or not types:
+        return "Unknown"
+    if UserType.INTERNAL in types:
+        return UserType.INTERNAL.api_name
+    return sorted(types)[0].api_name
+
+
+def module_license(state: TenantState, row: LicenseRow) -> dict[str, Any]:
+    return {
+        "OwnerName": row.info.owner,
+        "ModuleName": row.info.module,
+        "ModuleDescription": row.info.description,
+        "ModuleTooltip": row.tooltip,
+        "ModuleVersion": _version(state),
+        "LicenseType": row.info.type.api_name,
+        "Unrestricted": row.info.unrestricted,
+        "AllowedUserType": _allowed(row),
+        "NumberOfLicenses": row.total,
+        "ExtraFlags": row.extra_flags,
+        "ExtraInfo": row.extra_info,
+        "SortOrder": row.sort_order,
+        "IsHidden": row.info.hidden,
+        "PrerequisiteModuleName": row.info.prerequisite.partition(".")[2] if row.info.prerequisite else None,
+        "Signature": None,
+    }
+
+
+def _owners(ctx: Context, state: TenantState) -> dict[str, str]:
+    owners = {SUPEROFFICE: SUPEROFFICE_DESCRIPTION}
+    owners.update({name: row.description for name, row in PurchaseRepository(ctx.session).owners(state.id).items()})
+    return owners
+
+
+def _require_owner(ctx: Context, state: TenantState, owner: str) -> tuple[str, str]:
+    owners = _owners(ctx, state)
+    key = owner.upper()
+    if key not in owners:
+        raise NotFound(f"no license owner {owner!r}", code="UNKNOWN_OWNER", owner=owner)
+    return key, owners[key]
+
+
+def license_info(ctx: Context, state: TenantState, owner: str, rows: list[LicenseRow]) -> dict[str, Any]:
+    name, description = _require_owner(ctx, state, owner)
+    dates: dict[str, datetime | None] = {
+        "NextCheckDate": None,
+        "MaintenanceDate": None,
+        "AdminWarningDate": None,
+        "ExpiryDate": None,
+        "GraceDate": None,
+    }
+    return {
+        "CompanyName": state.row.company,
+        "SerialNr": state.row.serial,
+        "OwnerName": name,
+        "OwnerDescription": description,
+        **dates,
+        "ExtraFlags": 0,
+        "ExtraInfo": "",
+        "LicenseUrl": None,
+        "LicenseVersion": _version(state),
+        "DeploymentType": 1,
+        "ProductType": None,
+        "ProductDescription": None,
+        "ModuleLicenses": [module_license(state, r) for r in rows if r.info.owner == name],
+        "PublicKey": None,
+        "Signature": None,
+    }
+
+
+def extended_license_info(ctx: Context, tenant: str, owner: str) -> dict[str, Any]:
+    state = load_state(ctx, tenant)
+    rows = license_rows(ctx, state)
+    current = license_info(ctx, state, owner, rows)
+    owner_name = current["OwnerName"]
+    return {
+        "Reason": "",
+        "CanBeActivated": False,
+        "New": None,
+        "Current": current,
+        "ExtendedModuleLicenses": [
+            {
+                "New": None,
+                "Current": module_license(state, r),
+                "NumberOfLicensesInUse": r.in_use,
+                "NumberOfLicensesFree": r.free,
+                "NumberOfLicensesAdded": 0,
+                "NumberOfLicensesNewTotal": r.total,
+                "NumberOfLicensesNewFree": r.free,
+                "NumberOfLicensesTotal": r.total,
+            }
+            for r in rows
+            if r.info.owner == owner_name
+        ],
+        "AccumulatedNextCheckDate": None,
+    }
+
+
+def all_owners(ctx: Context, tenant: str) -> list[dict[str, Any]]:
+    state = load_state(ctx, tenant)
+    return [extended_license_info(ctx, tenant, owner) for owner in _owners(ctx, state)]
+
+
+def module_license_of(ctx: Context, tenant: str, owner: str, module: str) -> dict[str, Any]:
+    state = load_state(ctx, tenant)
+    name, _ = _require_owner(ctx, state, owner)
+    full = f"{name.lower()}.{module.lower()}"
+    for row in license_rows(ctx, state):
+        if row.info.full_name == full:
+            return module_license(state, row)
+    raise UnknownLicense(f"tenant {tenant!r} has no module license {full}", name=full)
+
+
+def _require_associate(ctx: Context, state: TenantState, associate_id: int) -> UserRow:
+    row = UserRepository(ctx.session).get_by_id(state.id, associate_id)
+    if row is None:
+        raise NotFound(f"no associate {associate_id}", code="UNKNOWN_USER", associate_id=associate_id)
+    return row
+
+
+def _links(ctx: Context, state: TenantState, user: UserRow, owner: str) -> list[dict[str, Any]]:
+    """ModuleLicenseLink for each assignable user license of one owner (hidden ones are not listed)."""
+    users = UserRepository(ctx.session)
+    plan_key = users.plan(state.id, user.id)
+    plan_license = f"superoffice.{require_plan(state.catalog, plan_key).plan_license}" if plan_key else None
+    direct = set(users.licenses(state.id, user.id))
+    links: list[dict[str, Any]] = []
+    for row in license_rows(ctx, state):
+        if row.info.owner != owner or row.info.type is not LicenseType.USER or row.info.hidden:
+            continue
+        assigned = row.info.full_name == plan_license or row.info.full_name in direct
+        links.append(
+            {
+                "Unrestricted": row.info.unrestricted,
+                "Total": row.total,
+                "Tooltip": row.tooltip,
+                "CanAssign": assigned or row.info.unrestricted or row.free > 0,
+                "Free": row.free,
+                "InUse": row.in_use,
+                "IsHidden": row.info.hidden,
+                "Assigned": assigned,
+                "ModuleLicenseId": row.sort_order,
+                "Name": row.info.module,
+                "Description": row.info.description,
+                "PrerequisiteModuleName": row.info.prerequisite.partition(".")[2] if row.info.prerequisite else None,
+                "SortOrder": row.sort_order,
+                "ExtraFlags": row.extra_flags,
+                "TableRight": None,
+                "FieldProperties": {},
+            }
+        )
+    return links
+
+
+def user_license_owners(ctx: Context, tenant: str, associate_id: int) -> list[dict[str, Any]]:
+    state = load_state(ctx, tenant)
+    user = _require_associate(ctx, state, associate_id)
+    owners: list[dict[str, Any]] = []
+    for name, description in _owners(ctx, state).items():
+        links = _links(ctx, state, user, name)
+        owners.append(
+            {
+                "Name": name,
+                "Description": description,
+                "RestrictedModuleLicenses": [link for link in links if not link["Unrestricted"]],
+                "UnrestrictedModuleLicenses": [link for link in links if link["Unrestricted"]],
+                "TableRight": None,
+                "FieldProperties": {},
+            }
+        )
+    return owners
+
+
+def owner_assignments(ctx: Context, tenant: str, owner: str, associate_id: int) -> list[dict[str, Any]]:
+    state = load_state(ctx, tenant)
+    name, _ = _require_owner(ctx, state, owner)
+    return _links(ctx, state, _require_associate(ctx, state, associate_id), name)
+
+
+def change_owner_assignments(
+    ctx: Context, tenant: str, owner: str, associate_id: int, modules: list[str], *, remove: bool, at: datetime
+) -> list[dict[str, Any]]:
+    """Assign (or unassign) module licenses of one owner to an associate, all or none."""
+    state = load_state(ctx, tenant)
+    name, _ = _require_owner(ctx, state, owner)
+    user = _require_associate(ctx, state, associate_id)
+    full = [f"{name.lower()}.{m.lower()}" for m in modules]
+    if remove:
+        unassign(ctx, tenant, user.name, licenses=full, at=at)
+    else:
+        assign(ctx, tenant, user.name, licenses=full, at=at)
+    return _links(ctx, load_state(ctx, tenant), user, name)
+
+
+def current_principal(ctx: Context, tenant: str, user_id: int) -> dict[str, Any]:
+    state = load_state(ctx, tenant)
+    user = _require_associate(ctx, state, user_id)
+    owners = _owners(ctx, state)
+    owner_ids = {name: n for n, name in enumerate(owners, start=1)}
+    rows = {row.info.full_name: row for row in license_rows(ctx, state)}
+    granted = []
+    if not user.retired:
+        for full in resolve_user(ctx, state, user).licenses:
+            row = rows.get(full)
+            info = row.info if row else state.get_license(full)
+            if info is None:
+                continue
+            granted.append(
+                {
+                    "OwnerId": owner_ids.get(info.owner, 0),
+                    "OwnerName": info.owner,
+                    "OwnerDescription": owners.get(info.owner, ""),
+                    "ModuleId": row.sort_order if row else 0,
+                    "Name": info.module,
+                    "Description": info.description,
+                    "Version": _version(state),
+                    "LicenseType": info.type.api_name,
+                    "ExtraFlags": row.extra_flags if row else 0,
+                    "ExtraInfo": (row.extra_info if row else None) or "",
+                    "SortOrder": row.sort_order if row else 0,
+                    "LicenseNumber": row.total if row else 1,
+                    "IsHidden": info.hidden,
+                    "IsUnrestricted": info.unrestricted,
+                    "ExpiryDate": None,
+                    "TableRight": None,
+                    "FieldProperties": {},
+                }
+            )
+    user_type = UserType(user.type)
+    role_type = {"internal": "Employee", "resource": "Employee", "external": "ExternalUser"}.get(user.type, "System")
+    if user.type == "anonymous":
+        role_type = "Anonymous"
+    return {
+        "UserType": user_type.api_name,
+        "Associate": user.name,
+        "AssociateId": user.id,
+        "IsPerson": user.type in ("internal", "external"),
+        "PersonId": 0,
+        "CountryId": 0,
+        "HomeCountryId": 0,
+        "ContactId": 0,
+        "GroupId": 0,
+        "BusinessId": 0,
+        "CategoryId": 0,
+        "ContactOwner": 0,
+        "RoleId": 0,
+        "RoleName": None,
+        "RoleDescription": None,
+        "RoleType": role_type,
+        "Licenses": granted,
+        "FullName": user.name,
+        "EMailAddress": None,
+        "FunctionRights": [],
+        "EjUserId": 0,
+        "EjAccessLevel": 0,
+        "EjUserStatus": "StatusNone" if user.retired else "StatusNormal",
+        "ProvidedCredentials": [],
+        "SecondaryGroups": [],
+        "DatabaseContextIdentifier": state.row.name,
+        "UserName": user.name,
+    }

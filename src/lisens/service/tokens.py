@@ -1,0 +1,140 @@
+"""API tokens: created once in plain text, stored as a SHA-256 hash, revocable; who a token speaks for."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from lisens.db.models import TenantRow, TokenRow, UserRow
+from lisens.db.repositories import AuditRepository
+from lisens.domain.errors import InvalidInput, NotFound
+from lisens.service.context import Context, utc
+from lisens.service.state import load_state, require_user
+
+Role = Literal["vendor", "admin", "app"]
+ROLES: tuple[Role, ...] = ("vendor", "admin", "app")
+TOKEN_PREFIX = "lsn_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request speaks for. The vendor has no tenant; admin and app tokens have exactly one."""
+
+    token_id: int
+    role: Role
+    tenant_id: int | None = None
+    tenant: str | None = None
+    user_id: int | None = None
+    user: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"token:{self.token_id}:{self.role}" + (f":{self.tenant}" if self.tenant else "")
+
+
+def hash_token(plain: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+def token_view(row: TokenRow, tenant: str | None, user: str | None) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "prefix": row.prefix,
+        "role": row.role,
+        "tenant": tenant,
+        "user": user,
+        "description": row.description,
+        "created_at": utc(row.created_at).isoformat(),
+        "revoked_at": utc(row.revoked_at).isoformat() if row.revoked_at else None,
+    }
+
+
+def create_token(
+    ctx: Context,
+    *,
+    role: str,
+    tenant: str | None = None,
+    user: str | None = None,
+    description: str = "",
+    at: datetime,
+) -> tuple[str, dict[str, Any]]:
+    """A new token; the plain text is returned once and never stored."""
+    if role not in ROLES:
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", code="INVALID_ROLE", value=role)
+    if (role == "vendor") != (tenant is None):
+        raise InvalidInput(
+            "a vendor token has no tenant; an admin or app token needs one", code="INVALID_ROLE", value=role
+        )
+    tenant_id = user_id = None
+    if tenant is not None:
+        state = load_state(ctx, tenant)
+        tenant_id = state.id
+        if user is not None:
+            user_id = require_user(ctx, state, user).id
+    elif user is not None:
+        raise InvalidInput("a vendor token cannot be bound to a user", code="INVALID_ROLE")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = TokenRow(
+        token_hash=hash_token(plain),
+        prefix=plain[:10],
+        role=role,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        description=description,
+        created_at=utc(at),
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    if tenant_id is not None:
+        AuditRepository(ctx.session).add(
+            tenant_id, at=utc(at), actor=ctx.actor, action="token.create", subject=f"{row.prefix}… ({role})"
+        )
+    return plain, token_view(row, tenant, user)
+
+
+def list_tokens(ctx: Context, *, tenant: str | None = None) -> list[dict[str, Any]]:
+    query = (
+        select(TokenRow, TenantRow.name, UserRow.name)
+        .outerjoin(TenantRow, TenantRow.id == TokenRow.tenant_id)
+        .outerjoin(UserRow, UserRow.id == TokenRow.user_id)
+        .order_by(TokenRow.id)
+    )
+    if tenant is not None:
+        query = query.where(TokenRow.tenant_id == load_state(ctx, tenant).id)
+    return [token_view(row, tenant_name, user_name) for row, tenant_name, user_name in ctx.session.execute(query)]
+
+
+def revoke_token(ctx: Context, token_id: int, *, at: datetime) -> dict[str, Any]:
+    row = ctx.session.get(TokenRow, token_id)
+    if row is None:
+        raise NotFound(f"no token with id {token_id}", code="UNKNOWN_TOKEN", token=token_id)
+    if row.revoked_at is None:
+        row.revoked_at = utc(at)
+        if row.tenant_id is not None:
+            AuditRepository(ctx.session).add(
+                row.tenant_id, at=utc(at), actor=ctx.actor, action="token.revoke", subject=f"{row.prefix}…"
+            )
+        ctx.session.flush()
+    return {"id": row.id, "revoked_at": utc(row.revoked_at).isoformat() if row.revoked_at else None}
+
+
+def authenticate(ctx: Context, plain: str) -> Principal | None:
+    """The principal of a live token, or None for an unknown or revoked one."""
+    query = (
+        select(TokenRow, TenantRow.name, UserRow.name)
+        .outerjoin(TenantRow, TenantRow.id == TokenRow.tenant_id)
+        .outerjoin(UserRow, UserRow.id == TokenRow.user_id)
+        .where(TokenRow.token_hash == hash_token(plain), TokenRow.revoked_at.is_(None))
+    )
+    found = ctx.session.execute(query).first()
+    if found is None:
+        return None
+    row, tenant, user = found
+    role: Role = row.role  # type: ignore[assignment]
+    return Principal(token_id=row.id, role=role, tenant_id=row.tenant_id, tenant=tenant, user_id=row.user_id, user=user)
