@@ -308,9 +308,9 @@ def check(request: Request, principal: Auth, tenant: str, body: CheckRequest) ->
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated, tags=["tokens"])
 def create_token(request: Request, principal: Auth, body: TokenCreate) -> TokenCreated:
     """The vendor creates any token; a tenant admin creates app tokens of its own tenant."""
-    if principal.role != "vendor":
-        if principal.role != "admin" or body.role != "app" or body.tenant != principal.tenant:
-            raise ApiError("a tenant admin may only create app tokens of its own tenant", code="FORBIDDEN")
+    admin_own_app_token = principal.role == "admin" and body.role == "app" and body.tenant == principal.tenant
+    if principal.role != "vendor" and not admin_own_app_token:
+        raise ApiError("a tenant admin may only create app tokens of its own tenant", code="FORBIDDEN")
     with unit_of_work(request, principal.actor) as ctx:
         plain, info = tokens.create_token(
             ctx, role=body.role, tenant=body.tenant, user=body.user, description=body.description, at=_at(None)
