@@ -122,3 +122,13 @@ def test_a_csv_with_missing_or_unknown_columns_is_refused(text: str) -> None:
     with pytest.raises(LisensError) as caught:
         bulk.parse_bulk_csv(text)
     assert caught.value.code == "INVALID_CSV"
+
+
+def test_entries_without_a_snapshot_do_not_hide_the_tenants_history(ctx: Context) -> None:
+    from lisens.service import tokens
+
+    make_tenant(ctx, seats={"sales-essential": 1}, people=("alice",))
+    users.assign(ctx, "acme", "alice", plans=["sales-essential"], at=T0 + timedelta(days=1))
+    tokens.create_token(ctx, role="admin", tenant="acme", at=T0 + timedelta(days=2))
+    held = audit.holdings_at(ctx, "acme", "alice", T0 + timedelta(days=3))
+    assert held["plan"] == "sales-essential"

@@ -240,6 +240,20 @@ class UserRepository:
         return dict(self.session.execute(query).all())
 
 
+# Entries whose `after` is a full snapshot: of a tenant's purchases, or of one user's licenses.
+TENANT_STATE_ACTIONS = (
+    "tenant.create",
+    "seats.set",
+    "addon.add",
+    "addon.remove",
+    "system.add",
+    "system.remove",
+    "owner.add",
+    "owner.license",
+)
+USER_STATE_ACTIONS = ("user.add", "assign", "unassign", "user.retire", "user.login")
+
+
 class AuditRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -283,7 +297,7 @@ class AuditRepository:
     def last_tenant_state(self, tenant_id: int, *, until: datetime) -> AuditRow | None:
         query = (
             select(AuditRow)
-            .where(AuditRow.tenant_id == tenant_id, AuditRow.user_id.is_(None), AuditRow.at <= until)
+            .where(AuditRow.tenant_id == tenant_id, AuditRow.action.in_(TENANT_STATE_ACTIONS), AuditRow.at <= until)
             .order_by(AuditRow.at.desc(), AuditRow.id.desc())
             .limit(1)
         )
@@ -292,7 +306,12 @@ class AuditRepository:
     def last_user_state(self, tenant_id: int, user_id: int, *, until: datetime) -> AuditRow | None:
         query = (
             select(AuditRow)
-            .where(AuditRow.tenant_id == tenant_id, AuditRow.user_id == user_id, AuditRow.at <= until)
+            .where(
+                AuditRow.tenant_id == tenant_id,
+                AuditRow.user_id == user_id,
+                AuditRow.action.in_(USER_STATE_ACTIONS),
+                AuditRow.at <= until,
+            )
             .order_by(AuditRow.at.desc(), AuditRow.id.desc())
             .limit(1)
         )

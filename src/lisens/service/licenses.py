@@ -49,8 +49,9 @@ def license_rows(ctx: Context, state: TenantState) -> list[LicenseRow]:
             name = f"superoffice.{module}"
             totals[name] = totals.get(name, 0) + seats
             in_use[name] = in_use.get(name, 0) + holders
+        # The row shows the ExtraInfo of the plan with the most seats; on a tie the highest tier.
         current = showcase.get(plan.plan_license)
-        if current is None or seats > state.seat_total(current.key):
+        if current is None or _rank(state, plan) > _rank(state, current):
             showcase[plan.plan_license] = plan
     for name, count in direct_counts.items():
         in_use[name] = in_use.get(name, 0) + count
@@ -91,6 +92,10 @@ def license_rows(ctx: Context, state: TenantState) -> list[LicenseRow]:
         )
     rows.sort(key=lambda row: (row.info.owner, row.sort_order, row.info.full_name))
     return rows
+
+
+def _rank(state: TenantState, plan: Plan) -> tuple[int, bool, str]:
+    return (state.seat_total(plan.key), "premium" in plan.key, plan.key)
 
 
 def _assignable_unrestricted(state: TenantState) -> set[str]:

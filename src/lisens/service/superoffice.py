@@ -11,7 +11,7 @@ from typing import Any
 from lisens.db.models import UserRow
 from lisens.db.repositories import PurchaseRepository, UserRepository
 from lisens.domain.engine import require_plan
-from lisens.domain.errors import NotFound, UnknownLicense
+from lisens.domain.errors import NotFound
 from lisens.domain.model import LicenseType, UserType
 from lisens.domain.names import SUPEROFFICE
 from lisens.service.context import Context
@@ -137,7 +137,7 @@ def module_license_of(ctx: Context, tenant: str, owner: str, module: str) -> dic
     for row in license_rows(ctx, state):
         if row.info.full_name == full:
             return module_license(state, row)
-    raise UnknownLicense(f"tenant {tenant!r} has no module license {full}", name=full)
+    raise NotFound(f"tenant {tenant!r} has no module license {full}", code="LICENSE_NOT_IN_TENANT", name=full)
 
 
 def _require_associate(ctx: Context, state: TenantState, associate_id: int) -> UserRow:

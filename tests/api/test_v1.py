@@ -1,0 +1,165 @@
+"""The own /v1 API: every use case over HTTP, errors as problem+json, checks that see every change."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from lisens.api.app import create_app
+from lisens.settings import Settings
+from tests.api.conftest import Api
+
+
+def test_the_vendor_sets_up_a_tenant_and_its_admin_assigns_plans(api: Api) -> None:
+    vendor = api.headers("vendor")
+    created = api.client.post("/v1/tenants", headers=vendor, json={"name": "initech", "generation": "11"})
+    assert created.status_code == 201
+    assert (
+        api.client.put(
+            "/v1/tenants/initech/seats/sales-premium+service-essential", headers=vendor, json={"number": 1}
+        ).json()["total"]
+        == 1
+    )
+    assert api.client.post("/v1/tenants/initech/addons", headers=vendor, json={"addon": "cep"}).json()["changed"]
+    assert api.client.post("/v1/tenants/initech/users", headers=vendor, json={"name": "peter"}).status_code == 201
+    assigned = api.client.post(
+        "/v1/tenants/initech/users/peter/assignments",
+        headers=vendor,
+        json={"plans": ["service-essential", "sales-premium"], "licenses": ["visible-for"]},
+    )
+    assert assigned.status_code == 200
+    assert assigned.json()["after"]["plan"] == "sales-premium+service-essential"
+    licenses = api.client.get("/v1/tenants/initech/users/peter/licenses", headers=vendor).json()
+    grants = {e["license"]: [g["kind"] for g in e["granted_by"]] for e in licenses["effective"]}
+    assert grants["superoffice.quote-cal"] == ["plan"]
+    assert grants["superoffice.cep"] == ["addon"]
+    removed = api.client.request(
+        "DELETE", "/v1/tenants/initech/users/peter/assignments", headers=vendor, json={"licenses": ["visible-for"]}
+    )
+    assert removed.json()["after"]["licenses"] == []
+    panel = api.client.get("/v1/tenants/initech/panel", headers=vendor).json()
+    assert panel["user_licenses"][0]["in_use"] == 1
+
+
+def test_a_check_answers_every_pair_with_held_and_a_reason(api: Api) -> None:
+    response = api.client.post(
+        "/v1/tenants/acme/check",
+        headers=api.headers("acme-app"),
+        json={"users": ["alice", "bob", "nobody"], "licenses": ["superoffice.quote-cal", "SALE", "mktg-auto-cal"]},
+    )
+    results = {(r["user"], r["license"]): (r["held"], r["reason"]) for r in response.json()["results"]}
+    assert len(results) == 9
+    assert results[("alice", "superoffice.quote-cal")] == (True, "HELD")
+    assert results[("alice", "superoffice.sale")] == (True, "HELD")
+    assert results[("alice", "superoffice.mktg-auto-cal")] == (False, "NOT_ASSIGNED")
+    assert results[("bob", "superoffice.quote-cal")] == (False, "NOT_ASSIGNED")
+    assert results[("nobody", "superoffice.sale")] == (False, "UNKNOWN_USER")
+
+
+def test_a_check_may_carry_thousands_of_pairs_and_explain_them(api: Api) -> None:
+    licenses = [f"superoffice.module{n}" for n in range(999)] + ["quote-cal"]
+    response = api.client.post(
+        "/v1/tenants/acme/check",
+        headers=api.headers("acme-app"),
+        json={"users": ["alice", "bob"], "licenses": licenses},
+    )
+    assert len(response.json()["results"]) == 2000
+    explained = api.client.post(
+        "/v1/tenants/acme/check",
+        headers=api.headers("acme-app"),
+        json={"users": ["bob"], "licenses": ["quote-cal"], "explain": True},
+    ).json()["results"][0]
+    assert explained["would_grant"] == [{"kind": "plan", "source": "sales-premium", "text": "plan sales-premium"}]
+
+
+def test_a_check_right_after_an_assignment_sees_it_even_on_another_worker(api: Api) -> None:
+    # A second app on the same database stands for a second worker process with its own cache.
+    other = TestClient(create_app(Settings(database_url=api.database.url), engine=api.database.engine))
+    body = {"users": ["bob"], "licenses": ["quote-cal"]}
+    admin = api.headers("acme-admin")
+    assert not other.post("/v1/tenants/acme/check", headers=admin, json=body).json()["results"][0]["held"]
+    api.client.post("/v1/tenants/acme/users/bob/assignments", headers=admin, json={"plans": ["sales-premium"]})
+    assert other.post("/v1/tenants/acme/check", headers=admin, json=body).json()["results"][0]["held"]
+    api.client.request("DELETE", "/v1/tenants/acme/users/bob/assignments", headers=admin, json={"plan": True})
+    assert not other.post("/v1/tenants/acme/check", headers=admin, json=body).json()["results"][0]["held"]
+
+
+def test_errors_are_problem_json_with_the_stable_code(api: Api) -> None:
+    admin = api.headers("acme-admin")
+    api.client.post("/v1/tenants/acme/users", headers=admin, json={"name": "carl"})
+    response = api.client.post(
+        "/v1/tenants/acme/users/carl/assignments", headers=admin, json={"plans": ["service-premium"]}
+    )
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "SEAT_LIMIT_REACHED"
+    assert problem["type"] == "urn:lisens:error:SEAT_LIMIT_REACHED"
+    assert (problem["status"], problem["total"], problem["in_use"]) == (409, 0, 0)
+    assert problem["instance"] == "/v1/tenants/acme/users/carl/assignments"
+
+
+def test_bad_input_gets_4xx_never_5xx(api: Api) -> None:
+    admin = api.headers("acme-admin")
+    bad = [
+        api.client.post("/v1/tenants/acme/users", headers=admin, json={"name": ""}),
+        api.client.post("/v1/tenants/acme/users", headers=admin, json={"name": "x", "type": "robot"}),
+        api.client.post(
+            "/v1/tenants/acme/users",
+            headers=admin,
+            content=b"{not json",
+        ),
+        api.client.post("/v1/tenants/acme/users/alice/assignments", headers=admin, json={"plans": ["gold"]}),
+        api.client.post("/v1/tenants/acme/users/alice/assignments", headers=admin, json={"licenses": ["bad name!"]}),
+        api.client.post("/v1/tenants/acme/check", headers=admin, json={"users": [], "licenses": ["x"]}),
+        api.client.get("/v1/tenants/acme/audit?at=yesterday", headers=admin),
+        api.client.post("/v1/tenants/acme/bulk-assignments", headers=admin, json={"csv": "name\nx\n"}),
+    ]
+    for response in bad:
+        assert 400 <= response.status_code < 500, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"]
+
+
+def test_a_body_over_the_size_limit_is_refused_with_413(api: Api) -> None:
+    response = api.client.post(
+        "/v1/tenants/acme/check",
+        headers={**api.headers("acme-app"), "content-type": "application/json"},
+        content=b'{"users": ["' + b"a" * (11 * 1024 * 1024) + b'"], "licenses": ["x"]}',
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_bulk_assignment_over_http_is_all_or_nothing(api: Api) -> None:
+    admin = api.headers("acme-admin")
+    response = api.client.post(
+        "/v1/tenants/acme/bulk-assignments",
+        headers=admin,
+        json={
+            "rows": [{"user": "dora", "plans": ["sales-essential"]}, {"user": "ghost", "plans": ["gold"]}],
+            "create_users": True,
+        },
+    )
+    assert response.status_code == 409
+    assert [f["code"] for f in response.json()["failed"]] == ["UNKNOWN_PLAN"]
+    assert all(u["user"] != "dora" for u in api.client.get("/v1/tenants/acme/users", headers=admin).json())
+
+
+def test_audit_and_history_are_served(api: Api) -> None:
+    admin = api.headers("acme-admin")
+    entries = api.client.get("/v1/tenants/acme/audit?user=alice", headers=admin).json()
+    assert entries[0]["action"] == "user.add"
+    then = api.client.get("/v1/tenants/acme/users/alice/licenses?at=2026-03-02T00:00:00Z", headers=admin).json()
+    assert then["plan"] == "sales-premium"
+
+
+def test_operations_endpoints_answer(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    assert api.client.get("/readyz").json()["database"] == "ok"
+    api.client.get("/v1/tenants", headers=api.headers("vendor"))
+    metrics = api.client.get("/metrics").text
+    assert "lisens_http_requests_total" in metrics
+    assert 'route="/v1/tenants"' in metrics
+    response = api.client.get("/healthz", headers={"X-Request-ID": "abc123"})
+    assert response.headers["x-request-id"] == "abc123"
+    assert api.client.get("/openapi.json").json()["info"]["title"] == "Lisens"
