@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Path, Request
 
 from lisens.api import compat_schemas as so
 from lisens.api.deps import Auth, unit_of_work
@@ -16,6 +16,7 @@ from lisens.service.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["superoffice"], responses=PROBLEMS)
 
+AssociateId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ModuleNames = Annotated[list[Annotated[str, Body(max_length=239)]], Body(max_length=500)]
 
 
@@ -40,7 +41,7 @@ def get_license_for_all_owners(request: Request, principal: Auth) -> list[dict[s
 
 
 @router.get("/License/User/{associateId}", response_model=list[so.LicenseOwner])
-def get_user_licenses(request: Request, principal: Auth, associateId: int) -> list[dict[str, Any]]:  # noqa: N803
+def get_user_licenses(request: Request, principal: Auth, associateId: AssociateId) -> list[dict[str, Any]]:  # noqa: N803
     """GetUserLicenses: the user licenses of every owner, with Assigned / InUse / Total."""
     with unit_of_work(request, principal.actor) as ctx:
         return superoffice.user_license_owners(ctx, _tenant(principal), associateId)
@@ -68,7 +69,7 @@ def get_module_license_or_assignments(
     """
     tenant = _tenant(principal)
     with unit_of_work(request, principal.actor) as ctx:
-        if moduleNameOrAssociateId.isdigit():
+        if moduleNameOrAssociateId.isdigit() and len(moduleNameOrAssociateId) <= 9:
             return superoffice.owner_assignments(ctx, tenant, ownerName, int(moduleNameOrAssociateId))
         return superoffice.module_license_of(ctx, tenant, ownerName, moduleNameOrAssociateId)
 
@@ -78,7 +79,7 @@ def assign_third_party_licenses(
     request: Request,
     principal: Auth,
     moduleOwner: str,  # noqa: N803
-    associateId: int,  # noqa: N803
+    associateId: AssociateId,  # noqa: N803
     moduleLicenseNames: ModuleNames,  # noqa: N803
 ) -> list[dict[str, Any]]:
     """AssignThirdPartyLicenses: assign module licenses of one owner to an associate."""
@@ -93,7 +94,7 @@ def unassign_third_party_licenses(
     request: Request,
     principal: Auth,
     moduleOwner: str,  # noqa: N803
-    associateId: int,  # noqa: N803
+    associateId: AssociateId,  # noqa: N803
     moduleLicenseNames: ModuleNames,  # noqa: N803
 ) -> list[dict[str, Any]]:
     """UnassignThirdPartyLicenses: remove module licenses of one owner from an associate."""

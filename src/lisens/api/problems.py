@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lisens.domain.errors import Conflict, InvalidInput, LisensError, NotFound
 
 PROBLEM_JSON = "application/problem+json"
+LOGGER = logging.getLogger("lisens.http")
 
 # By code first: catalog names in a request body are bad input, not a missing resource.
 STATUS_BY_CODE: dict[str, int] = {
@@ -84,6 +86,12 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {"location": "", "message": "invalid request"}
         detail = f"{first['location']}: {first['message']}" if first["location"] else str(first["message"])
         return problem(422, "INVALID_REQUEST", detail, instance=request.url.path, errors=errors)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        # A bug, not bad input: logged with its traceback, answered without internals.
+        LOGGER.exception("unexpected error", extra={"fields": {"path": request.url.path}})
+        return problem(500, "INTERNAL_ERROR", "an unexpected error occurred", instance=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

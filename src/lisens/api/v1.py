@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from lisens.api.deps import Auth, can_manage, can_read, unit_of_work, vendor_only
 from lisens.api.problems import ApiError
@@ -327,7 +327,7 @@ def list_tokens(request: Request, principal: Auth) -> list[Document]:
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"])
-def revoke_token(request: Request, principal: Auth, token_id: int) -> Document:
+def revoke_token(request: Request, principal: Auth, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Document:
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
     with unit_of_work(request, principal.actor) as ctx:
