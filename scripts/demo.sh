@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
-# Set up, then show the catalog: generations, the generation 11 plans and a license check explained.
+# Set up, then run the server with a demo tenant on the default SQLite database.
+# It prints bearer tokens for the demo tenant; the API docs are at http://127.0.0.1:8000/docs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/lisens catalog generations
-.venv/bin/lisens catalog plans --generation 11
-.venv/bin/lisens catalog explain superoffice.quote-cal --generation 11 --plan sales-premium
-.venv/bin/lisens catalog explain superoffice.quote-cal --generation 11 --plan sales-essential || true
+exec .venv/bin/lisens serve --demo "$@"

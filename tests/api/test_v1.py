@@ -163,3 +163,25 @@ def test_operations_endpoints_answer(api: Api) -> None:
     response = api.client.get("/healthz", headers={"X-Request-ID": "abc123"})
     assert response.headers["x-request-id"] == "abc123"
     assert api.client.get("/openapi.json").json()["info"]["title"] == "Lisens"
+
+
+def test_concurrent_http_assignments_never_oversell(api: Api) -> None:
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    vendor = api.headers("vendor")
+    api.client.post("/v1/tenants", headers=vendor, json={"name": "rush", "generation": "11"})
+    api.client.put("/v1/tenants/rush/seats/marketing-premium", headers=vendor, json={"number": 3})
+    names = [f"r{n:02d}" for n in range(16)]
+    for name in names:
+        api.client.post("/v1/tenants/rush/users", headers=vendor, json={"name": name})
+
+    def take(name: str) -> int:
+        body = {"plans": ["marketing-premium"]}
+        return api.client.post(f"/v1/tenants/rush/users/{name}/assignments", headers=vendor, json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = Counter(pool.map(take, names))
+    assert statuses == {200: 3, 409: 13}
+    panel = api.client.get("/v1/tenants/rush/panel", headers=vendor).json()
+    assert [(r["item"], r["in_use"], r["total"]) for r in panel["user_licenses"]] == [("marketing-premium", 3, 3)]

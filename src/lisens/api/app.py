@@ -42,6 +42,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = db
     app.state.sessions = make_session_factory(db)
+    app.state.read_sessions = make_session_factory(db, read_only=True)
     app.state.cache = EffectiveLicenseCache()
     app.state.metrics = metrics
     problems.install(app)

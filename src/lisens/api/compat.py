@@ -36,21 +36,21 @@ def _manager(principal: Principal) -> str:
 @router.get("/License", response_model=list[so.ExtendedLicenseInfo])
 def get_license_for_all_owners(request: Request, principal: Auth) -> list[dict[str, Any]]:
     """GetLicenseForAllOwnersFromDB: every owner's license, with usage."""
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.all_owners(ctx, _tenant(principal))
 
 
 @router.get("/License/User/{associateId}", response_model=list[so.LicenseOwner])
 def get_user_licenses(request: Request, principal: Auth, associateId: AssociateId) -> list[dict[str, Any]]:  # noqa: N803
     """GetUserLicenses: the user licenses of every owner, with Assigned / InUse / Total."""
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_license_owners(ctx, _tenant(principal), associateId)
 
 
 @router.get("/License/{ownerName}", response_model=so.ExtendedLicenseInfo)
 def get_license(request: Request, principal: Auth, ownerName: str) -> dict[str, Any]:  # noqa: N803
     """GetLicenseFromDB: one owner's license, with usage."""
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.extended_license_info(ctx, _tenant(principal), ownerName)
 
 
@@ -68,7 +68,7 @@ def get_module_license_or_assignments(
     SuperOffice publishes both on this path shape; a number is an associate id.
     """
     tenant = _tenant(principal)
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         if moduleNameOrAssociateId.isdigit() and len(moduleNameOrAssociateId) <= 9:
             return superoffice.owner_assignments(ctx, tenant, ownerName, int(moduleNameOrAssociateId))
         return superoffice.module_license_of(ctx, tenant, ownerName, moduleNameOrAssociateId)
@@ -110,5 +110,5 @@ def current_principal(request: Request, principal: Auth) -> dict[str, Any]:
     tenant = _tenant(principal)
     if principal.user_id is None:
         raise ApiError("this token is not bound to a user; create one with --user", code="NO_USER")
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.current_principal(ctx, tenant, principal.user_id)

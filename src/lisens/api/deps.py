@@ -23,9 +23,12 @@ class DatabaseUnavailable(LisensError):
 
 
 @contextmanager
-def unit_of_work(request: Request, actor: str) -> Iterator[Context]:
-    """One transaction for one request: committed when the handler's work returns, rolled back on error."""
-    factory: sessionmaker[Session] = request.app.state.sessions
+def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> Iterator[Context]:
+    """One transaction for one request: committed when the handler's work returns, rolled back on error.
+
+    A `read_only` one takes no write lock (on SQLite); it must not change anything.
+    """
+    factory: sessionmaker[Session] = request.app.state.read_sessions if read_only else request.app.state.sessions
     settings: Settings = request.app.state.settings
     session = factory()
     try:
@@ -58,7 +61,7 @@ def current_principal(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
     token = _token_from(authorization)
-    with unit_of_work(request, actor="auth") as ctx:
+    with unit_of_work(request, actor="auth", read_only=True) as ctx:
         principal = authenticate(ctx, token)
     if principal is None:
         raise ApiError("unknown or revoked token", code="UNAUTHENTICATED")

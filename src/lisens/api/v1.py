@@ -104,7 +104,7 @@ def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> Docu
 
 @router.get("/tenants", tags=["tenants"])
 def list_tenants(request: Request, principal: Auth) -> list[Document]:
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         found = tenants.list_tenants(ctx)
     return [t for t in found if principal.role == "vendor" or t["name"] == principal.tenant]
 
@@ -112,7 +112,7 @@ def list_tenants(request: Request, principal: Auth) -> list[Document]:
 @router.get("/tenants/{tenant}", tags=["tenants"])
 def show_tenant(request: Request, principal: Auth, tenant: str) -> Document:
     can_read(principal, tenant)
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return tenants.show_tenant(ctx, tenant)
 
 
@@ -180,7 +180,7 @@ def license_panel(
     request: Request, principal: Auth, tenant: str, show_all: Annotated[bool, Query(alias="all")] = False
 ) -> Document:
     can_read(principal, tenant)
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return panel.panel(ctx, tenant, show_all=show_all)
 
 
@@ -189,7 +189,7 @@ def audit_log(
     request: Request, principal: Auth, tenant: str, user: str | None = None, at: datetime | None = None
 ) -> list[Document]:
     can_manage(principal, tenant)
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return audit.audit_log(ctx, tenant, user=user, until=at)
 
 
@@ -199,7 +199,7 @@ def audit_log(
 @router.get("/tenants/{tenant}/users", tags=["users"])
 def list_users(request: Request, principal: Auth, tenant: str) -> list[Document]:
     can_read(principal, tenant)
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return users.list_users(ctx, tenant)
 
 
@@ -213,7 +213,7 @@ def add_user(request: Request, principal: Auth, tenant: str, body: UserCreate) -
 @router.get("/tenants/{tenant}/users/{user}", tags=["users"])
 def show_user(request: Request, principal: Auth, tenant: str, user: str) -> Document:
     can_read(principal, tenant)
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return users.show_user(ctx, tenant, user)
 
 
@@ -249,7 +249,7 @@ def unassign(request: Request, principal: Auth, tenant: str, user: str, body: Un
 def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at: datetime | None = None) -> Document:
     """Effective licenses with provenance; with `at`, what the user held then (from the audit log)."""
     can_read(principal, tenant)
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         if at is not None:
             return audit.holdings_at(ctx, tenant, user, at)
         return users.show_user(ctx, tenant, user)
@@ -276,7 +276,7 @@ def check(request: Request, principal: Auth, tenant: str, body: CheckRequest) ->
     can_read(principal, tenant)
     cache: EffectiveLicenseCache = request.app.state.cache
     names = [canonical(n) for n in body.licenses]
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         found = cache.users(ctx, tenant, body.users)
     results: list[dict[str, Any]] = []
     append = results.append
@@ -322,7 +322,7 @@ def create_token(request: Request, principal: Auth, body: TokenCreate) -> TokenC
 def list_tokens(request: Request, principal: Auth) -> list[Document]:
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
-    with unit_of_work(request, principal.actor) as ctx:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return tokens.list_tokens(ctx, tenant=principal.tenant if principal.role != "vendor" else None)
 
 

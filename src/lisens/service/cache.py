@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from lisens.db.repositories import TenantRepository, UserRepository
 from lisens.domain.engine import Resolution, TenantLicenses, require_plan, resolve
 from lisens.service.context import Context
-from lisens.service.state import load_state, require_user
+from lisens.service.state import load_state, require_tenant_row, require_user
 from lisens.service.users import resolution_for
 
 
@@ -62,20 +62,23 @@ class EffectiveLicenseCache:
 
         Unknown users map to None.
         """
-        state = load_state(ctx, tenant)
-        version = state.row.version
+        # One read of the tenant row (with its version) answers a request whose users are all cached.
+        tenant_row = require_tenant_row(ctx, tenant)
+        version = tenant_row.version
         found: dict[str, CachedUser | None] = {}
         missing: list[str] = []
         with self._lock:
             for name in dict.fromkeys(names):
                 entry = self._entries.get((tenant, name))
-                if entry is not None and entry.version == version and entry.tenant_id == state.id:
+                if entry is not None and entry.version == version and entry.tenant_id == tenant_row.id:
                     found[name] = entry
                     self.hits += 1
                 else:
                     missing.append(name)
         if not missing:
             return found
+        state = load_state(ctx, tenant)
+        version = state.row.version
         users = UserRepository(ctx.session)
         rows = users.by_names(state.id, missing)
         ids = [row.id for row in rows]

@@ -1,0 +1,5 @@
+"""`python -m lisens.cli`: the same as the `lisens` command."""
+
+from lisens.cli.main import main
+
+main()
