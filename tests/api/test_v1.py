@@ -185,3 +185,9 @@ def test_concurrent_http_assignments_never_oversell(api: Api) -> None:
     assert statuses == {200: 3, 409: 13}
     panel = api.client.get("/v1/tenants/rush/panel", headers=vendor).json()
     assert [(r["item"], r["in_use"], r["total"]) for r in panel["user_licenses"]] == [("marketing-premium", 3, 3)]
+
+
+def test_a_users_id_is_its_associate_id_in_the_superoffice_routes(api: Api) -> None:
+    shown = api.client.get("/v1/tenants/acme/users/alice", headers=api.headers("acme-admin")).json()
+    principal = api.client.get("/api/v1/User/currentPrincipal", headers=api.headers("acme-app")).json()
+    assert shown["id"] == principal["AssociateId"] == api.user_ids["alice"]

@@ -101,6 +101,7 @@ def list_users(ctx: Context, tenant: str) -> list[dict[str, Any]]:
     return [
         {
             "user": row.name,
+            "id": row.id,
             "type": row.type,
             "can_log_in": row.can_log_in,
             "retired": row.retired,
@@ -297,7 +298,7 @@ def show_user(ctx: Context, tenant: str, user_name: str) -> dict[str, Any]:
     user = require_user(ctx, state, user_name)
     snapshot = user_snapshot(ctx, state, user)
     effective = [] if user.retired else _effective(state, resolve_user(ctx, state, user))
-    return {"user": user_name, "tenant": tenant, **snapshot, "effective": effective}
+    return {"user": user_name, "id": user.id, "tenant": tenant, **snapshot, "effective": effective}
 
 
 def check(ctx: Context, tenant: str, user_name: str, names: Iterable[str]) -> list[dict[str, Any]]:
