@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lisens.db.models import AuditRow
 from lisens.domain.errors import LisensError
@@ -132,3 +134,15 @@ def test_entries_without_a_snapshot_do_not_hide_the_tenants_history(ctx: Context
     tokens.create_token(ctx, role="admin", tenant="acme", at=T0 + timedelta(days=2))
     held = audit.holdings_at(ctx, "acme", "alice", T0 + timedelta(days=3))
     assert held["plan"] == "sales-essential"
+
+
+@given(st.text(max_size=200).map(lambda body: "user,plans,licenses\n" + body))
+def test_any_csv_text_is_parsed_or_refused_as_invalid_csv(text: str) -> None:
+    codes: list[str] = []
+    rows: list[bulk.BulkRow] = []
+    try:
+        rows = bulk.parse_bulk_csv(text)
+    except LisensError as error:
+        codes.append(error.code)
+    assert codes in ([], ["INVALID_CSV"])
+    assert all(isinstance(row.user, str) for row in rows)

@@ -36,7 +36,14 @@ class BulkFailed(LisensError):
 
 def parse_bulk_csv(text: str) -> list[BulkRow]:
     """Columns: user, plans (joined with '+' for a multi-plan user), licenses (';' or space separated), type."""
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse(text)
+    except csv.Error as exc:
+        raise InvalidInput(f"CSV is malformed: {exc}", code="INVALID_CSV") from None
+
+
+def _parse(text: str) -> list[BulkRow]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = [c.strip() for c in reader.fieldnames or []]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
