@@ -27,7 +27,12 @@ def utc(moment: datetime) -> datetime:
     """`moment` in UTC; a naive datetime is taken to be UTC already (SQLite returns naive values)."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"time {moment.isoformat()} is out of range in UTC", code="INVALID_TIME", value=moment.isoformat()
+        ) from None
 
 
 def parse_time(text: str) -> datetime:
