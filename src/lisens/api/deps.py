@@ -7,44 +7,24 @@ from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lisens.api.problems import ApiError
-from lisens.domain.errors import LisensError, UnknownTenant
+from lisens.domain.errors import UnknownTenant
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Context
 from lisens.service.tokens import Principal, authenticate
+from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
-
-
-class DatabaseUnavailable(LisensError):
-    default_code = "DATABASE_UNAVAILABLE"
 
 
 @contextmanager
 def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> Iterator[Context]:
-    """One transaction for one request: committed when the handler's work returns, rolled back on error.
-
-    A `read_only` one takes no write lock (on SQLite); it must not change anything.
-    """
+    """One transaction for one request; a `read_only` one takes no write lock (on SQLite) and must not write."""
     factory: sessionmaker[Session] = request.app.state.read_sessions if read_only else request.app.state.sessions
     settings: Settings = request.app.state.settings
-    session = factory()
-    try:
-        yield Context(session=session, actor=actor, catalog_dir=settings.catalog_dir)
-        session.commit()
-    except OperationalError as exc:
-        session.rollback()
-        raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from None
-    except SQLAlchemyError as exc:
-        session.rollback()
-        raise DatabaseUnavailable(f"database error: {exc.__class__.__name__}", code="DATABASE_ERROR") from None
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    with service_unit_of_work(factory, actor=actor, catalog_dir=settings.catalog_dir) as ctx:
+        yield ctx
 
 
 def _token_from(header: str | None) -> str:

@@ -12,17 +12,13 @@ from typing import Annotated
 import typer
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.db.migrate import alembic_config, current_revision, upgrade
-from lisens.domain.errors import LisensError
 from lisens.service.context import Context, parse_time
+from lisens.service.uow import DatabaseUnavailable, unit_of_work
 from lisens.settings import Settings
-
-
-class DatabaseError(LisensError):
-    default_code = "DATABASE_UNAVAILABLE"
 
 
 @dataclass
@@ -53,29 +49,20 @@ class Runtime:
             if current is None:
                 upgrade(self.engine)
             elif current != head:
-                raise DatabaseError(
+                raise DatabaseUnavailable(
                     f"the database is at revision {current}, the code needs {head}: run `lisens db upgrade`",
                     code="SCHEMA_OUT_OF_DATE",
                 )
         except OperationalError as exc:
-            raise DatabaseError(f"cannot reach the database: {exc.orig}") from None
+            raise DatabaseUnavailable(f"cannot reach the database: {exc.orig}") from None
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Context]:
         """One transaction: committed when the command succeeds, rolled back on any error."""
         self.ensure_schema()
-        session = make_session_factory(self.engine)()
-        try:
-            yield Context(session=session, actor=self.actor, catalog_dir=self.settings.catalog_dir)
-            session.commit()
-        except SQLAlchemyError as exc:
-            session.rollback()
-            raise DatabaseError(f"database error: {exc.__class__.__name__}: {exc}", code="DATABASE_ERROR") from None
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        factory = make_session_factory(self.engine)
+        with unit_of_work(factory, actor=self.actor, catalog_dir=self.settings.catalog_dir) as ctx:
+            yield ctx
 
 
 def runtime(ctx: typer.Context) -> Runtime:
