@@ -124,7 +124,7 @@ def test_adding_seats_mid_period_is_charged_by_days_for_the_rest_of_the_period()
     )
     issued = invoices(contract, PRICES, history, start=date(2026, 1, 1), end=date(2027, 1, 1))
     proration = issued[1].lines[0]
-    # 2 seats × 59.00 × 12 months × 183 remaining days / 365 days in the period
+    # 2 seats x 59.00 x 12 months x 183 remaining days / 365 days in the period
     assert proration.amount == Decimal("709.94")
     assert proration.amount == prorate(
         Decimal("59.00"), 2, contract.billing_periods(date(2027, 1, 1))[0], date(2026, 7, 2)
@@ -140,7 +140,7 @@ def test_an_upgrade_mid_period_is_charged_the_price_difference_by_days() -> None
         ]
     )
     proration = invoices(contract, PRICES, history, start=date(2026, 1, 1), end=date(2026, 2, 1))[1]
-    # (59.00 - 39.00) × 21 of 31 days
+    # (59.00 - 39.00) x 21 of 31 days
     assert proration.total == Decimal("13.55")
 
 

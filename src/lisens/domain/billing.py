@@ -163,7 +163,7 @@ class LicenseDates:
 
 
 def license_dates(contract: Contract, day: date) -> LicenseDates:
-    """As in the documented license package: grace = expiry + 12 days, admin warning = expiry − 1 month."""
+    """As in the documented license package: grace = expiry + 12 days, admin warning = expiry - 1 month."""
     expiry = contract.last_term_end(day)
     grace = expiry + timedelta(days=GRACE_DAYS)
     warning = add_months(expiry, -1)
