@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 from decimal import Decimal
 
 import pytest
@@ -168,7 +169,7 @@ def test_terms_and_billing_periods_are_contiguous_without_gaps_or_overlaps(
     until = add_months(start, 48)
     for spans in (contract.terms(until), contract.billing_periods(until)):
         assert spans[0].start == start
-        for before, after in zip(spans, spans[1:], strict=False):
+        for before, after in pairwise(spans):
             assert before.end == after.start
             assert before.start < before.end
 
