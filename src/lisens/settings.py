@@ -19,6 +19,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url)
     catalog_dir: Path | None = None
+    prices_dir: Path | None = None  # price lists (prices-G.toml); the shipped example prices by default
     actor: str | None = None  # who the audit log names for changes made from this process
     # SuperOffice clients may be given a base URL with a path: the compatibility routes answer there too.
     compat_prefix: str = ""

@@ -23,7 +23,9 @@ def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> It
     """One transaction for one request; a `read_only` one takes no write lock (on SQLite) and must not write."""
     factory: sessionmaker[Session] = request.app.state.read_sessions if read_only else request.app.state.sessions
     settings: Settings = request.app.state.settings
-    with service_unit_of_work(factory, actor=actor, catalog_dir=settings.catalog_dir) as ctx:
+    with service_unit_of_work(
+        factory, actor=actor, catalog_dir=settings.catalog_dir, prices_dir=settings.prices_dir
+    ) as ctx:
         yield ctx
 
 

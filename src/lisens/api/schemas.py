@@ -84,6 +84,7 @@ class CheckRequest(Body):
     users: list[str] = Field(min_length=1, max_length=MAX_ITEMS, examples=[["alice", "bob"]])
     licenses: list[str] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
     explain: bool = False
+    at: datetime | None = Field(default=None, description="When to check (license expiry); default now")
 
 
 class CheckResult(BaseModel):
@@ -95,8 +96,16 @@ class CheckResult(BaseModel):
     would_grant: list[dict[str, str]] | None = None
 
 
+class LicenseState(BaseModel):
+    expiry: str
+    grace: str
+    status: str
+    warning: str | None = None
+
+
 class CheckResponse(BaseModel):
     results: list[CheckResult]
+    license: LicenseState | None = None
 
 
 class BulkRowIn(Body):

@@ -37,6 +37,7 @@ from lisens.domain.names import canonical
 from lisens.service import audit, bulk, panel, tenants, tokens, users
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import utc
+from lisens.service.state import load_state
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
@@ -278,6 +279,7 @@ def check(request: Request, principal: Auth, tenant: str, body: CheckRequest) ->
     names = [canonical(n) for n in body.licenses]
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         found = cache.users(ctx, tenant, body.users)
+        expiry, dates = users.expiry_of(ctx, load_state(ctx, tenant), body.at)
     results: list[dict[str, Any]] = []
     append = results.append
     for user in body.users:
@@ -298,8 +300,13 @@ def check(request: Request, principal: Auth, tenant: str, body: CheckRequest) ->
                 row["granted_by"] = decision["granted_by"]
                 row["would_grant"] = decision["would_grant"]
             append(row)
+    if expiry in (users.LICENSE_EXPIRED, users.LICENSE_NOT_STARTED):
+        results = [{**row, "held": False, "reason": expiry} for row in results]
+    document: dict[str, Any] = {"results": results}
+    if dates is not None:
+        document["license"] = {**dates, "warning": expiry}
     # Serialised here: a response of many thousand pairs skips a second validation pass.
-    return Response(json.dumps({"results": results}, separators=(",", ":")), media_type="application/json")
+    return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
 
 
 # ---------------------------------------------------------------- tokens

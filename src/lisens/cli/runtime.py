@@ -61,7 +61,9 @@ class Runtime:
         """One transaction: committed when the command succeeds, rolled back on any error."""
         self.ensure_schema()
         factory = make_session_factory(self.engine)
-        with unit_of_work(factory, actor=self.actor, catalog_dir=self.settings.catalog_dir) as ctx:
+        with unit_of_work(
+            factory, actor=self.actor, catalog_dir=self.settings.catalog_dir, prices_dir=self.settings.prices_dir
+        ) as ctx:
             yield ctx
 
 

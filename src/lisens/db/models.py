@@ -6,10 +6,21 @@ as canonical full names (`superoffice.quote-cal`); plan keys as canonical keys (
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -168,3 +179,59 @@ class TokenRow(Base):
     description: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SubscriptionRow(Base):
+    """A tenant's subscription: the 12-month contract from `start`, billed every `period` months."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    start: Mapped[date] = mapped_column(Date)
+    period: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PeriodChangeRow(Base):
+    """A new billing period asked for on `requested`; in force from the next renewal."""
+
+    __tablename__ = "period_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    requested: Mapped[date] = mapped_column(Date)
+    months: Mapped[int] = mapped_column(Integer)
+
+
+class ScheduledSeatsRow(Base):
+    """A lowering of seats (or a downgrade) waiting for the end of the current term."""
+
+    __tablename__ = "scheduled_seats"
+    __table_args__ = (UniqueConstraint("tenant_id", "effective", "item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    effective: Mapped[date] = mapped_column(Date)
+    item: Mapped[str] = mapped_column(String(350))
+    number: Mapped[int] = mapped_column(Integer)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InvoiceRow(Base):
+    """An issued invoice, kept as issued. Money in cents."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (UniqueConstraint("tenant_id", "issued"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    issued: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -12,9 +12,13 @@ from sqlalchemy.orm import Session
 from lisens.db.models import (
     AddonRow,
     AuditRow,
+    InvoiceRow,
     OwnerRow,
     PartnerLicenseRow,
+    PeriodChangeRow,
+    ScheduledSeatsRow,
     SeatRow,
+    SubscriptionRow,
     SystemLicenseRow,
     TenantRow,
     UserLicenseRow,
@@ -316,3 +320,77 @@ class AuditRepository:
             .limit(1)
         )
         return self.session.scalar(query)
+
+
+class SubscriptionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, tenant_id: int) -> SubscriptionRow | None:
+        return self.session.scalar(select(SubscriptionRow).where(SubscriptionRow.tenant_id == tenant_id))
+
+    def add(self, tenant_id: int, row: SubscriptionRow) -> SubscriptionRow:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def period_changes(self, tenant_id: int) -> Sequence[PeriodChangeRow]:
+        query = select(PeriodChangeRow).where(PeriodChangeRow.tenant_id == tenant_id)
+        return self.session.scalars(query.order_by(PeriodChangeRow.requested, PeriodChangeRow.id)).all()
+
+    def add_period_change(self, tenant_id: int, requested: date, months: int) -> None:
+        self.session.add(PeriodChangeRow(tenant_id=tenant_id, requested=requested, months=months))
+        self.session.flush()
+
+    def scheduled(self, tenant_id: int, *, pending_only: bool = True) -> Sequence[ScheduledSeatsRow]:
+        query = select(ScheduledSeatsRow).where(ScheduledSeatsRow.tenant_id == tenant_id)
+        if pending_only:
+            query = query.where(ScheduledSeatsRow.applied_at.is_(None))
+        return self.session.scalars(query.order_by(ScheduledSeatsRow.effective, ScheduledSeatsRow.id)).all()
+
+    def schedule(self, tenant_id: int, *, effective: date, item: str, number: int, requested_at: datetime) -> None:
+        existing = self.session.scalar(
+            select(ScheduledSeatsRow).where(
+                ScheduledSeatsRow.tenant_id == tenant_id,
+                ScheduledSeatsRow.effective == effective,
+                ScheduledSeatsRow.item == item,
+                ScheduledSeatsRow.applied_at.is_(None),
+            )
+        )
+        if existing is None:
+            self.session.add(
+                ScheduledSeatsRow(
+                    tenant_id=tenant_id, effective=effective, item=item, number=number, requested_at=requested_at
+                )
+            )
+        else:
+            existing.number = number
+            existing.requested_at = requested_at
+        self.session.flush()
+
+    def cancel_scheduled(self, tenant_id: int, item: str) -> None:
+        self.session.execute(
+            delete(ScheduledSeatsRow).where(
+                ScheduledSeatsRow.tenant_id == tenant_id,
+                ScheduledSeatsRow.item == item,
+                ScheduledSeatsRow.applied_at.is_(None),
+            )
+        )
+
+    def invoices(self, tenant_id: int, *, start: date | None = None, end: date | None = None) -> Sequence[InvoiceRow]:
+        query = select(InvoiceRow).where(InvoiceRow.tenant_id == tenant_id)
+        if start is not None:
+            query = query.where(InvoiceRow.issued >= start)
+        if end is not None:
+            query = query.where(InvoiceRow.issued < end)
+        return self.session.scalars(query.order_by(InvoiceRow.issued)).all()
+
+    def last_invoice(self, tenant_id: int) -> InvoiceRow | None:
+        query = select(InvoiceRow).where(InvoiceRow.tenant_id == tenant_id).order_by(InvoiceRow.issued.desc()).limit(1)
+        return self.session.scalar(query)
+
+    def add_invoice(self, tenant_id: int, row: InvoiceRow) -> None:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()

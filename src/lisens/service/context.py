@@ -18,6 +18,7 @@ class Context:
     session: Session
     actor: str
     catalog_dir: Path | None = None
+    prices_dir: Path | None = None
 
     def catalog(self, generation: str) -> Catalog:
         return load_catalog(generation, self.catalog_dir)

@@ -5,16 +5,18 @@ One implementation for every form of the License API that Lisens answers.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from lisens.db.models import UserRow
 from lisens.db.repositories import PurchaseRepository, UserRepository
+from lisens.domain.billing import license_dates
 from lisens.domain.engine import require_plan
 from lisens.domain.errors import NotFound
 from lisens.domain.model import LicenseType, UserType
 from lisens.domain.names import SUPEROFFICE
 from lisens.service.context import Context
+from lisens.service.contracts import contract_of
 from lisens.service.licenses import LicenseRow, license_rows
 from lisens.service.state import TenantState, load_state, resolve_user
 from lisens.service.users import assign, unassign
@@ -69,15 +71,27 @@ def _require_owner(ctx: Context, state: TenantState, owner: str) -> tuple[str, s
     return key, owners[key]
 
 
+def _dates(ctx: Context, state: TenantState) -> dict[str, datetime | None]:
+    """The package dates from the subscription, as of today (the documented sample: maintenance = warning)."""
+    contract = contract_of(ctx, state.id)
+    if contract is None:
+        return {"MaintenanceDate": None, "AdminWarningDate": None, "ExpiryDate": None, "GraceDate": None}
+    dates = license_dates(contract, datetime.now(UTC).date())
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0))
+
+    return {
+        "MaintenanceDate": midnight(dates.admin_warning),
+        "AdminWarningDate": midnight(dates.admin_warning),
+        "ExpiryDate": midnight(dates.expiry),
+        "GraceDate": midnight(dates.grace),
+    }
+
+
 def license_info(ctx: Context, state: TenantState, owner: str, rows: list[LicenseRow]) -> dict[str, Any]:
     name, description = _require_owner(ctx, state, owner)
-    dates: dict[str, datetime | None] = {
-        "NextCheckDate": None,
-        "MaintenanceDate": None,
-        "AdminWarningDate": None,
-        "ExpiryDate": None,
-        "GraceDate": None,
-    }
+    dates: dict[str, datetime | None] = {"NextCheckDate": None, **_dates(ctx, state)}
     return {
         "CompanyName": state.row.company,
         "SerialNr": state.row.serial,
@@ -227,6 +241,7 @@ def current_principal(ctx: Context, tenant: str, user_id: int) -> dict[str, Any]
     owners = _owners(ctx, state)
     owner_ids = {name: n for n, name in enumerate(owners, start=1)}
     rows = {row.info.full_name: row for row in license_rows(ctx, state)}
+    expiry = _dates(ctx, state)["ExpiryDate"]
     granted = []
     if not user.retired:
         for full in resolve_user(ctx, state, user).licenses:
@@ -250,7 +265,7 @@ def current_principal(ctx: Context, tenant: str, user_id: int) -> dict[str, Any]
                     "LicenseNumber": row.total if row else 1,
                     "IsHidden": info.hidden,
                     "IsUnrestricted": info.unrestricted,
-                    "ExpiryDate": None,
+                    "ExpiryDate": expiry,
                     "TableRight": None,
                     "FieldProperties": {},
                 }

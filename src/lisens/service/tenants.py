@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from lisens.db.models import PartnerLicenseRow, TenantRow
-from lisens.db.repositories import AuditRepository, PurchaseRepository, TenantRepository, UserRepository
+from lisens.db.repositories import (
+    AuditRepository,
+    PurchaseRepository,
+    SubscriptionRepository,
+    TenantRepository,
+    UserRepository,
+)
 from lisens.domain.engine import require_plan
 from lisens.domain.errors import (
     AlreadyExists,
@@ -20,7 +27,9 @@ from lisens.domain.errors import (
 from lisens.domain.model import LicenseType
 from lisens.domain.names import SUPEROFFICE, parse_license_name
 from lisens.service.context import Context, utc
+from lisens.service.contracts import contract_of
 from lisens.service.state import TenantState, load_state, require_tenant_row
+from lisens.service.users import switch_plan
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 OWNER_RE = re.compile(r"[A-Z0-9]{1,100}")
@@ -132,27 +141,121 @@ def seat_item(state: TenantState, text: str) -> tuple[str, str]:
 
 
 def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime) -> dict[str, Any]:
-    """Set how many of a plan or a user license the tenant has; never below what is in use."""
+    """Set how many of a plan or a user license the tenant has; never below what is in use.
+
+    With a subscription, a lowering waits for the end of the current term (the contract end during
+    the first 12 months); a raise applies at once (and is invoiced pro rata).
+    """
     if number < 0:
         raise InvalidInput(f"number of seats {number} must be 0 or more", code="INVALID_NUMBER", value=number)
     state = load_state(ctx, tenant, lock=True)
     kind, key = seat_item(state, item)
-    users = UserRepository(ctx.session)
-    holders = users.holders_of_plan(state.id, key) if kind == "plan" else users.holders_of_license(state.id, key)
+    holders = _holders(ctx, state, kind, key)
+    contract = contract_of(ctx, state.id)
+    current = state.seat_total(key)
+    subscriptions = SubscriptionRepository(ctx.session)
+    if contract is not None and number < current:
+        term = contract.term_at(utc(at).date())
+        if term is not None:
+            subscriptions.schedule(state.id, effective=term.end, item=key, number=number, requested_at=utc(at))
+            AuditRepository(ctx.session).add(
+                state.id,
+                at=utc(at),
+                actor=ctx.actor,
+                action="seats.schedule",
+                subject=key,
+                after={"item": key, "number": number, "effective": term.end.isoformat()},
+            )
+            return {
+                "item": key,
+                "kind": kind,
+                "total": current,
+                "in_use": len(holders),
+                "free": current - len(holders),
+                "scheduled": {"effective": term.end.isoformat(), "number": number},
+            }
     if number < len(holders):
-        raise SeatsBelowInUse(
-            f"{key}: {len(holders)} in use, cannot lower the total to {number}; "
-            f"unassign {len(holders) - number} of: {', '.join(holders)}",
-            item=key,
-            in_use=len(holders),
-            total=number,
-            remove=len(holders) - number,
-            holders=holders,
-        )
-    before = state.snapshot()
-    PurchaseRepository(ctx.session).set_seats(state.id, kind=kind, item=key, number=number)
-    _changed(ctx, state, at=at, action="seats.set", subject=key, before=before)
+        raise _below_in_use(key, holders, number)
+    if contract is not None:
+        subscriptions.cancel_scheduled(state.id, key)  # the latest wish for this item wins
+    apply_seats(ctx, tenant, kind=kind, item=key, number=number, at=at)
     return {"item": key, "kind": kind, "total": number, "in_use": len(holders), "free": number - len(holders)}
+
+
+def _holders(ctx: Context, state: TenantState, kind: str, key: str) -> list[str]:
+    users = UserRepository(ctx.session)
+    return users.holders_of_plan(state.id, key) if kind == "plan" else users.holders_of_license(state.id, key)
+
+
+def _below_in_use(key: str, holders: list[str], number: int) -> SeatsBelowInUse:
+    return SeatsBelowInUse(
+        f"{key}: {len(holders)} in use, cannot lower the total to {number}; "
+        f"unassign {len(holders) - number} of: {', '.join(holders)}",
+        item=key,
+        in_use=len(holders),
+        total=number,
+        remove=len(holders) - number,
+        holders=holders,
+    )
+
+
+def apply_seats(
+    ctx: Context, tenant: str, *, kind: str, item: str, number: int, at: datetime, action: str = "seats.set"
+) -> None:
+    """Write a seat number (already checked) and record it: the audit snapshot is what billing reads."""
+    state = load_state(ctx, tenant, lock=True)
+    before = state.snapshot()
+    PurchaseRepository(ctx.session).set_seats(state.id, kind=kind, item=item, number=number)
+    _changed(ctx, state, at=at, action=action, subject=item, before=before)
+
+
+def upgrade_seats(
+    ctx: Context,
+    tenant: str,
+    *,
+    from_plan: str,
+    to_plan: str,
+    number: int,
+    users: Sequence[str] = (),
+    at: datetime,
+) -> dict[str, Any]:
+    """Move `number` seats from one plan to another at once (Essential -> Premium), switching `users`.
+
+    Applied immediately, as one change: the invoice charges the price difference pro rata.
+    """
+    if number <= 0:
+        raise InvalidInput(f"number of seats {number} must be 1 or more", code="INVALID_NUMBER", value=number)
+    state = load_state(ctx, tenant, lock=True)
+    kind_from, source = seat_item(state, from_plan)
+    kind_to, target = seat_item(state, to_plan)
+    if kind_from != "plan" or kind_to != "plan" or source == target:
+        raise InvalidInput(
+            f"an upgrade moves seats between two different plans, not {from_plan!r} -> {to_plan!r}",
+            code="INVALID_UPGRADE",
+        )
+    remaining = state.seat_total(source) - number
+    if remaining < 0:
+        raise InvalidInput(
+            f"{source} has {state.seat_total(source)} seats; cannot move {number}", code="INVALID_NUMBER", value=number
+        )
+    repo = UserRepository(ctx.session)
+    holders = set(repo.holders_of_plan(state.id, source))
+    unknown = [name for name in users if name not in holders]
+    if unknown:
+        raise NotFound(f"users {unknown!r} do not hold plan {source}", code="NOT_ASSIGNED", users=unknown)
+    if len(users) > number:
+        raise InvalidInput(f"{len(users)} users named for {number} seats", code="INVALID_NUMBER", value=number)
+    staying = sorted(holders - set(users))
+    if len(staying) > remaining:
+        raise _below_in_use(source, staying, remaining)
+    before = state.snapshot()
+    purchases = PurchaseRepository(ctx.session)
+    purchases.set_seats(state.id, kind="plan", item=target, number=state.seat_total(target) + number)
+    purchases.set_seats(state.id, kind="plan", item=source, number=remaining)
+    _changed(ctx, state, at=at, action="seats.upgrade", subject=f"{source} -> {target}", before=before)
+    for name in users:
+        switch_plan(ctx, tenant, name, target, at=at)
+    return {"from": source, "to": target, "moved": number, "switched": list(users)}
 
 
 def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[str, Any]:

@@ -18,12 +18,14 @@ class DatabaseUnavailable(LisensError):
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session], *, actor: str, catalog_dir: Path | None) -> Iterator[Context]:
+def unit_of_work(
+    factory: sessionmaker[Session], *, actor: str, catalog_dir: Path | None, prices_dir: Path | None = None
+) -> Iterator[Context]:
     """Committed when the block completes; rolled back on any error. Database failures become
     DATABASE_UNAVAILABLE (cannot reach it) or DATABASE_ERROR, never a driver traceback."""
     session = factory()
     try:
-        yield Context(session=session, actor=actor, catalog_dir=catalog_dir)
+        yield Context(session=session, actor=actor, catalog_dir=catalog_dir, prices_dir=prices_dir)
         session.commit()
     except OperationalError as exc:
         session.rollback()

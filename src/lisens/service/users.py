@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lisens.catalog.views import decision_view, grant_view
 from lisens.db.models import UserRow
 from lisens.db.repositories import AuditRepository, UserRepository
+from lisens.domain.billing import LicenseStatus, license_dates
 from lisens.domain.engine import Decision, Resolution, TenantLicenses, combine, require_plan, resolve
 from lisens.domain.errors import (
     AlreadyExists,
@@ -23,10 +24,14 @@ from lisens.domain.errors import (
 from lisens.domain.model import LicenseType, Plan, UserType
 from lisens.domain.names import canonical
 from lisens.service.context import Context, utc
+from lisens.service.contracts import contract_of
 from lisens.service.state import LicenseInfo, TenantState, load_state, require_user, resolve_user
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}")
 USER_RETIRED_REASON = "USER_RETIRED"
+LICENSE_EXPIRED = "LICENSE_EXPIRED"  # after the grace date: nothing is held
+LICENSE_IN_GRACE = "LICENSE_IN_GRACE"  # after expiry, before grace: held, with this warning
+LICENSE_NOT_STARTED = "LICENSE_NOT_STARTED"  # before the subscription starts: nothing is held
 
 
 def user_snapshot(ctx: Context, state: TenantState, user: UserRow) -> dict[str, Any]:
@@ -223,6 +228,11 @@ def assign(
     return {"user": user_name, "before": before, "after": after, "changed": before != after}
 
 
+def switch_plan(ctx: Context, tenant: str, user_name: str, plan_key: str, *, at: datetime) -> dict[str, Any]:
+    """Switch a user to another plan as part of an upgrade (the seats were moved already)."""
+    return assign(ctx, tenant, user_name, plans=plan_key.split("+"), at=at)
+
+
 def unassign(
     ctx: Context, tenant: str, user_name: str, *, plan: bool = False, licenses: Sequence[str] = (), at: datetime
 ) -> dict[str, Any]:
@@ -301,14 +311,48 @@ def show_user(ctx: Context, tenant: str, user_name: str) -> dict[str, Any]:
     return {"user": user_name, "id": user.id, "tenant": tenant, **snapshot, "effective": effective}
 
 
-def check(ctx: Context, tenant: str, user_name: str, names: Iterable[str]) -> list[dict[str, Any]]:
-    """For each license name: held or not, with the reason and what grants it (or would)."""
+def check(
+    ctx: Context, tenant: str, user_name: str, names: Iterable[str], *, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """For each license name: held or not, with the reason and what grants it (or would).
+
+    With a subscription, `at` matters: after the grace date nothing is held (LICENSE_EXPIRED);
+    between expiry and grace everything held still is, with a warning.
+    """
     state = load_state(ctx, tenant)
     user = require_user(ctx, state, user_name)
     if user.retired:
         return [decision_view(Decision(canonical(name), False, USER_RETIRED_REASON)) for name in names]
     resolution = resolve_user(ctx, state, user)
-    return [decision_view(resolution.explain(name)) for name in names]
+    decisions = [decision_view(resolution.explain(name)) for name in names]
+    return apply_expiry(ctx, state, decisions, at=at)
+
+
+def expiry_of(ctx: Context, state: TenantState, at: datetime | None) -> tuple[str | None, dict[str, str] | None]:
+    """(reason or warning code, license dates) of the tenant's subscription at `at`; (None, None) without one."""
+    contract = contract_of(ctx, state.id)
+    if contract is None:
+        return None, None
+    dates = license_dates(contract, utc(at or datetime.now(UTC)).date())
+    info = {"expiry": dates.expiry.isoformat(), "grace": dates.grace.isoformat(), "status": dates.status.value}
+    if dates.status is LicenseStatus.EXPIRED:
+        return LICENSE_EXPIRED, info
+    if dates.status is LicenseStatus.NOT_STARTED:
+        return LICENSE_NOT_STARTED, info
+    if dates.status is LicenseStatus.IN_GRACE:
+        return LICENSE_IN_GRACE, info
+    return None, info
+
+
+def apply_expiry(
+    ctx: Context, state: TenantState, decisions: list[dict[str, Any]], *, at: datetime | None
+) -> list[dict[str, Any]]:
+    code, info = expiry_of(ctx, state, at)
+    if code in (LICENSE_EXPIRED, LICENSE_NOT_STARTED):
+        return [{**d, "held": False, "reason": code, "license_dates": info} for d in decisions]
+    if code == LICENSE_IN_GRACE:
+        return [{**d, "warning": LICENSE_IN_GRACE, "license_dates": info} for d in decisions]
+    return decisions
 
 
 def resolution_for(ctx: Context, state: TenantState, user: UserRow) -> Resolution:
