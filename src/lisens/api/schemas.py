@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +25,25 @@ class TenantCreate(Body):
 
 class SeatsSet(Body):
     number: int = Field(ge=0, le=10_000_000)
+    at: datetime | None = None
+
+
+class SubscriptionCreate(Body):
+    start: date
+    period: Literal[1, 3, 6, 12]
+    at: datetime | None = None
+
+
+class SubscriptionChange(Body):
+    period: Literal[1, 3, 6, 12]
+    at: datetime | None = None
+
+
+class SeatsUpgrade(Body):
+    from_plan: str = Field(min_length=1, max_length=350, examples=["sales-essential"])
+    to_plan: str = Field(min_length=1, max_length=350, examples=["sales-premium"])
+    number: int = Field(ge=1, le=10_000_000)
+    users: list[str] = Field(default_factory=list, max_length=10_000)
     at: datetime | None = None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -22,6 +22,9 @@ from lisens.api.schemas import (
     PartnerLicenseAdd,
     Problem,
     SeatsSet,
+    SeatsUpgrade,
+    SubscriptionChange,
+    SubscriptionCreate,
     SystemLicenseAdd,
     TenantCreate,
     TokenCreate,
@@ -34,7 +37,7 @@ from lisens.catalog.loader import load_catalog, load_catalogs
 from lisens.catalog.views import addon_view, decision_view, generation_view, license_view, plan_view
 from lisens.domain.engine import require_plan
 from lisens.domain.names import canonical
-from lisens.service import audit, bulk, panel, tenants, tokens, users
+from lisens.service import audit, bulk, panel, subscriptions, tenants, tokens, users
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import utc
 from lisens.service.state import load_state
@@ -192,6 +195,79 @@ def audit_log(
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return audit.audit_log(ctx, tenant, user=user, until=at)
+
+
+# ---------------------------------------------------------------- subscriptions and invoices
+
+
+@router.post("/tenants/{tenant}/subscription", status_code=status.HTTP_201_CREATED, tags=["billing"])
+def create_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionCreate) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return subscriptions.create_subscription(ctx, tenant, start=body.start, period=body.period, at=_at(body.at))
+
+
+@router.get("/tenants/{tenant}/subscription", tags=["billing"])
+def show_subscription(request: Request, principal: Auth, tenant: str, at: datetime | None = None) -> Document:
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return subscriptions.show_subscription(ctx, tenant, at=_at(at))
+
+
+@router.patch("/tenants/{tenant}/subscription", tags=["billing"])
+def change_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionChange) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return subscriptions.change_period(ctx, tenant, period=body.period, at=_at(body.at))
+
+
+@router.post("/tenants/{tenant}/subscription/cancel", tags=["billing"])
+def cancel_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return subscriptions.cancel_subscription(ctx, tenant, at=_at(body.at if body else None))
+
+
+@router.post("/tenants/{tenant}/subscription/renew", tags=["billing"])
+def renew_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return subscriptions.renew(ctx, tenant, at=_at(body.at if body else None))
+
+
+@router.get("/tenants/{tenant}/invoices", tags=["billing"])
+def list_invoices(
+    request: Request,
+    principal: Auth,
+    tenant: str,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+) -> list[Document]:
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return subscriptions.list_invoices(ctx, tenant, start=start, end=end)
+
+
+@router.get("/tenants/{tenant}/invoices/preview", tags=["billing"])
+def preview_invoice(request: Request, principal: Auth, tenant: str, at: datetime | None = None) -> Document | None:
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return subscriptions.preview_invoice(ctx, tenant, at=_at(at))
+
+
+@router.post("/tenants/{tenant}/seats/upgrade", tags=["billing"])
+def upgrade_seats(request: Request, principal: Auth, tenant: str, body: SeatsUpgrade) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tenants.upgrade_seats(
+            ctx,
+            tenant,
+            from_plan=body.from_plan,
+            to_plan=body.to_plan,
+            number=body.number,
+            users=body.users,
+            at=_at(body.at),
+        )
 
 
 # ---------------------------------------------------------------- users and assignments

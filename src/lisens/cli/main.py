@@ -7,7 +7,7 @@ import sys
 import typer
 
 from lisens import __version__
-from lisens.cli import catalog, extrainfo, server, tenants, users
+from lisens.cli import billing, catalog, extrainfo, server, tenants, users
 from lisens.cli.output import report_error
 from lisens.cli.runtime import Runtime
 from lisens.domain.errors import LisensError
@@ -55,6 +55,10 @@ def build_app() -> typer.Typer:
     app.command("bulk-assign")(users.bulk_assign_command)
     app.command("audit")(users.audit_command)
     app.command("serve")(server.serve)
+    app.add_typer(billing.subscription_app, name="subscription")
+    app.add_typer(billing.invoice_app, name="invoice")
+    app.add_typer(billing.prices_app, name="prices")
+    app.command("invoices")(billing.invoices_command)
     app.add_typer(server.token_app, name="token")
     return app
 

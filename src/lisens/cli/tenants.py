@@ -102,7 +102,10 @@ def seats_set(
     """Set the number of seats; refused below what is in use, naming the users who hold it."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.set_seats(uow, tenant, item, number, at=at_option(at))
-    _show(data, as_json, f"{data['item']}: {data['in_use']} in use / {data['total']} total")
+    text = f"{data['item']}: {data['in_use']} in use / {data['total']} total"
+    if "scheduled" in data:
+        text += f"; lowering to {data['scheduled']['number']} scheduled for {data['scheduled']['effective']}"
+    _show(data, as_json, text)
 
 
 @addon_app.command("add")
@@ -189,3 +192,23 @@ def owner_license(
             at=at_option(at),
         )
     _show(data, as_json, f"{data['license']} ({data['type']}) defined for {tenant}")
+
+
+@seats_app.command("upgrade")
+def seats_upgrade(
+    ctx: typer.Context,
+    tenant: str,
+    from_plan: Annotated[str, typer.Argument(metavar="FROM_PLAN")],
+    to_plan: Annotated[str, typer.Argument(metavar="TO_PLAN")],
+    number: Annotated[int, typer.Argument(metavar="N")],
+    user: Annotated[list[str] | None, typer.Option("--user", help="A user to switch to the new plan.")] = None,
+    at: At = None,
+    as_json: Json = False,
+) -> None:
+    """Move N seats from one plan to another at once (e.g. Essential to Premium), switching the users named."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.upgrade_seats(
+            uow, tenant, from_plan=from_plan, to_plan=to_plan, number=number, users=user or [], at=at_option(at)
+        )
+    switched = ", ".join(data["switched"]) or "nobody"
+    _show(data, as_json, f"moved {data['moved']} seats from {data['from']} to {data['to']}; switched {switched}")

@@ -172,11 +172,12 @@ def check_command(
     tenant: str,
     user: str,
     licenses: Annotated[list[str], typer.Argument(metavar="LICENSE...", help="owner.module or bare module names.")],
+    at: Annotated[str | None, typer.Option("--at", help="When to check (license expiry); default now.")] = None,
     as_json: Json = False,
 ) -> None:
     """Does the user hold these licenses? Exit 0 when all are held, 1 when any is not."""
     with runtime(ctx).unit_of_work() as uow:
-        decisions = service.check(uow, tenant, user, licenses)
+        decisions = service.check(uow, tenant, user, licenses, at=at_option(at))
     if as_json:
         print_json(decisions)
     else:

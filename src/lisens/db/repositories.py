@@ -248,6 +248,8 @@ class UserRepository:
 TENANT_STATE_ACTIONS = (
     "tenant.create",
     "seats.set",
+    "seats.upgrade",
+    "seats.renewal",
     "addon.add",
     "addon.remove",
     "system.add",

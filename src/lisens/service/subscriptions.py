@@ -6,7 +6,7 @@ audit log recorded them (seats and add-ons at every change), so billing and lice
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from lisens.catalog.prices import load_price_list
@@ -15,7 +15,6 @@ from lisens.db.repositories import (
     TENANT_STATE_ACTIONS,
     AuditRepository,
     SubscriptionRepository,
-    UserRepository,
 )
 from lisens.domain.billing import (
     History,
@@ -31,15 +30,11 @@ from lisens.domain.errors import AlreadyExists, Conflict, NotFound
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of, require_contract
 from lisens.service.state import TenantState, load_state
-from lisens.service.tenants import apply_seats
+from lisens.service.tenants import apply_due_schedules
 
 
 def _day(moment: datetime) -> date:
     return utc(moment).date()
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def license_status(ctx: Context, state: TenantState, at: datetime) -> LicenseDates | None:
@@ -241,33 +236,8 @@ def renew(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
     state = load_state(ctx, tenant, lock=True)
     contract = require_contract(ctx, state)
     repo = SubscriptionRepository(ctx.session)
-    users = UserRepository(ctx.session)
     day = _day(at)
-    applied: list[dict[str, Any]] = []
-    for row in repo.scheduled(state.id):
-        if row.effective > day:
-            continue
-        kind = "plan" if "." not in row.item else "license"
-        holders = (
-            users.holders_of_plan(state.id, row.item)
-            if kind == "plan"
-            else users.holders_of_license(state.id, row.item)
-        )
-        number = max(row.number, len(holders))
-        apply_seats(
-            ctx, tenant, kind=kind, item=row.item, number=number, at=_midnight(row.effective), action="seats.renewal"
-        )
-        row.applied_at = utc(at)
-        applied.append(
-            {
-                "effective": row.effective.isoformat(),
-                "item": row.item,
-                "asked": row.number,
-                "total": number,
-                "unassign": holders[: len(holders) - row.number] if len(holders) > row.number else [],
-                "holders": holders if len(holders) > row.number else [],
-            }
-        )
+    applied = apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant)
     last = repo.last_invoice(state.id)
     start = date.fromordinal(last.issued.toordinal() + 1) if last else contract.start

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from lisens.db.models import PartnerLicenseRow, TenantRow
@@ -148,6 +148,7 @@ def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime
     """
     if number < 0:
         raise InvalidInput(f"number of seats {number} must be 0 or more", code="INVALID_NUMBER", value=number)
+    apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     kind, key = seat_item(state, item)
     holders = _holders(ctx, state, kind, key)
@@ -199,6 +200,40 @@ def _below_in_use(key: str, holders: list[str], number: int) -> SeatsBelowInUse:
     )
 
 
+def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]]:
+    """Apply the scheduled lowerings whose date has come, each dated on its renewal day.
+
+    Called before any later change is recorded, so the purchase history stays in time order. A
+    lowering never goes below what is in use then: the seats stay at the number in use, and the
+    report lists the holders, of whom that many more than asked must be unassigned.
+    """
+    state = load_state(ctx, tenant, lock=True)
+    repo = SubscriptionRepository(ctx.session)
+    day = utc(at).date()
+    applied: list[dict[str, Any]] = []
+    for row in repo.scheduled(state.id):
+        if row.effective > day:
+            continue
+        kind = "plan" if "." not in row.item else "license"
+        holders = _holders(ctx, state, kind, row.item)
+        number = max(row.number, len(holders))
+        effective = datetime.combine(row.effective, time(0), tzinfo=UTC)
+        apply_seats(ctx, tenant, kind=kind, item=row.item, number=number, at=effective, action="seats.renewal")
+        row.applied_at = utc(at)
+        over = len(holders) - row.number
+        applied.append(
+            {
+                "effective": row.effective.isoformat(),
+                "item": row.item,
+                "asked": row.number,
+                "total": number,
+                "unassign": holders[:over] if over > 0 else [],
+                "holders": holders if over > 0 else [],
+            }
+        )
+    return applied
+
+
 def apply_seats(
     ctx: Context, tenant: str, *, kind: str, item: str, number: int, at: datetime, action: str = "seats.set"
 ) -> None:
@@ -225,6 +260,7 @@ def upgrade_seats(
     """
     if number <= 0:
         raise InvalidInput(f"number of seats {number} must be 1 or more", code="INVALID_NUMBER", value=number)
+    apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     kind_from, source = seat_item(state, from_plan)
     kind_to, target = seat_item(state, to_plan)
@@ -259,6 +295,7 @@ def upgrade_seats(
 
 
 def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[str, Any]:
+    apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     addon = state.catalog.require_addon(key)
     if addon.requires and addon.requires not in state.addons:
@@ -277,6 +314,7 @@ def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[str,
 
 
 def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[str, Any]:
+    apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     state.catalog.require_addon(key)
     if key not in state.addons:
@@ -296,6 +334,7 @@ def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[s
 
 
 def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime) -> dict[str, Any]:
+    apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     info = state.require_license(name)
     if info.type is LicenseType.USER:
@@ -311,6 +350,7 @@ def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime) ->
 
 
 def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime) -> dict[str, Any]:
+    apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     info = state.require_license(name)
     if info.full_name not in state.system:
