@@ -191,3 +191,29 @@ def test_a_users_id_is_its_associate_id_in_the_superoffice_routes(api: Api) -> N
     shown = api.client.get("/v1/tenants/acme/users/alice", headers=api.headers("acme-admin")).json()
     principal = api.client.get("/api/v1/User/currentPrincipal", headers=api.headers("acme-app")).json()
     assert shown["id"] == principal["AssociateId"] == api.user_ids["alice"]
+
+
+def test_subscriptions_and_invoices_over_http(api: Api) -> None:
+    vendor = api.headers("vendor")
+    api.client.post(
+        "/v1/tenants", headers=vendor, json={"name": "payco", "generation": "9", "at": "2026-01-01T00:00:00Z"}
+    )
+    api.client.put("/v1/tenants/payco/seats/sales", headers=vendor, json={"number": 3, "at": "2026-01-01T01:00:00Z"})
+    created = api.client.post(
+        "/v1/tenants/payco/subscription",
+        headers=vendor,
+        json={"start": "2026-01-01", "period": 1, "at": "2026-01-01T02:00:00Z"},
+    )
+    assert created.status_code == 201
+    shown = api.client.get("/v1/tenants/payco/subscription?at=2026-03-15T00:00:00Z", headers=vendor).json()
+    assert shown["current_billing_period"] == {"start": "2026-03-01", "end": "2026-04-01", "months": 1}
+    invoices = api.client.get("/v1/tenants/payco/invoices?from=2026-01-01&to=2026-04-01", headers=vendor).json()
+    assert [i["total"] for i in invoices] == ["147.00", "147.00", "147.00"]
+    bad = api.client.patch("/v1/tenants/payco/subscription", headers=vendor, json={"period": 2})
+    assert bad.status_code == 422
+    check = api.client.post(
+        "/v1/tenants/payco/check",
+        headers=vendor,
+        json={"users": ["nobody"], "licenses": ["sale"], "at": "2027-03-01T00:00:00Z"},
+    ).json()
+    assert check["license"]["status"] == "ACTIVE"

@@ -103,3 +103,45 @@ def test_users_are_listed_and_filtered_by_plan_and_login(lisens) -> None:  # typ
     no_login = json.loads(lisens("user", "list", "acme", "--no-log-in", "--json")[1])
     assert [u["user"] for u in by_plan] == ["alice"]
     assert [u["user"] for u in no_login] == ["bob"]
+
+
+def test_a_subscription_is_created_renewed_and_invoiced_from_the_command_line(lisens) -> None:  # type: ignore[no-untyped-def]
+    lisens("tenant", "create", "acme", "-g", "11", "--at", "2026-01-01")
+    lisens("seats", "set", "acme", "sales-premium", "4", "--at", "2026-01-01T08:00:00")
+    code, out, _ = lisens(
+        "subscription",
+        "create",
+        "acme",
+        "--period",
+        "6",
+        "--start",
+        "2026-01-01",
+        "--at",
+        "2026-01-01T09:00:00",
+        "--json",
+    )
+    assert code == 0
+    assert json.loads(out)["license"]["expiry"] == "2027-01-01"
+    code, out, _ = lisens("seats", "set", "acme", "sales-premium", "2", "--at", "2026-03-01", "--json")
+    assert json.loads(out)["scheduled"] == {"effective": "2027-01-01", "number": 2}
+    preview = json.loads(lisens("invoice", "preview", "acme", "--at", "2026-02-01", "--json")[1])
+    assert (preview["issued"], preview["total"]) == ("2026-07-01", "1416.00")
+    renewed = json.loads(lisens("subscription", "renew", "acme", "--at", "2027-01-01", "--json")[1])
+    assert [i["issued"] for i in renewed["issued"]] == ["2026-01-01", "2026-07-01", "2027-01-01"]
+    listed = json.loads(lisens("invoices", "acme", "--from", "2026-01-01", "--to", "2027-08-01", "--json")[1])
+    assert [(i["issued"], i["final"]) for i in listed] == [
+        ("2026-01-01", True), ("2026-07-01", True), ("2027-01-01", True), ("2027-07-01", False)
+    ]  # fmt: skip
+    assert lisens("subscription", "cancel", "acme", "--at", "2027-02-01")[0] == 0
+    lisens("user", "add", "acme", "alice", "--at", "2027-02-02")
+    lisens("assign", "acme", "alice", "--plan", "sales-premium", "--at", "2027-02-03")
+    assert lisens("check", "acme", "alice", "quote-cal", "--at", "2027-06-01")[0] == 0
+    code, out, _ = lisens("check", "acme", "alice", "quote-cal", "--at", "2027-07-20", "--json")
+    assert (code, json.loads(out)[0]["reason"]) == (1, "LICENSE_EXPIRED")
+
+
+def test_prices_show_labels_the_shipped_prices_as_examples(lisens) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = lisens("prices", "show", "--generation", "11", "--json")
+    data = json.loads(out)
+    assert (code, data["example"], data["monthly"]["sales-premium"]) == (0, True, "59.00")
+    assert len(data["monthly"]) == 26

@@ -29,7 +29,12 @@ def test_a_subscription_shows_its_term_renewal_and_license_dates(ctx: Context) -
     assert shown["term"] == {"start": "2026-01-01", "end": "2027-01-01"}
     assert shown["current_billing_period"] == {"start": "2026-04-01", "end": "2026-07-01", "months": 3}
     assert shown["next_renewal"] == "2027-01-01"
-    assert shown["license"] == {"expiry": "2027-01-01", "grace": "2027-01-13", "admin_warning": "2026-12-01", "status": "ACTIVE"}
+    assert shown["license"] == {
+        "expiry": "2027-01-01",
+        "grace": "2027-01-13",
+        "admin_warning": "2026-12-01",
+        "status": "ACTIVE",
+    }
     assert shown["upcoming_invoice"]["issued"] == "2026-07-01"
 
 
@@ -98,10 +103,18 @@ def test_an_upgrade_moves_seats_and_users_at_once_and_charges_the_difference(ctx
     users.assign(ctx, "acme", "alice", plans=["sales-essential"], at=at("2026-01-02"))
     users.assign(ctx, "acme", "bob", plans=["sales-essential"], at=at("2026-01-02"))
     with pytest.raises(LisensError) as caught:
-        tenants.upgrade_seats(ctx, "acme", from_plan="sales-essential", to_plan="sales-premium", number=1, at=at("2026-01-11"))
+        tenants.upgrade_seats(
+            ctx, "acme", from_plan="sales-essential", to_plan="sales-premium", number=1, at=at("2026-01-11")
+        )
     assert caught.value.code == "SEATS_BELOW_IN_USE"
     tenants.upgrade_seats(
-        ctx, "acme", from_plan="sales-essential", to_plan="sales-premium", number=1, users=["alice"], at=at("2026-01-11")
+        ctx,
+        "acme",
+        from_plan="sales-essential",
+        to_plan="sales-premium",
+        number=1,
+        users=["alice"],
+        at=at("2026-01-11"),
     )
     assert users.show_user(ctx, "acme", "alice")["plan"] == "sales-premium"
     issued = subscriptions.list_invoices(ctx, "acme", start=date(2026, 1, 11), end=date(2026, 1, 12))
