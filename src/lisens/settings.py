@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     catalog_dir: Path | None = None
     prices_dir: Path | None = None  # price lists (prices-G.toml); the shipped example prices by default
+    signing_key: Path | None = None  # the vendor's Ed25519 private key (PEM) for packages and snapshots
+    public_key: Path | None = None  # the key packages are verified with (default: the signing key's)
     actor: str | None = None  # who the audit log names for changes made from this process
     # SuperOffice clients may be given a base URL with a path: the compatibility routes answer there too.
     compat_prefix: str = ""

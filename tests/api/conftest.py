@@ -16,6 +16,7 @@ from lisens.db.repositories import TenantRepository, UserRepository
 from lisens.service import tenants, tokens, users
 from lisens.service.context import Context
 from lisens.settings import Settings
+from lisens.signing import generate_keys
 from tests.db.conftest import BACKENDS, Database, create_database, drop_database
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -74,8 +75,10 @@ def seed(database: Database, api: Api) -> None:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    database, token = create_database(request.param, Path(tmp_path_factory.mktemp("api")))
-    app = create_app(Settings(database_url=database.url), engine=database.engine)
+    directory = Path(tmp_path_factory.mktemp("api"))
+    database, token = create_database(request.param, directory)
+    signing_key, _ = generate_keys(directory / "keys")
+    app = create_app(Settings(database_url=database.url, signing_key=signing_key), engine=database.engine)
     with TestClient(app) as client:
         made = Api(client=client, database=database)
         seed(database, made)

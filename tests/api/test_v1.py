@@ -217,3 +217,38 @@ def test_subscriptions_and_invoices_over_http(api: Api) -> None:
         json={"users": ["nobody"], "licenses": ["sale"], "at": "2027-03-01T00:00:00Z"},
     ).json()
     assert check["license"]["status"] == "ACTIVE"
+
+
+def test_packages_and_snapshots_over_http(api: Api) -> None:
+    import json as jsonlib
+
+    from lisens.offline import OfflineLicenses
+    from lisens.signing import load_private_key, public_pem
+
+    vendor = api.headers("vendor")
+    issued = api.client.post("/v1/tenants/acme/packages", headers=vendor)
+    assert issued.status_code == 201
+    package = issued.json()
+    assert package["license"]["CompanyName"] == "Acme AS"
+    dry = api.client.post(
+        "/v1/tenants/acme/packages/activate", headers=vendor, json={"package": package, "dry_run": True}
+    )
+    assert dry.json()["changes"] == {"added": [], "removed": [], "changed": {}}
+    package["purchases"]["seats"]["sales-premium"] = 0
+    tampered = api.client.post("/v1/tenants/acme/packages/activate", headers=vendor, json={"package": package})
+    assert (tampered.status_code, tampered.json()["code"]) == (422, "SIGNATURE_INVALID")
+    snapshot = api.client.get("/v1/tenants/acme/snapshot?ttl=600", headers=api.headers("acme-app")).json()
+    key = load_private_key(api.client.app.state.settings.signing_key).public_key()
+    offline = OfflineLicenses.load(jsonlib.dumps(snapshot).encode(), public_pem(key))
+    assert offline.has_license("alice", "superoffice.quote-cal")
+
+
+def test_add_license_from_file_activates_a_package_on_the_tokens_tenant(api: Api) -> None:
+    import json as jsonlib
+
+    package = api.client.post("/v1/tenants/acme/packages", headers=api.headers("vendor")).json()
+    response = api.client.post("/api/v1/License", headers=api.headers("acme-admin"), json=jsonlib.dumps(package))
+    assert response.status_code == 200
+    assert response.json()["Current"]["CompanyName"] == "Acme AS"
+    other = api.client.post("/api/v1/License", headers=api.headers("globex-admin"), json=jsonlib.dumps(package))
+    assert (other.status_code, other.json()["code"]) == (422, "PACKAGE_WRONG_TENANT")

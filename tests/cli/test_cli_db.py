@@ -145,3 +145,32 @@ def test_prices_show_labels_the_shipped_prices_as_examples(lisens) -> None:  # t
     data = json.loads(out)
     assert (code, data["example"], data["monthly"]["sales-premium"]) == (0, True, "59.00")
     assert len(data["monthly"]) == 26
+
+
+def test_keys_packages_and_snapshots_from_the_command_line(lisens, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    keys = tmp_path / "keys"
+    assert lisens("keys", "generate", "--dir", str(keys))[0] == 0
+    private, public = keys / "lisens.key", keys / "lisens.pub"
+    lisens("tenant", "create", "acme", "-g", "11")
+    lisens("seats", "set", "acme", "sales-premium", "2")
+    lisens("user", "add", "acme", "alice")
+    lisens("assign", "acme", "alice", "--plan", "sales-premium")
+    out = tmp_path / "acme.json"
+    assert (
+        lisens(
+            "package", "issue", "acme", "--key", str(private), "--out", str(out), "--xml", str(tmp_path / "acme.xml")
+        )[0]
+        == 0
+    )
+    assert lisens("package", "verify", str(out), "--public-key", str(public))[0] == 0
+    assert lisens("package", "activate", "acme", str(out), "--public-key", str(public), "--json")[0] == 0
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(out.read_text().replace('"sales-premium": 2', '"sales-premium": 200'))
+    code, _, err = lisens("package", "verify", str(tampered), "--public-key", str(public))
+    assert (code, err.split(":")[0]) == (1, "error SIGNATURE_INVALID")
+    snapshot = tmp_path / "snap.json"
+    assert lisens("snapshot", "issue", "acme", "--key", str(private), "--ttl", "1h", "--out", str(snapshot))[0] == 0
+    assert lisens("snapshot", "check", str(snapshot), "alice", "quote-cal", "--public-key", str(public))[0] == 0
+    assert lisens("snapshot", "check", str(snapshot), "alice", "mktg-auto-cal", "--public-key", str(public))[0] == 1
+    code, _, err = lisens("snapshot", "issue", "acme", "--key", str(private), "--ttl", "forever")
+    assert (code, err.split(":")[0]) == (1, "error INVALID_TTL")

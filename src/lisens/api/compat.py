@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 
 from lisens.api import compat_schemas as so
-from lisens.api.deps import Auth, unit_of_work
+from lisens.api.deps import Auth, unit_of_work, verifying_key
 from lisens.api.problems import ApiError
 from lisens.api.v1 import PROBLEMS
+from lisens.packages import parse_package
 from lisens.service import superoffice
+from lisens.service.packages import activate_package
 from lisens.service.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["superoffice"], responses=PROBLEMS)
@@ -38,6 +40,21 @@ def get_license_for_all_owners(request: Request, principal: Auth) -> list[dict[s
     """GetLicenseForAllOwnersFromDB: every owner's license, with usage."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.all_owners(ctx, _tenant(principal))
+
+
+@router.post("/License", response_model=so.ExtendedLicenseInfo)
+def add_license_from_file(
+    request: Request,
+    principal: Auth,
+    fileContent: Annotated[str, Body(max_length=5_000_000, description="A signed license package (JSON text)")],  # noqa: N803
+) -> dict[str, Any]:
+    """AddLicenseFromFile: verify a signed package and activate it for the token's tenant."""
+    tenant = _manager(principal)
+    document = parse_package(fileContent)
+    key = verifying_key(request)
+    with unit_of_work(request, principal.actor) as ctx:
+        activate_package(ctx, tenant, document, key, at=datetime.now(UTC))
+        return superoffice.extended_license_info(ctx, tenant, "SUPEROFFICE")
 
 
 @router.get("/License/User/{associateId}", response_model=list[so.LicenseOwner])

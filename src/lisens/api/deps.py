@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,7 @@ from lisens.service.context import Context
 from lisens.service.tokens import Principal, authenticate
 from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
+from lisens.signing import load_private_key, load_public_key
 
 
 @contextmanager
@@ -78,3 +80,20 @@ def vendor_only(principal: Principal, tenant: str | None = None) -> None:
         can_read(principal, tenant)
     if principal.role != "vendor":
         raise ApiError("only the vendor may change what a tenant has bought", code="FORBIDDEN")
+
+
+def signing_keys(request: Request) -> tuple[Ed25519PrivateKey, Ed25519PublicKey]:
+    """The server's signing key (LISENS_SIGNING_KEY) and the key packages are verified with."""
+    settings: Settings = request.app.state.settings
+    if settings.signing_key is None:
+        raise ApiError("this server has no signing key (LISENS_SIGNING_KEY)", code="NO_SIGNING_KEY")
+    private = load_private_key(settings.signing_key)
+    public = load_public_key(settings.public_key) if settings.public_key else private.public_key()
+    return private, public
+
+
+def verifying_key(request: Request) -> Ed25519PublicKey:
+    settings: Settings = request.app.state.settings
+    if settings.public_key is not None:
+        return load_public_key(settings.public_key)
+    return signing_keys(request)[1]

@@ -47,6 +47,12 @@ class SeatsUpgrade(Body):
     at: datetime | None = None
 
 
+class PackageActivate(Body):
+    package: dict[str, Any] = Field(description="A signed license package (JSON), as `POST …/packages` issued it")
+    dry_run: bool = False
+    at: datetime | None = None
+
+
 class AddonAdd(Body):
     addon: str = Field(min_length=1, max_length=100, examples=["cep"])
     at: datetime | None = None

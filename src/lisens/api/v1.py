@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from lisens.api.deps import Auth, can_manage, can_read, unit_of_work, vendor_only
+from lisens.api.deps import Auth, can_manage, can_read, signing_keys, unit_of_work, vendor_only, verifying_key
 from lisens.api.problems import ApiError
 from lisens.api.schemas import (
     AddonAdd,
@@ -19,6 +19,7 @@ from lisens.api.schemas import (
     CheckResponse,
     Document,
     OwnerAdd,
+    PackageActivate,
     PartnerLicenseAdd,
     Problem,
     SeatsSet,
@@ -37,7 +38,7 @@ from lisens.catalog.loader import load_catalog, load_catalogs
 from lisens.catalog.views import addon_view, decision_view, generation_view, license_view, plan_view
 from lisens.domain.engine import require_plan
 from lisens.domain.names import canonical
-from lisens.service import audit, bulk, panel, subscriptions, tenants, tokens, users
+from lisens.service import audit, bulk, packages, panel, subscriptions, tenants, tokens, users
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import utc
 from lisens.service.state import load_state
@@ -268,6 +269,42 @@ def upgrade_seats(request: Request, principal: Auth, tenant: str, body: SeatsUpg
             users=body.users,
             at=_at(body.at),
         )
+
+
+# ---------------------------------------------------------------- signed packages and snapshots
+
+
+@router.post("/tenants/{tenant}/packages", status_code=status.HTTP_201_CREATED, tags=["packages"])
+def issue_package(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
+    """A signed license package of the tenant (LicenseInfo, module licenses, dates)."""
+    vendor_only(principal, tenant)
+    private, _ = signing_keys(request)
+    with unit_of_work(request, principal.actor) as ctx:
+        return packages.issue_package(ctx, tenant, private, at=_at(body.at if body else None))
+
+
+@router.post("/tenants/{tenant}/packages/activate", tags=["packages"])
+def activate_package(request: Request, principal: Auth, tenant: str, body: PackageActivate) -> Document:
+    """Verify a package and replace the tenant's licenses with it (409 SUPERFLUOUS_LICENSES when it lowers
+    a number below what is in use)."""
+    can_manage(principal, tenant)
+    key = verifying_key(request)
+    with unit_of_work(request, principal.actor) as ctx:
+        return packages.activate_package(ctx, tenant, body.package, key, at=_at(body.at), dry_run=body.dry_run)
+
+
+@router.get("/tenants/{tenant}/snapshot", tags=["packages"])
+def snapshot(
+    request: Request,
+    principal: Auth,
+    tenant: str,
+    ttl: Annotated[int, Query(ge=60, le=31 * 86400, description="Seconds the snapshot is valid")] = 3600,
+) -> Document:
+    """A signed, time-limited snapshot of who holds which module licenses, for `lisens.offline`."""
+    can_read(principal, tenant)
+    private, _ = signing_keys(request)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return packages.issue_snapshot(ctx, tenant, private, at=_at(None), ttl=timedelta(seconds=ttl))
 
 
 # ---------------------------------------------------------------- users and assignments

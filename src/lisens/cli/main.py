@@ -7,7 +7,7 @@ import sys
 import typer
 
 from lisens import __version__
-from lisens.cli import billing, catalog, extrainfo, server, tenants, users
+from lisens.cli import billing, catalog, extrainfo, packages, server, tenants, users
 from lisens.cli.output import report_error
 from lisens.cli.runtime import Runtime
 from lisens.domain.errors import LisensError
@@ -59,6 +59,9 @@ def build_app() -> typer.Typer:
     app.add_typer(billing.invoice_app, name="invoice")
     app.add_typer(billing.prices_app, name="prices")
     app.command("invoices")(billing.invoices_command)
+    app.add_typer(packages.keys_app, name="keys")
+    app.add_typer(packages.package_app, name="package")
+    app.add_typer(packages.snapshot_app, name="snapshot")
     app.add_typer(server.token_app, name="token")
     return app
 

@@ -256,6 +256,7 @@ TENANT_STATE_ACTIONS = (
     "system.remove",
     "owner.add",
     "owner.license",
+    "package.activate",
 )
 USER_STATE_ACTIONS = ("user.add", "assign", "unassign", "user.retire", "user.login")
 

@@ -71,12 +71,13 @@ def _require_owner(ctx: Context, state: TenantState, owner: str) -> tuple[str, s
     return key, owners[key]
 
 
-def _dates(ctx: Context, state: TenantState) -> dict[str, datetime | None]:
-    """The package dates from the subscription, as of today (the documented sample: maintenance = warning)."""
+def package_dates(ctx: Context, state: TenantState, day: date | None = None) -> dict[str, datetime | None]:
+    """The package dates from the subscription on `day` (today by default); maintenance = warning, as in
+    the documented sample. All null for a tenant without a subscription."""
     contract = contract_of(ctx, state.id)
     if contract is None:
         return {"MaintenanceDate": None, "AdminWarningDate": None, "ExpiryDate": None, "GraceDate": None}
-    dates = license_dates(contract, datetime.now(UTC).date())
+    dates = license_dates(contract, day or datetime.now(UTC).date())
 
     def midnight(day: date) -> datetime:
         return datetime.combine(day, time(0))
@@ -89,9 +90,11 @@ def _dates(ctx: Context, state: TenantState) -> dict[str, datetime | None]:
     }
 
 
-def license_info(ctx: Context, state: TenantState, owner: str, rows: list[LicenseRow]) -> dict[str, Any]:
+def license_info(
+    ctx: Context, state: TenantState, owner: str, rows: list[LicenseRow], *, day: date | None = None
+) -> dict[str, Any]:
     name, description = _require_owner(ctx, state, owner)
-    dates: dict[str, datetime | None] = {"NextCheckDate": None, **_dates(ctx, state)}
+    dates: dict[str, datetime | None] = {"NextCheckDate": None, **package_dates(ctx, state, day)}
     return {
         "CompanyName": state.row.company,
         "SerialNr": state.row.serial,
@@ -241,7 +244,7 @@ def current_principal(ctx: Context, tenant: str, user_id: int) -> dict[str, Any]
     owners = _owners(ctx, state)
     owner_ids = {name: n for n, name in enumerate(owners, start=1)}
     rows = {row.info.full_name: row for row in license_rows(ctx, state)}
-    expiry = _dates(ctx, state)["ExpiryDate"]
+    expiry = package_dates(ctx, state)["ExpiryDate"]
     granted = []
     if not user.retired:
         for full in resolve_user(ctx, state, user).licenses:

@@ -1,0 +1,89 @@
+"""Offline license checks for app servers: load a signed snapshot, answer `has_license(user, name)` locally.
+
+No database and no network: only the snapshot file and the vendor's public key. A tampered, wrongly
+signed or expired snapshot is refused. Refresh it before it expires (see docs/security.md).
+
+    from lisens.offline import OfflineLicenses
+    licenses = OfflineLicenses.load("acme.snapshot.json", Path("lisens.pub").read_bytes())
+    licenses.has_license("alice", "superoffice.quote-cal")
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lisens.domain.errors import LisensError
+from lisens.signing import load_public_key, verify
+
+SNAPSHOT_FORMAT = "lisens-snapshot/1"
+
+
+class SnapshotError(LisensError):
+    default_code = "SNAPSHOT_INVALID"
+
+
+def _canonical_name(name: str) -> str:
+    lowered = name.lower()
+    return lowered if "." in lowered else "superoffice." + lowered
+
+
+def _timestamp(text: Any, field: str) -> float:
+    try:
+        return datetime.fromisoformat(str(text)).timestamp()
+    except ValueError:
+        raise SnapshotError(f"snapshot field {field} is not an ISO date-time: {text!r}") from None
+
+
+class OfflineLicenses:
+    """A verified snapshot of who holds which module licenses in one tenant, valid until `expires_at`."""
+
+    def __init__(self, document: Mapping[str, Any], *, clock: Any = time.time) -> None:
+        self.tenant: str = str(document["tenant"])
+        self.issued_at = _timestamp(document["issued_at"], "issued_at")
+        self.expires_at = _timestamp(document["expires_at"], "expires_at")
+        users = document["users"]
+        if not isinstance(users, dict):
+            raise SnapshotError("snapshot field users is not an object")
+        self._held: dict[str, frozenset[str]] = {str(u): frozenset(map(_canonical_name, v)) for u, v in users.items()}
+        self._clock = clock
+
+    @classmethod
+    def load(cls, source: str | Path | bytes, public_key: bytes | str, *, now: float | None = None) -> OfflineLicenses:
+        """Read (a path or the bytes), verify the signature with `public_key` (PEM), refuse if expired."""
+        raw = Path(source).read_bytes() if isinstance(source, str | Path) else source
+        try:
+            document = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SnapshotError(f"snapshot is not JSON: {exc}", code="SNAPSHOT_MALFORMED") from None
+        if not isinstance(document, dict) or document.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotError(f"not a {SNAPSHOT_FORMAT} document", code="SNAPSHOT_MALFORMED")
+        body = verify(document, load_public_key(public_key))
+        licenses = cls(body, clock=(lambda: now) if now is not None else time.time)
+        licenses.require_fresh()
+        return licenses
+
+    def require_fresh(self) -> None:
+        now = self._clock()
+        if now >= self.expires_at:
+            raise SnapshotError(
+                f"snapshot of tenant {self.tenant!r} expired at {datetime.fromtimestamp(self.expires_at).isoformat()}",
+                code="SNAPSHOT_EXPIRED",
+            )
+        if now < self.issued_at - 300:  # five minutes of clock skew
+            raise SnapshotError("snapshot is issued in the future: check the clocks", code="SNAPSHOT_NOT_YET_VALID")
+
+    def has_license(self, user: str, name: str) -> bool:
+        """`owner.module` or bare `module`, case-insensitive; raises SNAPSHOT_EXPIRED once past its TTL."""
+        if self._clock() >= self.expires_at:
+            self.require_fresh()
+        held = self._held.get(user)
+        return held is not None and _canonical_name(name) in held
+
+    @property
+    def users(self) -> list[str]:
+        return sorted(self._held)

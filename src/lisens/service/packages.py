@@ -1,0 +1,218 @@
+"""Issue and activate signed license packages; issue signed snapshots for offline checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from lisens.db.repositories import AuditRepository, PurchaseRepository, UserRepository
+from lisens.domain.errors import Conflict, InvalidInput
+from lisens.domain.names import SUPEROFFICE
+from lisens.offline import SNAPSHOT_FORMAT
+from lisens.packages import PACKAGE_FORMAT, PackageError, verify_package
+from lisens.service.context import Context, utc
+from lisens.service.licenses import license_rows
+from lisens.service.state import TenantState, load_state
+from lisens.service.superoffice import license_info
+from lisens.service.tenants import apply_due_schedules
+from lisens.service.users import LICENSE_EXPIRED, LICENSE_NOT_STARTED, expiry_of, resolution_for
+from lisens.signing import sign
+
+DEFAULT_VALIDITY = timedelta(days=365)
+MAX_SNAPSHOT_TTL = timedelta(days=31)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def build_package(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
+    """The unsigned package: SUPEROFFICE's LicenseInfo for the tenant, and the purchases behind it."""
+    state = load_state(ctx, tenant)
+    moment = utc(at)
+    rows = license_rows(ctx, state)
+    info = {key: _iso(value) for key, value in license_info(ctx, state, SUPEROFFICE, rows, day=moment.date()).items()}
+    info.pop("PublicKey", None)
+    info.pop("Signature", None)
+    grace = info.get("GraceDate")
+    not_after = datetime.fromisoformat(grace).replace(tzinfo=moment.tzinfo) if grace else moment + DEFAULT_VALIDITY
+    snapshot = state.snapshot()
+    return {
+        "format": PACKAGE_FORMAT,
+        "tenant": state.row.name,
+        "generation": state.row.generation,
+        "issued_at": moment.isoformat(),
+        "not_before": moment.isoformat(),
+        "not_after": not_after.isoformat(),
+        "license": info,
+        "purchases": {
+            "seats": {k: v for k, v in snapshot["seats"].items() if "." not in k or k.startswith("superoffice.")},
+            "addons": snapshot["addons"],
+            "system": [name for name in snapshot["system"] if name.startswith("superoffice.")],
+        },
+    }
+
+
+def issue_package(ctx: Context, tenant: str, private_key: Ed25519PrivateKey, *, at: datetime) -> dict[str, Any]:
+    package = sign(build_package(ctx, tenant, at=at), private_key)
+    state = load_state(ctx, tenant)
+    AuditRepository(ctx.session).add(
+        state.id,
+        at=utc(at),
+        actor=ctx.actor,
+        action="package.issue",
+        subject=tenant,
+        after={"key_id": package["signature"]["key_id"], "not_after": package["not_after"]},
+    )
+    return package
+
+
+def _module_numbers(info: Mapping[str, Any]) -> dict[str, int]:
+    return {str(m["ModuleName"]): int(m["NumberOfLicenses"]) for m in info.get("ModuleLicenses", [])}
+
+
+def activate_package(
+    ctx: Context,
+    tenant: str,
+    document: Mapping[str, Any],
+    public_key: Ed25519PublicKey,
+    *,
+    at: datetime,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Verify, show what changes, and replace the tenant's licenses with the package's, all or nothing.
+
+    Refused ("remove superfluous licences") when a new number is below what is in use: the report
+    lists per plan or license the number in use, the new total, how many to remove and who holds them.
+    """
+    body = verify_package(document, public_key, at=utc(at))
+    apply_due_schedules(ctx, tenant, at=at)
+    state = load_state(ctx, tenant, lock=True)
+    if body.get("tenant") != state.row.name or body.get("generation") != state.row.generation:
+        raise PackageError(
+            f"the package is for tenant {body.get('tenant')!r} (generation {body.get('generation')}), "
+            f"not {state.row.name!r} (generation {state.row.generation})",
+            code="PACKAGE_WRONG_TENANT",
+        )
+    purchases = body.get("purchases")
+    if not isinstance(purchases, dict):
+        raise PackageError("the package has no purchases", code="PACKAGE_MALFORMED")
+    new_seats: dict[str, int] = {str(k): int(v) for k, v in purchases.get("seats", {}).items()}
+    changes = _diff(ctx, state, body)
+    superfluous = _superfluous(ctx, state, new_seats)
+    report = {"tenant": tenant, "changes": changes, "superfluous": superfluous, "activated": False}
+    if superfluous:
+        raise Conflict(
+            "the package lowers licenses below what is in use; remove superfluous licences first: "
+            + "; ".join(
+                f"{s['item']}: {s['in_use']} in use, new total {s['new_total']}, remove {s['remove']}"
+                for s in superfluous
+            ),
+            code="SUPERFLUOUS_LICENSES",
+            superfluous=superfluous,
+            changes=changes,
+        )
+    if dry_run:
+        return report
+    before = state.snapshot()
+    repo = PurchaseRepository(ctx.session)
+    for item in sorted(set(state.seats) | set(new_seats)):
+        if "." in item and not item.startswith("superoffice."):
+            continue  # partner owners' licenses are not in SUPEROFFICE's package
+        kind = "license" if "." in item else "plan"
+        repo.set_seats(state.id, kind=kind, item=item, number=new_seats.get(item, 0))
+    new_addons = set(purchases.get("addons", []))
+    for key in set(state.addons) - new_addons:
+        repo.remove_addon(state.id, key)
+    for key in sorted(new_addons - set(state.addons)):
+        state.catalog.require_addon(key)
+        repo.add_addon(state.id, key)
+    new_system = set(purchases.get("system", []))
+    for name in set(state.system) - new_system:
+        repo.remove_system(state.id, name)
+    for name in sorted(new_system - set(state.system)):
+        repo.add_system(state.id, name)
+    info = body.get("license", {})
+    state.row.company = str(info.get("CompanyName") or state.row.company)
+    state.row.serial = str(info.get("SerialNr") or state.row.serial)
+    ctx.session.flush()
+    fresh = load_state(ctx, tenant)
+    AuditRepository(ctx.session).add(
+        state.id,
+        at=utc(at),
+        actor=ctx.actor,
+        action="package.activate",
+        subject=tenant,
+        before=before,
+        after=fresh.snapshot(),
+    )
+    state.row.version += 1
+    ctx.session.flush()
+    return {**report, "activated": True}
+
+
+def _diff(ctx: Context, state: TenantState, body: Mapping[str, Any]) -> dict[str, Any]:
+    current = {row.info.module: row.total for row in license_rows(ctx, state) if row.info.owner == SUPEROFFICE}
+    new = _module_numbers(body.get("license", {}))
+    return {
+        "added": sorted(set(new) - set(current)),
+        "removed": sorted(set(current) - set(new)),
+        "changed": {
+            name: {"from": current[name], "to": new[name]}
+            for name in sorted(set(new) & set(current))
+            if new[name] != current[name]
+        },
+    }
+
+
+def _superfluous(ctx: Context, state: TenantState, new_seats: Mapping[str, int]) -> list[dict[str, Any]]:
+    users = UserRepository(ctx.session)
+    found = []
+    items = {item for item in state.seats if "." not in item or item.startswith("superoffice.")} | set(new_seats)
+    for item in sorted(items):
+        holders = users.holders_of_plan(state.id, item) if "." not in item else users.holders_of_license(state.id, item)
+        total = new_seats.get(item, 0)
+        info = state.get_license(item) if "." in item else None
+        if info is not None and info.unrestricted:
+            continue
+        if len(holders) > total:
+            found.append(
+                {
+                    "item": item,
+                    "in_use": len(holders),
+                    "new_total": total,
+                    "remove": len(holders) - total,
+                    "holders": holders,
+                }
+            )
+    return found
+
+
+def issue_snapshot(
+    ctx: Context, tenant: str, private_key: Ed25519PrivateKey, *, at: datetime, ttl: timedelta
+) -> dict[str, Any]:
+    """Who holds which module licenses, signed, valid for `ttl` (at most a month)."""
+    if ttl <= timedelta(0) or ttl > MAX_SNAPSHOT_TTL:
+        raise InvalidInput(f"snapshot TTL {ttl} must be more than 0 and at most {MAX_SNAPSHOT_TTL}", code="INVALID_TTL")
+    state = load_state(ctx, tenant)
+    moment = utc(at)
+    code, dates = expiry_of(ctx, state, moment)
+    held: dict[str, list[str]] = {}
+    for user in UserRepository(ctx.session).all(state.id):
+        if user.retired or code in (LICENSE_EXPIRED, LICENSE_NOT_STARTED):
+            held[user.name] = []
+        else:
+            held[user.name] = list(resolution_for(ctx, state, user).licenses)
+    document = {
+        "format": SNAPSHOT_FORMAT,
+        "tenant": state.row.name,
+        "generation": state.row.generation,
+        "issued_at": moment.isoformat(),
+        "expires_at": (moment + ttl).isoformat(),
+        "license": dates,
+        "users": held,
+    }
+    return sign(document, private_key)
