@@ -25,3 +25,4 @@ class Settings(BaseSettings):
     actor: str | None = None  # who the audit log names for changes made from this process
     # SuperOffice clients may be given a base URL with a path: the compatibility routes answer there too.
     compat_prefix: str = ""
+    shop_url: str = ""  # what GetShopUrl answers

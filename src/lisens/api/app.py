@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from lisens import __version__
-from lisens.api import compat, problems, v1
+from lisens.api import agent, compat, problems, v1
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.service.cache import EffectiveLicenseCache
@@ -49,6 +49,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(v1.router)
     for prefix in ("", *([settings.compat_prefix] if settings.compat_prefix else [])):
         app.include_router(compat.router, prefix=prefix)
+        app.include_router(agent.router, prefix=prefix)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -22,14 +22,14 @@ AssociateId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ModuleNames = Annotated[list[Annotated[str, Body(max_length=239)]], Body(max_length=500)]
 
 
-def _tenant(principal: Principal) -> str:
+def token_tenant(principal: Principal) -> str:
     if principal.tenant is None:
         raise ApiError("the SuperOffice routes act on the token's tenant; a vendor token has none", code="NO_TENANT")
     return principal.tenant
 
 
-def _manager(principal: Principal) -> str:
-    tenant = _tenant(principal)
+def manager_tenant(principal: Principal) -> str:
+    tenant = token_tenant(principal)
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
     return tenant
@@ -39,7 +39,7 @@ def _manager(principal: Principal) -> str:
 def get_license_for_all_owners(request: Request, principal: Auth) -> list[dict[str, Any]]:
     """GetLicenseForAllOwnersFromDB: every owner's license, with usage."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return superoffice.all_owners(ctx, _tenant(principal))
+        return superoffice.all_owners(ctx, token_tenant(principal))
 
 
 @router.post("/License", response_model=so.ExtendedLicenseInfo)
@@ -49,7 +49,7 @@ def add_license_from_file(
     fileContent: Annotated[str, Body(max_length=5_000_000, description="A signed license package (JSON text)")],  # noqa: N803
 ) -> dict[str, Any]:
     """AddLicenseFromFile: verify a signed package and activate it for the token's tenant."""
-    tenant = _manager(principal)
+    tenant = manager_tenant(principal)
     document = parse_package(fileContent)
     key = verifying_key(request)
     with unit_of_work(request, principal.actor) as ctx:
@@ -57,22 +57,58 @@ def add_license_from_file(
         return superoffice.extended_license_info(ctx, tenant, "SUPEROFFICE")
 
 
+@router.get("/License/User/MdoList", response_model=list[so.SelectableMDOListItem])
+def get_user_licenses_mdo_list(request: Request, principal: Auth) -> list[dict[str, Any]]:
+    """GetUserLicensesMDOList: the assignable user licenses as MDO list items."""
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return superoffice.user_licenses_mdo_list(ctx, token_tenant(principal))
+
+
+@router.get("/License/Site/{satelliteId}", response_model=list[so.LicenseOwner])
+def get_satellite_licenses(request: Request, principal: Auth, satelliteId: AssociateId) -> list[dict[str, Any]]:  # noqa: N803
+    """GetSatelliteLicenses: Lisens has no satellite databases."""
+    token_tenant(principal)
+    return []
+
+
+@router.post("/License/ChangeSerialNumber", response_model=so.LicenseResult)
+def change_serial_number(
+    request: Request,
+    principal: Auth,
+    newCompanyName: str | None = None,  # noqa: N803
+    newSerialNumber: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
+    """ChangeSerialNumber: company name and serial number are the vendor's to set."""
+    manager_tenant(principal)
+    return superoffice.license_result(False, "company name and serial number are set by the vendor in Lisens")
+
+
+@router.delete("/License/{moduleOwner}", response_model=so.LicenseResult)
+def remove_license_from_db(request: Request, principal: Auth, moduleOwner: str) -> dict[str, Any]:  # noqa: N803
+    """RemoveLicenseFromDB: never for SUPEROFFICE; Lisens removes no owner."""
+    manager_tenant(principal)
+    if moduleOwner.upper() == "SUPEROFFICE":
+        return superoffice.license_result(False, "It is not permitted to remove licenses from SuperOffice")
+    return superoffice.license_result(False, "Lisens does not remove a license owner; ask the vendor")
+
+
 @router.get("/License/User/{associateId}", response_model=list[so.LicenseOwner])
 def get_user_licenses(request: Request, principal: Auth, associateId: AssociateId) -> list[dict[str, Any]]:  # noqa: N803
     """GetUserLicenses: the user licenses of every owner, with Assigned / InUse / Total."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return superoffice.user_license_owners(ctx, _tenant(principal), associateId)
+        return superoffice.user_license_owners(ctx, token_tenant(principal), associateId)
 
 
 @router.get("/License/{ownerName}", response_model=so.ExtendedLicenseInfo)
 def get_license(request: Request, principal: Auth, ownerName: str) -> dict[str, Any]:  # noqa: N803
     """GetLicenseFromDB: one owner's license, with usage."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return superoffice.extended_license_info(ctx, _tenant(principal), ownerName)
+        return superoffice.extended_license_info(ctx, token_tenant(principal), ownerName)
 
 
 @router.get(
-    "/License/{ownerName}/{moduleNameOrAssociateId}", response_model=so.ModuleLicense | list[so.ModuleLicenseLink]
+    "/License/{ownerName}/{moduleNameOrAssociateId}",
+    response_model=so.ModuleLicense | list[so.ModuleLicenseLink] | str,
 )
 def get_module_license_or_assignments(
     request: Request,
@@ -80,11 +116,12 @@ def get_module_license_or_assignments(
     ownerName: str,  # noqa: N803
     moduleNameOrAssociateId: str,  # noqa: N803
 ) -> Any:
-    """GetModuleLicenseFromDB (a module name) or GetThirdPartyLicenseAssignments (an associate id).
-
-    SuperOffice publishes both on this path shape; a number is an associate id.
+    """GetModuleLicenseFromDB (a module name), GetThirdPartyLicenseAssignments (an associate id) or
+    GetShopUrl (`ShopUrl`): SuperOffice publishes all three on this path shape.
     """
-    tenant = _tenant(principal)
+    tenant = token_tenant(principal)
+    if moduleNameOrAssociateId == "ShopUrl":
+        return str(request.app.state.settings.shop_url or "")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         if moduleNameOrAssociateId.isdigit() and len(moduleNameOrAssociateId) <= 9:
             return superoffice.owner_assignments(ctx, tenant, ownerName, int(moduleNameOrAssociateId))
@@ -102,7 +139,13 @@ def assign_third_party_licenses(
     """AssignThirdPartyLicenses: assign module licenses of one owner to an associate."""
     with unit_of_work(request, principal.actor) as ctx:
         return superoffice.change_owner_assignments(
-            ctx, _manager(principal), moduleOwner, associateId, moduleLicenseNames, remove=False, at=datetime.now(UTC)
+            ctx,
+            manager_tenant(principal),
+            moduleOwner,
+            associateId,
+            moduleLicenseNames,
+            remove=False,
+            at=datetime.now(UTC),
         )
 
 
@@ -117,14 +160,20 @@ def unassign_third_party_licenses(
     """UnassignThirdPartyLicenses: remove module licenses of one owner from an associate."""
     with unit_of_work(request, principal.actor) as ctx:
         return superoffice.change_owner_assignments(
-            ctx, _manager(principal), moduleOwner, associateId, moduleLicenseNames, remove=True, at=datetime.now(UTC)
+            ctx,
+            manager_tenant(principal),
+            moduleOwner,
+            associateId,
+            moduleLicenseNames,
+            remove=True,
+            at=datetime.now(UTC),
         )
 
 
 @router.get("/User/currentPrincipal", response_model=so.SoPrincipalCarrier)
 def current_principal(request: Request, principal: Auth) -> dict[str, Any]:
     """The token's user with every license granted to the site and the user (hidden implied ones too)."""
-    tenant = _tenant(principal)
+    tenant = token_tenant(principal)
     if principal.user_id is None:
         raise ApiError("this token is not bound to a user; create one with --user", code="NO_USER")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:

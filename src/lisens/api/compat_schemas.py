@@ -161,3 +161,66 @@ class SoPrincipalCarrier(Carrier):
     SecondaryGroups: list[dict[str, Any]]
     DatabaseContextIdentifier: str | None
     UserName: str | None
+
+
+class LicenseResult(Carrier):
+    Succeeded: bool
+    Reason: str | None
+    TableRight: dict[str, Any] | None
+    FieldProperties: dict[str, Any]
+
+
+class CheckLicenseStatusResult(Carrier):
+    LicenseStatus: Literal[
+        "Ok",
+        "NewLicenseAvailable",
+        "NewCompanyNameAvailable",
+        "NewSerialAvailable",
+        "UseCustomMessage",
+        "UseCustomMessageAndUrl",
+        "NewLicenseActivated",
+        "ProblemWithLicense",
+        "UnknownError",
+    ]
+    Message: str | None
+    Url: str | None
+
+
+class UserAndInstallationLicenceStatus(Carrier):
+    AdminWarningDate: datetime | None
+    ExpiryDate: datetime | None
+    GraceDate: datetime | None
+    CompanyName: str | None
+    SerialNr: str | None
+    UserLicenses: list[str]
+
+
+class SelectableMDOListItem(Carrier):
+    Id: int
+    Name: str | None
+    ToolTip: str | None
+    Deleted: bool
+    Rank: int
+    Type: str | None
+    ColorBlock: int
+    IconHint: str | None
+    Selected: bool
+    LastChanged: datetime | None
+    ChildItems: list[dict[str, Any]]
+    ExtraInfo: str | None
+    StyleHint: str | None
+    Hidden: bool
+    FullName: str | None
+    TableRight: dict[str, Any] | None
+    FieldProperties: dict[str, Any]
+
+
+class FencingInfo(Carrier):
+    ActiveCount: int
+    Maximum: int
+    IsNearingMaximum: bool
+    HasReachedMaximum: bool
+    WarningMessage: str | None
+    WarningTooltip: str | None
+    TableRight: dict[str, Any] | None
+    FieldProperties: dict[str, Any]

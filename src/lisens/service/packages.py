@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,17 +11,17 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from lisens.db.repositories import AuditRepository, PurchaseRepository, UserRepository
-from lisens.domain.errors import Conflict, InvalidInput
+from lisens.domain.errors import Conflict, InvalidInput, LisensError
 from lisens.domain.names import SUPEROFFICE
 from lisens.offline import SNAPSHOT_FORMAT
-from lisens.packages import PACKAGE_FORMAT, PackageError, verify_package
+from lisens.packages import PACKAGE_FORMAT, PackageError, parse_package, verify_package
 from lisens.service.context import Context, utc
 from lisens.service.licenses import license_rows
 from lisens.service.state import TenantState, load_state
 from lisens.service.superoffice import license_info
 from lisens.service.tenants import apply_due_schedules
 from lisens.service.users import LICENSE_EXPIRED, LICENSE_NOT_STARTED, expiry_of, resolution_for
-from lisens.signing import sign
+from lisens.signing import canonical, sign
 
 DEFAULT_VALIDITY = timedelta(days=365)
 MAX_SNAPSHOT_TTL = timedelta(days=31)
@@ -216,3 +218,105 @@ def issue_snapshot(
         "users": held,
     }
     return sign(document, private_key)
+
+
+# ---------------------------------------------------------------- the SuperOffice forms of activation
+
+
+def _encode(package: Mapping[str, Any]) -> str:
+    """A package carried in LicenseInfo.Signature, so that Validate/ActivateLicenseInfo can verify it."""
+    return base64.b64encode(canonical(package)).decode("ascii")
+
+
+def _decode(extended: Mapping[str, Any]) -> dict[str, Any]:
+    new = _get(extended, "New")
+    signature = _get(new, "Signature") if isinstance(new, Mapping) else None
+    if not isinstance(signature, str) or not signature:
+        raise PackageError(
+            "NewLicense.New.Signature does not carry a Lisens package (use GetLicenseFromFile first)",
+            code="PACKAGE_MALFORMED",
+        )
+    try:
+        return parse_package(base64.b64decode(signature, validate=True))
+    except (binascii.Error, ValueError):
+        raise PackageError("NewLicense.New.Signature is not a Lisens package", code="PACKAGE_MALFORMED") from None
+
+
+def _get(mapping: Any, key: str) -> Any:
+    """A member by name, case-insensitively (clients send camelCase)."""
+    if not isinstance(mapping, Mapping):
+        return None
+    lowered = key.lower()
+    for name, value in mapping.items():
+        if str(name).lower() == lowered:
+            return value
+    return None
+
+
+def license_from_file(
+    ctx: Context, tenant: str, file_content: str, public_key: Ed25519PublicKey, *, at: datetime
+) -> dict[str, Any]:
+    """GetLicenseFromFile: the package as an ExtendedLicenseInfo next to the current license, with what
+    activation would change; nothing is stored."""
+    document = parse_package(file_content)
+    body = verify_package(document, public_key, at=utc(at))
+    state = load_state(ctx, tenant)
+    rows = {row.info.module: row for row in license_rows(ctx, state) if row.info.owner == SUPEROFFICE}
+    current = {key: _iso(value) for key, value in license_info(ctx, state, SUPEROFFICE, list(rows.values())).items()}
+    new = dict(body["license"])
+    new["PublicKey"] = None
+    new["Signature"] = _encode(document)
+    new_modules = {str(m["ModuleName"]): m for m in new.get("ModuleLicenses", [])}
+    current_modules = {str(m["ModuleName"]): m for m in current.get("ModuleLicenses", [])}
+    extended = []
+    for name in sorted(set(new_modules) | set(current_modules)):
+        row = rows.get(name)
+        in_use = row.in_use if row else 0
+        total = row.total if row else 0
+        new_total = int(new_modules[name]["NumberOfLicenses"]) if name in new_modules else 0
+        extended.append(
+            {
+                "New": new_modules.get(name),
+                "Current": current_modules.get(name),
+                "NumberOfLicensesInUse": in_use,
+                "NumberOfLicensesFree": max(total - in_use, 0),
+                "NumberOfLicensesAdded": new_total - total,
+                "NumberOfLicensesNewTotal": new_total,
+                "NumberOfLicensesNewFree": max(new_total - in_use, 0),
+                "NumberOfLicensesTotal": total,
+            }
+        )
+    superfluous = _superfluous(ctx, state, {k: int(v) for k, v in body["purchases"]["seats"].items()})
+    wrong = body.get("tenant") != state.row.name
+    reason = ""
+    if wrong:
+        reason = f"the package is for tenant {body.get('tenant')!r}"
+    elif superfluous:
+        reason = "remove superfluous licences first: " + ", ".join(f"{s['item']} ({s['remove']})" for s in superfluous)
+    return {
+        "Reason": reason,
+        "CanBeActivated": not wrong and not superfluous,
+        "New": new,
+        "Current": current,
+        "ExtendedModuleLicenses": extended,
+        "AccumulatedNextCheckDate": None,
+    }
+
+
+def validate_license_info(
+    ctx: Context, tenant: str, extended: Mapping[str, Any], public_key: Ed25519PublicKey, *, at: datetime
+) -> tuple[bool, str]:
+    """ValidateLicenseInfo: can this license (from GetLicenseFromFile) be activated here?"""
+    try:
+        report = activate_package(ctx, tenant, _decode(extended), public_key, at=at, dry_run=True)
+    except LisensError as error:
+        return False, f"{error.code}: {error.message}"
+    return True, f"valid; {len(report['changes']['changed'])} module licenses change"
+
+
+def activate_license_info(
+    ctx: Context, tenant: str, extended: Mapping[str, Any], public_key: Ed25519PublicKey, *, at: datetime
+) -> tuple[bool, str]:
+    """ActivateLicenseInfo: activate the license that GetLicenseFromFile returned."""
+    activate_package(ctx, tenant, _decode(extended), public_key, at=at)
+    return True, "activated"

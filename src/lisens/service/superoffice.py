@@ -164,12 +164,13 @@ def _require_associate(ctx: Context, state: TenantState, associate_id: int) -> U
     return row
 
 
-def _links(ctx: Context, state: TenantState, user: UserRow, owner: str) -> list[dict[str, Any]]:
-    """ModuleLicenseLink for each assignable user license of one owner (hidden ones are not listed)."""
+def _links(ctx: Context, state: TenantState, user: UserRow | None, owner: str) -> list[dict[str, Any]]:
+    """ModuleLicenseLink for each assignable user license of one owner (hidden ones are not listed);
+    `Assigned` says whether `user` holds it (never, without a user)."""
     users = UserRepository(ctx.session)
-    plan_key = users.plan(state.id, user.id)
+    plan_key = users.plan(state.id, user.id) if user else None
     plan_license = f"superoffice.{require_plan(state.catalog, plan_key).plan_license}" if plan_key else None
-    direct = set(users.licenses(state.id, user.id))
+    direct = set(users.licenses(state.id, user.id)) if user else set()
     links: list[dict[str, Any]] = []
     for row in license_rows(ctx, state):
         if row.info.owner != owner or row.info.type is not LicenseType.USER or row.info.hidden:
@@ -198,9 +199,10 @@ def _links(ctx: Context, state: TenantState, user: UserRow, owner: str) -> list[
     return links
 
 
-def user_license_owners(ctx: Context, tenant: str, associate_id: int) -> list[dict[str, Any]]:
+def user_license_owners(ctx: Context, tenant: str, associate_id: int | None) -> list[dict[str, Any]]:
+    """Every owner's user licenses with usage; `Assigned` for the associate (none for the central view)."""
     state = load_state(ctx, tenant)
-    user = _require_associate(ctx, state, associate_id)
+    user = _require_associate(ctx, state, associate_id) if associate_id is not None else None
     owners: list[dict[str, Any]] = []
     for name, description in _owners(ctx, state).items():
         links = _links(ctx, state, user, name)
@@ -306,3 +308,68 @@ def current_principal(ctx: Context, tenant: str, user_id: int) -> dict[str, Any]
         "DatabaseContextIdentifier": state.row.name,
         "UserName": user.name,
     }
+
+
+def license_result(succeeded: bool, reason: str) -> dict[str, Any]:
+    return {"Succeeded": succeeded, "Reason": reason, "TableRight": None, "FieldProperties": {}}
+
+
+def user_and_installation_status(ctx: Context, tenant: str, associate_id: int) -> dict[str, Any]:
+    state = load_state(ctx, tenant)
+    user = _require_associate(ctx, state, associate_id)
+    dates = package_dates(ctx, state)
+    held = [] if user.retired else [name.partition(".")[2] for name in resolve_user(ctx, state, user).licenses]
+    return {
+        "AdminWarningDate": dates["AdminWarningDate"],
+        "ExpiryDate": dates["ExpiryDate"],
+        "GraceDate": dates["GraceDate"],
+        "CompanyName": state.row.company,
+        "SerialNr": state.row.serial,
+        "UserLicenses": held,
+    }
+
+
+def user_licenses_mdo_list(ctx: Context, tenant: str) -> list[dict[str, Any]]:
+    """The assignable user licenses as MDO list items (as the userplan list shows plans)."""
+    state = load_state(ctx, tenant)
+    items = []
+    for row in license_rows(ctx, state):
+        if row.info.type is not LicenseType.USER or row.info.hidden:
+            continue
+        items.append(
+            {
+                "Id": row.sort_order,
+                "Name": row.info.description,
+                "ToolTip": row.tooltip,
+                "Deleted": False,
+                "Rank": row.sort_order,
+                "Type": "userlicense",
+                "ColorBlock": 0,
+                "IconHint": None,
+                "Selected": False,
+                "LastChanged": None,
+                "ChildItems": [],
+                "ExtraInfo": row.info.module,
+                "StyleHint": None,
+                "Hidden": False,
+                "FullName": row.info.full_name,
+                "TableRight": None,
+                "FieldProperties": {},
+            }
+        )
+    return items
+
+
+def license_status_result(ctx: Context, tenant: str) -> dict[str, Any]:
+    """CheckLicenseStatusResult: Lisens is the license server, so the stored license is the newest one."""
+    state = load_state(ctx, tenant)
+    contract = contract_of(ctx, state.id)
+    if contract is not None:
+        dates = license_dates(contract, datetime.now(UTC).date())
+        if dates.status.value in ("EXPIRED", "IN_GRACE", "NOT_STARTED"):
+            return {
+                "LicenseStatus": "ProblemWithLicense",
+                "Message": f"license status {dates.status.value}",
+                "Url": None,
+            }
+    return {"LicenseStatus": "Ok", "Message": "License is ok. No changes detected", "Url": None}
