@@ -32,11 +32,11 @@ def refused(directory: Path) -> CatalogError:
 
 def test_the_shipped_catalog_directory_is_valid() -> None:
     summary = validate_path(DATA_DIR)
-    assert set(summary["generations"]) == {"7", "9", "11"}
+    assert set(summary["generations"]) == {"7", "9", "11", "suite"}
 
 
 def test_a_copy_of_the_shipped_catalog_loads_the_same_generations(catalog_dir: Path) -> None:
-    assert list(load_catalogs(catalog_dir)) == ["7", "9", "11"]
+    assert list(load_catalogs(catalog_dir)) == ["7", "9", "11", "suite"]
 
 
 def test_an_unknown_key_is_refused_naming_the_entry_and_the_key(catalog_dir: Path) -> None:

@@ -15,10 +15,10 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
     return json.loads(capsys.readouterr().out)
 
 
-def test_catalog_generations_lists_7_9_and_11(capsys: pytest.CaptureFixture[str]) -> None:
+def test_catalog_generations_lists_7_9_11_and_suite(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "catalog", "generations")
     assert isinstance(data, list)
-    assert [g["key"] for g in data] == ["7", "9", "11"]
+    assert [g["key"] for g in data] == ["7", "9", "11", "suite"]
 
 
 def test_catalog_plans_gives_each_plan_with_its_plan_license_extra_info_and_sorted_licenses(

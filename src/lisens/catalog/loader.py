@@ -262,8 +262,12 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
             solution=entry.solution,
             tier=entry.tier,
             unrestricted=entry.unrestricted,
+            limits=dict(entry.limits),
             provenance=_provenance(entry.provenance),
         )
+        unknown_limits = sorted(set(entry.limits) - {limit.key for limit in parsed.limit})
+        if unknown_limits:
+            problems.add(where, f"limits {unknown_limits!r} are not metrics of the generation's [[limit]] list")
     for key, plan in plans.items():
         issued = plan.licenses | set(header.tenant_system)
         for name in sorted(plan.licenses):
@@ -291,6 +295,8 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
         provenance=_provenance(header.provenance),
         combination=rule,
         sold=tuple(settings.sold),
+        tenant_plan=header.tenant_plan,
+        limits={limit.key: limit.name for limit in parsed.limit},
     )
     generation_licenses = _generation_licenses(catalog, parsed, licenses)
     return dataclasses.replace(catalog, licenses=generation_licenses)
@@ -446,12 +452,11 @@ def _generation_licenses(
 
 
 def _showcase_plans(catalog: Catalog) -> dict[str, Plan]:
-    """For each plan license, the plan whose ExtraInfo its row shows: the highest tier, as in documented packages."""
+    """For each plan license, the plan whose ExtraInfo its row shows: the highest tier (the last in the
+    file, by convention), as documented packages show the Premium variant."""
     chosen: dict[str, Plan] = {}
     for plan in catalog.plans.values():
-        current = chosen.get(plan.plan_license)
-        if current is None or (plan.tier == "premium" and current.tier != "premium"):
-            chosen[plan.plan_license] = plan
+        chosen[plan.plan_license] = plan
     rule = catalog.combination
     if rule is not None:
         for solutions, plan_license in rule.plan_licenses.items():
@@ -480,6 +485,7 @@ def _load_all(directory: Path) -> dict[str, Catalog]:
 
 
 def _generation_order(key: str) -> tuple[int, str]:
+    """Numbered generations in order, named ones (suite) after them."""
     return (int(key), "") if key.isdigit() else (10**6, key)
 
 

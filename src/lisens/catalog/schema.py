@@ -58,7 +58,13 @@ class GenerationHeader(Strict):
     description: Text
     tenant_system: list[ModuleName] = []
     addons: list[Key] = []
+    tenant_plan: bool = False  # one plan for the whole tenant; a seat is a user who can log in
     provenance: ProvenanceEntry
+
+
+class LimitEntry(Strict):
+    key: Key
+    name: Text
 
 
 class LicenseSettings(Strict):
@@ -74,11 +80,12 @@ class PlanEntry(Strict):
     name: Text
     description: str | None = None
     solution: Key | None = None
-    tier: Literal["essential", "premium"] | None = None
+    tier: Annotated[str, Field(pattern=r"^[a-z0-9]+$")] | None = None
     plan_license: ModuleName
     system: list[ModuleName]
     extra_info: str
     unrestricted: bool = False
+    limits: dict[Key, Annotated[int, Field(ge=0)]] = {}  # plan limits by metric; absent means unlimited
     provenance: ProvenanceEntry
 
 
@@ -115,6 +122,7 @@ class FeatureEntry(Strict):
 class GenerationFile(Strict):
     generation: GenerationHeader
     licenses: LicenseSettings = LicenseSettings()
+    limit: list[LimitEntry] = []
     plan: list[PlanEntry] = []
     combinations: CombinationsEntry | None = None
     combination_license: list[CombinationLicenseEntry] = []

@@ -95,6 +95,7 @@ class Plan:
     parts: tuple[str, ...] = ()  # base plan keys of a combined plan; empty for a base plan
     unrestricted: bool = False
     owner: str = SUPEROFFICE
+    limits: Mapping[str, int] = field(default_factory=dict)  # plan limits by metric; absent = unlimited
 
     @property
     def extra_info(self) -> str:
@@ -162,6 +163,8 @@ class Catalog:
     provenance: Provenance
     combination: CombinationRule | None = None
     sold: tuple[str, ...] = ()  # licenses sold one by one (generation 7)
+    tenant_plan: bool = False  # one plan for the whole tenant (CRM Suite)
+    limits: Mapping[str, str] = field(default_factory=dict)  # metric key -> name
     # Caches filled by the engine: combined plans, and what a user holds through each plan.
     _combined: dict[tuple[str, ...], Plan] = field(default_factory=dict, repr=False, compare=False)
     _plan_held: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
