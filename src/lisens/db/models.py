@@ -235,3 +235,32 @@ class InvoiceRow(Base):
     total_cents: Mapped[int] = mapped_column(BigInteger)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UsageRow(Base):
+    """How much of a limited thing (dashboards, active projects, …) a tenant uses, as last reported."""
+
+    __tablename__ = "usage"
+    __table_args__ = (UniqueConstraint("tenant_id", "metric"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    metric: Mapped[str] = mapped_column(String(100))
+    count: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MigrationRow(Base):
+    """A move of a tenant to another packaging generation, with everything needed to roll it back."""
+
+    __tablename__ = "generation_migration"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    from_generation: Mapped[str] = mapped_column(String(20))
+    to_generation: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))  # scheduled | applied | rolled-back
+    effective: Mapped[date] = mapped_column(Date)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
