@@ -227,6 +227,7 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
         ("hidden", settings.hidden),
         ("sold", settings.sold),
         ("tier_markers", settings.tier_markers),
+        ("markers", settings.markers),
     ):
         for name in names:
             if name not in licenses:
@@ -298,6 +299,8 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
         tenant_plan=header.tenant_plan,
         limits={limit.key: limit.name for limit in parsed.limit},
     )
+    markers = set(settings.markers) | set(settings.tier_markers) | set(catalog.plan_license_names)
+    catalog = dataclasses.replace(catalog, markers=frozenset(markers))
     generation_licenses = _generation_licenses(catalog, parsed, licenses)
     return dataclasses.replace(catalog, licenses=generation_licenses)
 

@@ -73,6 +73,7 @@ class LicenseSettings(Strict):
     hidden: list[ModuleName] = []  # hidden in this generation whatever else says
     tier_markers: list[ModuleName] = []  # system licenses with ExtraFlags = 2
     sold: list[ModuleName] = []  # licenses sold one by one
+    markers: list[ModuleName] = []  # licenses that mark a price list or tier rather than give a feature
 
 
 class PlanEntry(Strict):

@@ -257,6 +257,9 @@ TENANT_STATE_ACTIONS = (
     "owner.add",
     "owner.license",
     "package.activate",
+    "migration.apply",
+    "migration.rollback",
+    "plan.change",
 )
 USER_STATE_ACTIONS = ("user.add", "assign", "unassign", "user.retire", "user.login")
 

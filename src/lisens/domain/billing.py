@@ -222,6 +222,7 @@ class Purchases:
     at: date
     seats: Mapping[str, int]
     addons: frozenset[str] = frozenset()
+    generation: str = ""  # the packaging in force: its price list applies
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,10 +286,25 @@ def prorate(unit_monthly: Decimal, quantity: int, span: Span, day: date) -> Deci
     return cents(full * remaining / span.days)
 
 
-def invoices(contract: Contract, prices: PriceList, history: History, *, start: date, end: date) -> list[Invoice]:
+def invoices(
+    contract: Contract,
+    prices: PriceList | Mapping[str, PriceList],
+    history: History,
+    *,
+    start: date,
+    end: date,
+) -> list[Invoice]:
     """Every invoice issued in [start, end): in advance at each billing period (plans and licenses),
-    monthly for add-ons, and prorated charges on the day a change mid-period took effect."""
+    monthly for add-ons, and prorated charges on the day a change mid-period took effect.
+
+    With price lists per generation, each line is priced by the generation in force on its day.
+    """
     lines_by_day: dict[date, list[InvoiceLine]] = {}
+
+    def price_list(held: Purchases) -> PriceList:
+        if isinstance(prices, PriceList):
+            return prices
+        return prices.get(held.generation) or next(iter(prices.values()))
 
     def add(day: date, line: InvoiceLine) -> None:
         if start <= day < end and day >= contract.start:
@@ -301,7 +317,7 @@ def invoices(contract: Contract, prices: PriceList, history: History, *, start: 
             quantity = held.seats[item]
             if quantity <= 0:
                 continue
-            unit = prices.price(item)
+            unit = price_list(held).price(item)
             add(
                 period.start,
                 InvoiceLine(
@@ -320,7 +336,7 @@ def invoices(contract: Contract, prices: PriceList, history: History, *, start: 
                 delta = after.seats.get(item, 0) - before.seats.get(item, 0)
                 if delta == 0:
                     continue
-                unit = prices.price(item)
+                unit = price_list(after if item in after.seats else before).price(item)
                 add(
                     after.at,
                     InvoiceLine(
@@ -346,11 +362,11 @@ def invoices(contract: Contract, prices: PriceList, history: History, *, start: 
             continue
         held = history.at(month.start)
         for key in sorted(held.addons):
-            unit = prices.addon_price(key)
+            unit = price_list(held).addon_price(key)
             add(month.start, InvoiceLine("addon", key, 1, 1, unit, cents(unit), month.start, month.end))
         for before, after in history.changes_within(month):
             for key in sorted(after.addons - before.addons):
-                unit = prices.addon_price(key)
+                unit = price_list(after).addon_price(key)
                 add(
                     after.at,
                     InvoiceLine(
@@ -365,7 +381,8 @@ def invoices(contract: Contract, prices: PriceList, history: History, *, start: 
                         note=f"add-on from {after.at.isoformat()} to {month.end.isoformat()}",
                     ),
                 )
-    return [Invoice(day, prices.currency, tuple(lines)) for day, lines in sorted(lines_by_day.items())]
+    currency = prices.currency if isinstance(prices, PriceList) else next(iter(prices.values())).currency
+    return [Invoice(day, currency, tuple(lines)) for day, lines in sorted(lines_by_day.items())]
 
 
 def _months_until(start: date, until: date) -> int:

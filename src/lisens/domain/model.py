@@ -164,6 +164,7 @@ class Catalog:
     combination: CombinationRule | None = None
     sold: tuple[str, ...] = ()  # licenses sold one by one (generation 7)
     tenant_plan: bool = False  # one plan for the whole tenant (CRM Suite)
+    markers: frozenset[str] = frozenset()  # price-list and tier markers and plan licenses: no feature of their own
     limits: Mapping[str, str] = field(default_factory=dict)  # metric key -> name
     # Caches filled by the engine: combined plans, and what a user holds through each plan.
     _combined: dict[tuple[str, ...], Plan] = field(default_factory=dict, repr=False, compare=False)

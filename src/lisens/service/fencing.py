@@ -1,23 +1,202 @@
-"""Plan limits ("fencing"): CRM Suite's usage limits per plan, as SuperOffice's FencingInfo."""
+"""CRM Suite: one plan for the whole tenant, seats as users who can log in, and plan limits ("fencing")."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from lisens.service.context import Context
-from lisens.service.state import load_state
+from sqlalchemy import select
+
+from lisens.db.models import UsageRow
+from lisens.db.repositories import AuditRepository, PurchaseRepository, UserRepository
+from lisens.domain.errors import Conflict, InvalidInput, NotFound
+from lisens.service.context import Context, utc
+from lisens.service.migrations import record_snapshots
+from lisens.service.state import TenantState, load_state
+
+NEARING = 0.85  # IsNearingMaximum from 85% of the limit (the documented yellow warning)
+UNLIMITED = -1
+
+
+class PlanLimitReached(Conflict):
+    default_code = "PLAN_LIMIT_REACHED"
+
+
+def tenant_plan(state: TenantState) -> str | None:
+    """The tenant-wide plan of a CRM Suite tenant: the one it has seats of."""
+    for key in state.catalog.plans:
+        if state.seat_total(key) > 0:
+            return key
+    return None
+
+
+def _usage(ctx: Context, state: TenantState) -> dict[str, int]:
+    rows = ctx.session.scalars(select(UsageRow).where(UsageRow.tenant_id == state.id)).all()
+    return {row.metric: row.count for row in rows}
+
+
+def _require_metric(state: TenantState, metric: str) -> str:
+    if metric not in state.catalog.limits:
+        known = ", ".join(state.catalog.limits) or "none in this generation"
+        raise InvalidInput(f"{metric!r} is no plan-limit metric; known: {known}", code="UNKNOWN_METRIC", metric=metric)
+    return metric
+
+
+def _metric_view(state: TenantState, plan: str | None, metric: str, count: int) -> dict[str, Any]:
+    limits = state.catalog.plans[plan].limits if plan else {}
+    maximum = limits.get(metric, UNLIMITED)
+    reached = maximum != UNLIMITED and count >= maximum
+    nearing = maximum != UNLIMITED and maximum > 0 and count >= NEARING * maximum
+    message = None
+    if reached:
+        message = "Limit reached - the feature is restricted"
+    elif nearing:
+        message = f"{count} of {maximum} used"
+    return {
+        "metric": metric,
+        "name": state.catalog.limits[metric],
+        "ActiveCount": count,
+        "Maximum": maximum,
+        "IsNearingMaximum": nearing or reached,
+        "HasReachedMaximum": reached,
+        "WarningMessage": message,
+    }
+
+
+def fencing(ctx: Context, tenant: str) -> dict[str, Any]:
+    """Every plan-limited metric: used, maximum (-1 = unlimited), nearing from 85%, reached at 100%."""
+    state = load_state(ctx, tenant)
+    plan = tenant_plan(state)
+    usage = _usage(ctx, state)
+    return {
+        "tenant": tenant,
+        "generation": state.row.generation,
+        "plan": plan,
+        "metrics": [_metric_view(state, plan, metric, usage.get(metric, 0)) for metric in state.catalog.limits],
+    }
 
 
 def fencing_info(ctx: Context, tenant: str) -> dict[str, Any]:
-    """FencingInfo of the tenant. Plan limits belong to CRM Suite tenants; others have none."""
+    """SuperOffice's FencingInfo: the most constrained metric of the tenant's plan."""
     state = load_state(ctx, tenant)
+    base: dict[str, Any] = {"WarningTooltip": None, "TableRight": None, "FieldProperties": {}}
+    if not state.catalog.limits:
+        return {
+            "ActiveCount": 0,
+            "Maximum": UNLIMITED,
+            "IsNearingMaximum": False,
+            "HasReachedMaximum": False,
+            "WarningMessage": f"generation {state.row.generation} has no plan limits; they apply to CRM Suite plans",
+            **base,
+        }
+    views = fencing(ctx, tenant)["metrics"]
+
+    def pressure(view: dict[str, Any]) -> float:
+        if view["Maximum"] == UNLIMITED:
+            return -1.0
+        return float(view["ActiveCount"]) / view["Maximum"] if view["Maximum"] else float(view["ActiveCount"] > 0) + 1
+
+    top = max(views, key=pressure)
     return {
-        "ActiveCount": 0,
-        "Maximum": 0,
-        "IsNearingMaximum": False,
-        "HasReachedMaximum": False,
-        "WarningMessage": f"generation {state.row.generation} has no plan limits; they apply to CRM Suite plans",
-        "WarningTooltip": None,
-        "TableRight": None,
-        "FieldProperties": {},
+        "ActiveCount": top["ActiveCount"],
+        "Maximum": top["Maximum"],
+        "IsNearingMaximum": top["IsNearingMaximum"],
+        "HasReachedMaximum": top["HasReachedMaximum"],
+        "WarningMessage": top["WarningMessage"] or f"{top['name']}: {top['ActiveCount']} used",
+        **base,
+        "WarningTooltip": top["name"],
     }
+
+
+def _write_usage(ctx: Context, state: TenantState, metric: str, count: int, *, at: datetime, action: str) -> None:
+    row = ctx.session.scalar(select(UsageRow).where(UsageRow.tenant_id == state.id, UsageRow.metric == metric))
+    before = row.count if row else 0
+    if row is None:
+        ctx.session.add(UsageRow(tenant_id=state.id, metric=metric, count=count, updated_at=utc(at)))
+    else:
+        row.count = count
+        row.updated_at = utc(at)
+    AuditRepository(ctx.session).add(
+        state.id,
+        at=utc(at),
+        actor=ctx.actor,
+        action=action,
+        subject=metric,
+        before={"count": before},
+        after={"count": count},
+    )
+    ctx.session.flush()
+
+
+def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetime) -> dict[str, Any]:
+    """Report how much is in use (a fact: accepted even above the limit, which then shows as reached)."""
+    if count < 0:
+        raise InvalidInput(f"usage {count} must be 0 or more", code="INVALID_NUMBER", value=count)
+    state = load_state(ctx, tenant, lock=True)
+    _write_usage(ctx, state, _require_metric(state, metric), count, at=at, action="usage.set")
+    return _metric_view(state, tenant_plan(state), metric, count)
+
+
+def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: datetime) -> dict[str, Any]:
+    """Create `count` more (a dashboard, a project, …): refused with PLAN_LIMIT_REACHED beyond the limit."""
+    if count <= 0:
+        raise InvalidInput(f"count {count} must be 1 or more", code="INVALID_NUMBER", value=count)
+    state = load_state(ctx, tenant, lock=True)
+    _require_metric(state, metric)
+    plan = tenant_plan(state)
+    current = _usage(ctx, state).get(metric, 0)
+    view = _metric_view(state, plan, metric, current)
+    if view["Maximum"] != UNLIMITED and current + count > view["Maximum"]:
+        raise PlanLimitReached(
+            f"{view['name']}: {current} of {view['Maximum']} used on plan {plan}; upgrade the plan to create more",
+            metric=metric,
+            active=current,
+            maximum=view["Maximum"],
+            plan=plan,
+        )
+    _write_usage(ctx, state, metric, current + count, at=at, action="usage.add")
+    return _metric_view(state, plan, metric, current + count)
+
+
+def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime) -> dict[str, Any]:
+    """Move a CRM Suite tenant to another plan: its seats and every seated user, at once.
+
+    Refused with PLAN_LIMIT_REACHED when what is in use does not fit the new plan's limits.
+    """
+    state = load_state(ctx, tenant, lock=True)
+    if not state.catalog.tenant_plan:
+        raise InvalidInput(f"generation {state.row.generation} has no tenant-wide plan", code="NO_TENANT_PLAN")
+    if to not in state.catalog.plans:
+        raise NotFound(f"generation {state.row.generation} has no plan {to!r}", code="UNKNOWN_PLAN", plan=to)
+    current = tenant_plan(state)
+    usage = _usage(ctx, state)
+    over = [
+        _metric_view(state, to, metric, usage.get(metric, 0))
+        for metric in state.catalog.limits
+        if state.catalog.plans[to].limits.get(metric, UNLIMITED) != UNLIMITED
+        and usage.get(metric, 0) > state.catalog.plans[to].limits[metric]
+    ]
+    if over:
+        raise PlanLimitReached(
+            "in use above the limits of plan "
+            + to
+            + ": "
+            + ", ".join(f"{v['name']} {v['ActiveCount']}/{v['Maximum']}" for v in over),
+            plan=to,
+            metrics=[v["metric"] for v in over],
+        )
+    if current == to:
+        return {"tenant": tenant, "plan": to, "changed": False}
+    seats = state.seat_total(current) if current else 0
+    purchases = PurchaseRepository(ctx.session)
+    if current:
+        purchases.set_seats(state.id, kind="plan", item=current, number=0)
+    purchases.set_seats(state.id, kind="plan", item=to, number=seats)
+    users = UserRepository(ctx.session)
+    for name in users.holders_of_plan(state.id, current) if current else []:
+        row = users.get(state.id, name)
+        if row is not None:
+            users.set_plan(state.id, row.id, to)
+    # One tenant snapshot and one per user, as a migration writes: history and invoices follow.
+    record_snapshots(ctx, tenant, action="plan.change", subject=f"{current} -> {to}", at=utc(at))
+    return {"tenant": tenant, "plan": to, "from": current, "changed": True, "seats": seats}

@@ -29,6 +29,7 @@ from lisens.domain.billing import (
 from lisens.domain.errors import AlreadyExists, Conflict, NotFound
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of, require_contract
+from lisens.service.migrations import apply_due as apply_due_migrations
 from lisens.service.state import TenantState, load_state
 from lisens.service.tenants import apply_due_schedules
 
@@ -43,8 +44,17 @@ def license_status(ctx: Context, state: TenantState, at: datetime) -> LicenseDat
     return license_dates(contract, _day(at)) if contract else None
 
 
-def prices_for(ctx: Context, state: TenantState) -> PriceList:
-    return load_price_list(state.row.generation, ctx.prices_dir, catalog_dir=ctx.catalog_dir)
+def prices_for(ctx: Context, state: TenantState) -> dict[str, PriceList]:
+    """The price list of every generation the tenant has been on (invoices follow a migration)."""
+    generations = {state.row.generation}
+    for entry in AuditRepository(ctx.session).entries(state.id):
+        if entry.action in TENANT_STATE_ACTIONS and isinstance(entry.after, dict) and entry.after.get("generation"):
+            generations.add(str(entry.after["generation"]))
+    current = {state.row.generation: load_price_list(state.row.generation, ctx.prices_dir, catalog_dir=ctx.catalog_dir)}
+    others = {
+        g: load_price_list(g, ctx.prices_dir, catalog_dir=ctx.catalog_dir) for g in sorted(generations - set(current))
+    }
+    return {**current, **others}
 
 
 def _billable(state: TenantState, item: str) -> bool:
@@ -60,13 +70,14 @@ def history(ctx: Context, state: TenantState, *, with_scheduled: bool = True) ->
             continue
         day = _day(entry.at)
         seats = {k: int(v) for k, v in entry.after.get("seats", {}).items() if _billable(state, k)}
-        snapshots[day] = Purchases(day, seats, frozenset(entry.after.get("addons", [])))
+        generation = str(entry.after.get("generation", state.row.generation))
+        snapshots[day] = Purchases(day, seats, frozenset(entry.after.get("addons", [])), generation)
     if with_scheduled:
         for row in SubscriptionRepository(ctx.session).scheduled(state.id):
             base = History.of(snapshots.values()).at(row.effective)
             seats = dict(base.seats)
             seats[row.item] = row.number
-            snapshots[row.effective] = Purchases(row.effective, seats, base.addons)
+            snapshots[row.effective] = Purchases(row.effective, seats, base.addons, base.generation)
     return History.of(snapshots.values())
 
 
@@ -238,6 +249,7 @@ def renew(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
     repo = SubscriptionRepository(ctx.session)
     day = _day(at)
     applied = apply_due_schedules(ctx, tenant, at=at)
+    migrated = apply_due_migrations(ctx, tenant, at=at)
     state = load_state(ctx, tenant)
     last = repo.last_invoice(state.id)
     start = date.fromordinal(last.issued.toordinal() + 1) if last else contract.start
@@ -264,14 +276,14 @@ def renew(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
             ),
         )
         issued.append(invoice_view(invoice, number=number, issued=True))
-    if applied or issued:
+    if applied or issued or migrated:
         AuditRepository(ctx.session).add(
             state.id,
             at=utc(at),
             actor=ctx.actor,
             action="subscription.renew",
             subject=tenant,
-            after={"applied": applied, "invoices": [i["number"] for i in issued]},
+            after={"applied": applied, "invoices": [i["number"] for i in issued], "migrated": migrated},
         )
         state.row.version += 1
         ctx.session.flush()
@@ -281,5 +293,6 @@ def renew(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
         "at": day.isoformat(),
         "applied": applied,
         "issued": issued,
+        "migrated": migrated,
         "license": {"expiry": dates.expiry.isoformat(), "status": dates.status.value},
     }

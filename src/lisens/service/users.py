@@ -14,6 +14,7 @@ from lisens.domain.billing import LicenseStatus, license_dates
 from lisens.domain.engine import Decision, Resolution, TenantLicenses, combine, require_plan, resolve
 from lisens.domain.errors import (
     AlreadyExists,
+    InvalidCombination,
     InvalidInput,
     NotAssignable,
     NotAssigned,
@@ -25,6 +26,7 @@ from lisens.domain.model import LicenseType, Plan, UserType
 from lisens.domain.names import canonical
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
+from lisens.service.fencing import tenant_plan
 from lisens.service.state import LicenseInfo, TenantState, load_state, require_user, resolve_user
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}")
@@ -116,6 +118,18 @@ def list_users(ctx: Context, tenant: str) -> list[dict[str, Any]]:
     ]
 
 
+def _require_tenant_plan(state: TenantState) -> str:
+    plan = tenant_plan(state)
+    if plan is None:
+        raise SeatLimitReached(
+            f"tenant {state.row.name!r} has no seats of any {state.catalog.name} plan",
+            license="suite-user",
+            total=0,
+            in_use=0,
+        )
+    return plan
+
+
 def _check_user_type(info_name: str, allowed: frozenset[UserType], user: UserRow) -> None:
     if allowed and UserType(user.type) not in allowed:
         raise NotAssignable(
@@ -202,6 +216,13 @@ def assign(
     before = user_snapshot(ctx, state, user)
     if plans:
         plan = plan_for(state, plans)
+        if state.catalog.tenant_plan and plan.key != tenant_plan(state):
+            raise InvalidCombination(
+                f"in {state.catalog.name} every user holds the tenant's plan ({tenant_plan(state) or 'none bought'}), "
+                f"not {plan.key}; change the tenant's plan instead",
+                code="NOT_TENANT_PLAN",
+                plan=plan.key,
+            )
         _check_user_type(f"plan {plan.key}", state.catalog.licenses[plan.plan_license].allowed_user_types, user)
         if plan.key != before["plan"]:
             if not plan.unrestricted:
@@ -281,6 +302,12 @@ def set_can_log_in(ctx: Context, tenant: str, user_name: str, can_log_in: bool, 
     if user.retired and can_log_in:
         raise UserRetired(f"user {user_name!r} is retired and cannot log in", user=user_name)
     before = user_snapshot(ctx, state, user)
+    if state.catalog.tenant_plan and can_log_in != user.can_log_in:
+        # CRM Suite: logging in takes a seat of the tenant's plan; not logging in frees it.
+        if can_log_in:
+            assign(ctx, tenant, user_name, plans=[_require_tenant_plan(state)], at=at)
+        elif before["plan"] is not None:
+            UserRepository(ctx.session).set_plan(state.id, user.id, None)
     user.can_log_in = can_log_in
     after = _record(ctx, state, user, at=at, action="user.login", subject=user_name, before=before)
     return {"user": user_name, "before": before, "after": after}

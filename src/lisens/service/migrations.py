@@ -1,0 +1,454 @@
+"""Moving a tenant to another packaging generation: preview per user, apply atomically, roll back exactly."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from lisens.catalog.migrations import load_mapping
+from lisens.db.models import AuditRow, MigrationRow, SeatRow, UserLicenseRow, UserPlanRow
+from lisens.db.repositories import AuditRepository, PurchaseRepository, TenantRepository, UserRepository
+from lisens.domain.engine import require_plan, resolve, tenant_licenses
+from lisens.domain.errors import Conflict, InvalidInput, NotFound
+from lisens.domain.migration import PlanMapping, carried_licenses
+from lisens.domain.model import Catalog, LicenseType, Plan
+from lisens.service.context import Context, utc
+from lisens.service.contracts import contract_of
+from lisens.service.state import TenantState, load_state
+
+
+@dataclass
+class UserMove:
+    user_id: int
+    name: str
+    can_log_in: bool
+    retired: bool
+    plan_before: str | None
+    plan_after: str | None
+    direct_before: list[str]
+    direct_after: list[str]
+    gained: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MigrationPlan:
+    """Everything a migration would write, computed once for preview and apply."""
+
+    state: TenantState
+    target: Catalog
+    mapping: PlanMapping
+    moves: list[UserMove]
+    seats_before: dict[str, int]
+    seats_after: dict[str, int]
+    addons_kept: list[str]
+    addons_dropped: list[str]
+    system_kept: list[str]
+    system_dropped: list[str]
+    tenant_plan: str | None
+
+
+def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
+    source = state.catalog
+    target = ctx.catalog(to)
+    if target.generation == source.generation:
+        raise InvalidInput(f"tenant {state.row.name!r} is on generation {to} already", code="SAME_GENERATION")
+    mapping = load_mapping(source.generation, target.generation, ctx.catalog_dir)
+    users = UserRepository(ctx.session)
+    rows = users.all(state.id)
+    ids = [row.id for row in rows]
+    plans = users.plans_of(state.id, ids) if ids else {}
+    direct = users.licenses_of(state.id, ids) if ids else {}
+    source_held = state.licenses()
+
+    moves: list[UserMove] = []
+    wanted: dict[int, Plan | None] = {}
+    for row in rows:
+        key = plans.get(row.id)
+        plan = require_plan(source, key) if key else None
+        new_plan = None if row.retired else mapping.target_plan(source, target, plan, direct.get(row.id, []))
+        wanted[row.id] = new_plan
+        kept, _ = carried_licenses(target, direct.get(row.id, []))
+        moves.append(UserMove(row.id, row.name, row.can_log_in, row.retired, key, None, direct.get(row.id, []), kept))
+
+    tenant_plan: str | None = None
+    if target.tenant_plan:
+        needed = [plan.key for plan in wanted.values() if plan is not None]
+        tenant_plan = (
+            mapping.highest(needed) if needed else (mapping.rank[0] if mapping.rank else next(iter(target.plans)))
+        )
+        for move in moves:
+            move.plan_after = tenant_plan if move.can_log_in and not move.retired else None
+    else:
+        for move in moves:
+            plan = wanted[move.user_id]
+            move.plan_after = plan.key if plan else None
+
+    seats_before = {item: seat.number for item, seat in state.seats.items()}
+    seats_after = _seats_after(state, target, mapping, moves, tenant_plan)
+    addons_kept = [key for key in state.addons if key in target.addons]
+    system_kept = [
+        name
+        for name in state.system
+        if name.partition(".")[2] in target.licenses or not name.startswith("superoffice.")
+    ]
+
+    target_plans = [require_plan(target, key) for key, number in seats_after.items() if number > 0 and "." not in key]
+    target_held = tenant_licenses(target, plans=target_plans, addons=addons_kept, system=system_kept)
+    for move in moves:
+        before = (
+            set()
+            if move.retired
+            else set(
+                resolve(
+                    source,
+                    source_held,
+                    plan=require_plan(source, move.plan_before) if move.plan_before else None,
+                    direct=move.direct_before,
+                ).held
+            )
+        )
+        after = (
+            set()
+            if move.retired
+            else set(
+                resolve(
+                    target,
+                    target_held,
+                    plan=require_plan(target, move.plan_after) if move.plan_after else None,
+                    direct=move.direct_after,
+                ).held
+            )
+        )
+        # Price-list and tier markers and plan licenses change with every move; apps check features.
+        markers = {f"superoffice.{name}" for name in source.markers | target.markers}
+        move.gained = sorted(after - before - markers)
+        move.lost = sorted(before - after - markers)
+    return MigrationPlan(
+        state=state,
+        target=target,
+        mapping=mapping,
+        moves=moves,
+        seats_before=seats_before,
+        seats_after=seats_after,
+        addons_kept=addons_kept,
+        addons_dropped=[key for key in state.addons if key not in addons_kept],
+        system_kept=system_kept,
+        system_dropped=[name for name in state.system if name not in system_kept],
+        tenant_plan=tenant_plan,
+    )
+
+
+def _seats_after(
+    state: TenantState, target: Catalog, mapping: PlanMapping, moves: list[UserMove], tenant_plan: str | None
+) -> dict[str, int]:
+    """Seats in the target: what was bought moves to the mapped plan, never fewer than the users it needs."""
+    holders = Counter(move.plan_after for move in moves if move.plan_after)
+    after: Counter[str] = Counter()
+    for item, seat in state.seats.items():
+        if seat.kind == "plan":
+            if tenant_plan is not None:
+                after[tenant_plan] += seat.number
+                continue
+            plan = require_plan(state.catalog, item)
+            mapped = mapping.target_plan(state.catalog, target, plan, [])
+            if mapped is not None:
+                after[mapped.key] += seat.number
+        else:
+            module = item.partition(".")[2]
+            license_ = target.licenses.get(module)
+            if (
+                license_ is not None
+                and license_.type is LicenseType.USER
+                and not license_.hidden
+                and not license_.unrestricted
+            ):
+                after[item] += seat.number
+    for key, count in holders.items():
+        after[key] = max(after[key], count)
+    if tenant_plan is not None and after[tenant_plan] == 0:
+        after[tenant_plan] = holders.get(tenant_plan, 0)
+    return {key: number for key, number in sorted(after.items()) if number > 0}
+
+
+def preview(ctx: Context, tenant: str, *, to: str) -> dict[str, Any]:
+    """Per user the module licenses gained and lost (users who lose something first), per plan the seats."""
+    plan = _compute(ctx, load_state(ctx, tenant), to)
+    return _view(plan)
+
+
+def _view(plan: MigrationPlan) -> dict[str, Any]:
+    moves = sorted(plan.moves, key=lambda m: (not m.lost, m.name))
+    items = sorted(set(plan.seats_before) | set(plan.seats_after))
+    return {
+        "tenant": plan.state.row.name,
+        "from": plan.state.catalog.generation,
+        "to": plan.target.generation,
+        "mapping": {"description": plan.mapping.description, "provenance": plan.mapping.provenance.kind},
+        "tenant_plan": plan.tenant_plan,
+        "summary": {
+            "users": len(moves),
+            "losing": sum(1 for m in moves if m.lost),
+            "gaining": sum(1 for m in moves if m.gained),
+        },
+        "users": [
+            {
+                "user": m.name,
+                "from_plan": m.plan_before,
+                "to_plan": m.plan_after,
+                "lost": m.lost,
+                "gained": m.gained,
+                "dropped_direct": sorted(set(m.direct_before) - set(m.direct_after)),
+            }
+            for m in moves
+        ],
+        "seats": [
+            {"item": item, "before": plan.seats_before.get(item, 0), "after": plan.seats_after.get(item, 0)}
+            for item in items
+        ],
+        "addons": {"kept": plan.addons_kept, "dropped": plan.addons_dropped},
+        "system": {"kept": plan.system_kept, "dropped": plan.system_dropped},
+    }
+
+
+def preview_csv(view: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["user", "from_plan", "to_plan", "lost", "gained"])
+    for row in view["users"]:
+        writer.writerow(
+            [row["user"], row["from_plan"] or "", row["to_plan"] or "", " ".join(row["lost"]), " ".join(row["gained"])]
+        )
+    return out.getvalue()
+
+
+def report(ctx: Context, *, to: str) -> dict[str, Any]:
+    """Across all tenants that could move to `to`: how many users gain and lose which licenses."""
+    gained: Counter[str] = Counter()
+    lost: Counter[str] = Counter()
+    tenants_seen, users_seen, losing = 0, 0, 0
+    for row in TenantRepository(ctx.session).all():
+        if row.generation == to:
+            continue
+        state = load_state(ctx, row.name)
+        try:
+            plan = _compute(ctx, state, to)
+        except NotFound:
+            continue  # no mapping from this tenant's generation
+        tenants_seen += 1
+        for move in plan.moves:
+            users_seen += 1
+            losing += bool(move.lost)
+            gained.update(move.gained)
+            lost.update(move.lost)
+    return {
+        "to": to,
+        "tenants": tenants_seen,
+        "users": users_seen,
+        "users_losing": losing,
+        "gained": dict(gained.most_common()),
+        "lost": dict(lost.most_common()),
+    }
+
+
+def _full_state(ctx: Context, state: TenantState) -> dict[str, Any]:
+    users = UserRepository(ctx.session)
+    rows = users.all(state.id)
+    ids = [row.id for row in rows]
+    plans = users.plans_of(state.id, ids) if ids else {}
+    direct = users.licenses_of(state.id, ids) if ids else {}
+    return {
+        **state.snapshot(),
+        "kinds": {item: seat.kind for item, seat in state.seats.items()},
+        "users": {str(row.id): {"plan": plans.get(row.id), "licenses": sorted(direct.get(row.id, []))} for row in rows},
+    }
+
+
+def apply(ctx: Context, tenant: str, *, to: str, at: datetime, at_renewal: bool = False) -> dict[str, Any]:
+    """Move the tenant now (all users or none), or schedule it for the next renewal."""
+    state = load_state(ctx, tenant, lock=True)
+    plan = _compute(ctx, state, to)  # refuses a missing mapping or the same generation before anything
+    if at_renewal:
+        contract = contract_of(ctx, state.id)
+        renewal = contract.next_renewal(utc(at).date()) if contract else None
+        if renewal is None:
+            raise Conflict(f"tenant {tenant!r} has no renewal to wait for (no running subscription)", code="NO_RENEWAL")
+        ctx.session.add(
+            MigrationRow(
+                tenant_id=state.id,
+                from_generation=state.row.generation,
+                to_generation=plan.target.generation,
+                state="scheduled",
+                effective=renewal,
+                requested_at=utc(at),
+            )
+        )
+        ctx.session.flush()
+        return {**_view(plan), "scheduled": renewal.isoformat(), "applied": False}
+    _write(ctx, plan, at=at)
+    return {**_view(plan), "applied": True}
+
+
+def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
+    state = plan.state
+    moment = utc(at)
+    before = _full_state(ctx, state)
+    session = ctx.session
+    session.execute(delete(SeatRow).where(SeatRow.tenant_id == state.id))
+    for item, number in plan.seats_after.items():
+        session.add(SeatRow(tenant_id=state.id, kind="license" if "." in item else "plan", item=item, number=number))
+    purchases = PurchaseRepository(session)
+    for key in plan.addons_dropped:
+        purchases.remove_addon(state.id, key)
+    for name in plan.system_dropped:
+        purchases.remove_system(state.id, name)
+    session.execute(delete(UserPlanRow).where(UserPlanRow.tenant_id == state.id))
+    plan_rows = [
+        {"tenant_id": state.id, "user_id": m.user_id, "plan_key": m.plan_after} for m in plan.moves if m.plan_after
+    ]
+    if plan_rows:
+        session.execute(insert(UserPlanRow), plan_rows)
+    dropped = [(m.user_id, name) for m in plan.moves for name in set(m.direct_before) - set(m.direct_after)]
+    for user_id, name in dropped:
+        session.execute(
+            delete(UserLicenseRow).where(
+                UserLicenseRow.tenant_id == state.id, UserLicenseRow.user_id == user_id, UserLicenseRow.name == name
+            )
+        )
+    state.row.generation = plan.target.generation
+    session.add(
+        MigrationRow(
+            tenant_id=state.id,
+            from_generation=plan.state.catalog.generation,
+            to_generation=plan.target.generation,
+            state="applied",
+            effective=moment.date(),
+            requested_at=moment,
+            applied_at=moment,
+            before=before,
+        )
+    )
+    session.flush()
+    record_snapshots(
+        ctx,
+        state.row.name,
+        action="migration.apply",
+        subject=f"{plan.state.catalog.generation} -> {plan.target.generation}",
+        at=moment,
+    )
+
+
+def record_snapshots(ctx: Context, tenant: str, *, action: str, subject: str, at: datetime) -> None:
+    """One tenant snapshot and one snapshot per user, so history and invoices follow the move."""
+    state = load_state(ctx, tenant)
+    users = UserRepository(ctx.session)
+    rows = users.all(state.id)
+    ids = [row.id for row in rows]
+    plans = users.plans_of(state.id, ids) if ids else {}
+    direct = users.licenses_of(state.id, ids) if ids else {}
+    AuditRepository(ctx.session).add(
+        state.id, at=at, actor=ctx.actor, action=action, subject=subject, after=state.snapshot()
+    )
+    entries = [
+        {
+            "tenant_id": state.id,
+            "at": at,
+            "actor": ctx.actor,
+            "action": "assign",
+            "user_id": row.id,
+            "subject": action,
+            "before": None,
+            "after": {
+                "plan": plans.get(row.id),
+                "licenses": sorted(direct.get(row.id, [])),
+                "type": row.type,
+                "can_log_in": row.can_log_in,
+                "retired": row.retired,
+            },
+        }
+        for row in rows
+    ]
+    if entries:
+        ctx.session.execute(insert(AuditRow), entries)
+    state.row.version += 1
+    ctx.session.flush()
+
+
+def rollback(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
+    """Undo the last applied migration: generation, seats, add-ons, system licenses and every assignment."""
+    state = load_state(ctx, tenant, lock=True)
+    migration = ctx.session.scalars(
+        select(MigrationRow)
+        .where(MigrationRow.tenant_id == state.id, MigrationRow.state == "applied")
+        .order_by(MigrationRow.id.desc())
+        .limit(1)
+    ).first()
+    if migration is None or migration.before is None:
+        raise NotFound(f"tenant {tenant!r} has no applied migration to roll back", code="NO_MIGRATION")
+    before = migration.before
+    session = ctx.session
+    session.execute(delete(SeatRow).where(SeatRow.tenant_id == state.id))
+    for item, number in before["seats"].items():
+        session.add(SeatRow(tenant_id=state.id, kind=before["kinds"].get(item, "plan"), item=item, number=number))
+    purchases = PurchaseRepository(session)
+    for key in set(before["addons"]) - set(state.addons):
+        purchases.add_addon(state.id, key)
+    for name in (
+        set(before["system"]) - set(state.system) - {n for n in before["system"] if not n.startswith("superoffice.")}
+    ):
+        purchases.add_system(state.id, name)
+    session.execute(delete(UserPlanRow).where(UserPlanRow.tenant_id == state.id))
+    session.execute(delete(UserLicenseRow).where(UserLicenseRow.tenant_id == state.id))
+    plan_rows = [
+        {"tenant_id": state.id, "user_id": int(uid), "plan_key": u["plan"]}
+        for uid, u in before["users"].items()
+        if u["plan"]
+    ]
+    if plan_rows:
+        session.execute(insert(UserPlanRow), plan_rows)
+    license_rows = [
+        {"tenant_id": state.id, "user_id": int(uid), "name": name}
+        for uid, u in before["users"].items()
+        for name in u["licenses"]
+    ]
+    if license_rows:
+        session.execute(insert(UserLicenseRow), license_rows)
+    state.row.generation = before["generation"]
+    migration.state = "rolled-back"
+    session.flush()
+    record_snapshots(
+        ctx,
+        tenant,
+        action="migration.rollback",
+        subject=f"{migration.to_generation} -> {migration.from_generation}",
+        at=utc(at),
+    )
+    return {"tenant": tenant, "generation": before["generation"], "restored_users": len(before["users"])}
+
+
+def apply_due(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]]:
+    """Apply scheduled migrations whose renewal has come (called by `subscription renew`)."""
+    state = load_state(ctx, tenant, lock=True)
+    due = ctx.session.scalars(
+        select(MigrationRow)
+        .where(
+            MigrationRow.tenant_id == state.id,
+            MigrationRow.state == "scheduled",
+            MigrationRow.effective <= utc(at).date(),
+        )
+        .order_by(MigrationRow.effective)
+    ).all()
+    applied = []
+    for scheduled in due:
+        plan = _compute(ctx, load_state(ctx, tenant, lock=True), scheduled.to_generation)
+        effective = datetime.combine(scheduled.effective, datetime.min.time(), tzinfo=utc(at).tzinfo)
+        _write(ctx, plan, at=effective)
+        scheduled.state = "superseded"
+        applied.append({"to": scheduled.to_generation, "effective": scheduled.effective.isoformat()})
+    return applied
