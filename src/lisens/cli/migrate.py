@@ -1,0 +1,182 @@
+"""`lisens migrate …`, `lisens usage …`, `lisens fencing`, `lisens plan change`: generations and CRM Suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lisens.catalog.migrations import load_mapping_file
+from lisens.cli.output import console, print_json, table
+from lisens.cli.runtime import At, Json, at_option, runtime
+from lisens.service import fencing as fencing_service
+from lisens.service import migrations as service
+
+migrate_app = typer.Typer(help="Move tenants to another packaging generation.", no_args_is_help=True)
+usage_app = typer.Typer(help="Usage of plan-limited things (CRM Suite): dashboards, projects, …", no_args_is_help=True)
+plan_app = typer.Typer(help="The tenant-wide plan of a CRM Suite tenant.", no_args_is_help=True)
+
+To = Annotated[str, typer.Option("--to", help="Target generation: 9, 11, suite, …")]
+
+
+def _print_preview(view: dict[str, Any]) -> None:
+    summary = view["summary"]
+    console.print(
+        f"{view['tenant']}: generation {view['from']} -> {view['to']}"
+        + (f", tenant plan {view['tenant_plan']}" if view["tenant_plan"] else "")
+        + f"; {summary['users']} users, {summary['losing']} lose something, {summary['gaining']} gain something",
+        markup=False,
+        soft_wrap=True,
+    )
+    rows = [
+        (
+            u["user"],
+            u["from_plan"] or "-",
+            u["to_plan"] or "-",
+            ", ".join(u["lost"]) or "",
+            ", ".join(u["gained"]) or "",
+        )
+        for u in view["users"]
+    ]
+    console.print(table("Users (those who lose something first)", ["user", "from", "to", "loses", "gains"], rows))
+    seats = [(s["item"], s["before"], s["after"]) for s in view["seats"]]
+    console.print(table("Seats", ["plan or license", "before", "after"], seats))
+    if view["addons"]["dropped"]:
+        console.print(f"add-ons dropped: {', '.join(view['addons']['dropped'])}", markup=False)
+
+
+@migrate_app.command("preview")
+def preview(
+    ctx: typer.Context,
+    tenant: str,
+    to: To,
+    as_json: Json = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="One line per user, as CSV.")] = False,
+) -> None:
+    """Per user the module licenses gained and lost, per plan the seats before and after. Changes nothing."""
+    with runtime(ctx).unit_of_work() as uow:
+        view = service.preview(uow, tenant, to=to)
+    if as_csv:
+        typer.echo(service.preview_csv(view), nl=False)
+    elif as_json:
+        print_json(view)
+    else:
+        _print_preview(view)
+
+
+@migrate_app.command("apply")
+def apply(
+    ctx: typer.Context,
+    tenant: str,
+    to: To,
+    at_renewal: Annotated[
+        bool, typer.Option("--at-renewal", help="Wait for the next renewal of the subscription.")
+    ] = False,
+    at: At = None,
+    as_json: Json = False,
+) -> None:
+    """Move the tenant, all users or none; now, or at the next renewal."""
+    with runtime(ctx).unit_of_work() as uow:
+        view = service.apply(uow, tenant, to=to, at=at_option(at), at_renewal=at_renewal)
+    if as_json:
+        print_json(view)
+    elif view["applied"]:
+        console.print(f"{tenant} moved to generation {view['to']} ({view['summary']['users']} users)", markup=False)
+    else:
+        console.print(f"{tenant} moves to generation {view['to']} on {view['scheduled']}", markup=False)
+
+
+@migrate_app.command("rollback")
+def rollback(ctx: typer.Context, tenant: str, at: At = None, as_json: Json = False) -> None:
+    """Undo the last migration: every assignment restored exactly."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.rollback(uow, tenant, at=at_option(at))
+    if as_json:
+        print_json(data)
+    else:
+        console.print(
+            f"{tenant} back on generation {data['generation']} ({data['restored_users']} users restored)", markup=False
+        )
+
+
+@migrate_app.command("report")
+def report(ctx: typer.Context, to: To, as_json: Json = False) -> None:
+    """Across all tenants: how many users would gain and lose which licenses (before announcing a price list)."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.report(uow, to=to)
+    if as_json:
+        print_json(data)
+        return
+    console.print(
+        f"to generation {data['to']}: {data['tenants']} tenants, {data['users']} users, "
+        f"{data['users_losing']} lose something",
+        markup=False,
+    )
+    rows = [
+        (name, data["lost"].get(name, 0), data["gained"].get(name, 0))
+        for name in sorted(set(data["lost"]) | set(data["gained"]))
+    ]
+    console.print(table("Users per license", ["license", "lose it", "gain it"], rows))
+
+
+@migrate_app.command("validate")
+def validate(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A mapping file FROM-to-TO.toml.")],
+) -> None:
+    """Validate a migration mapping file against the two generations' catalogs."""
+    mapping = load_mapping_file(path, runtime(ctx).settings.catalog_dir)
+    console.print(f"{path}: valid mapping from generation {mapping.source} to {mapping.target}", markup=False)
+
+
+@usage_app.command("set")
+def usage_set(ctx: typer.Context, tenant: str, metric: str, count: int, at: At = None, as_json: Json = False) -> None:
+    """Report how much of a plan-limited thing is in use."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = fencing_service.set_usage(uow, tenant, metric, count, at=at_option(at))
+    print_json(data) if as_json else _print_metric(data)
+
+
+@usage_app.command("add")
+def usage_add(
+    ctx: typer.Context, tenant: str, metric: str, count: int = 1, at: At = None, as_json: Json = False
+) -> None:
+    """Create more of a plan-limited thing: refused with PLAN_LIMIT_REACHED beyond the plan's limit."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = fencing_service.add_usage(uow, tenant, metric, count, at=at_option(at))
+    print_json(data) if as_json else _print_metric(data)
+
+
+def _print_metric(data: dict[str, Any]) -> None:
+    maximum = "unlimited" if data["Maximum"] == fencing_service.UNLIMITED else data["Maximum"]
+    flag = (
+        " (limit reached)"
+        if data["HasReachedMaximum"]
+        else (" (nearing the limit)" if data["IsNearingMaximum"] else "")
+    )
+    console.print(f"{data['name']}: {data['ActiveCount']} of {maximum}{flag}", markup=False)
+
+
+def fencing_command(ctx: typer.Context, tenant: str, as_json: Json = False) -> None:
+    """The plan limits of the tenant and how much of each is used."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = fencing_service.fencing(uow, tenant)
+    if as_json:
+        print_json(data)
+        return
+    if not data["metrics"]:
+        console.print(f"{tenant}: generation {data['generation']} has no plan limits", markup=False)
+    for metric in data["metrics"]:
+        _print_metric(metric)
+
+
+@plan_app.command("change")
+def plan_change(ctx: typer.Context, tenant: str, plan: str, at: At = None, as_json: Json = False) -> None:
+    """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = fencing_service.change_tenant_plan(uow, tenant, plan, at=at_option(at))
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"{tenant}: plan {data['plan']}" + ("" if data["changed"] else " (unchanged)"), markup=False)
