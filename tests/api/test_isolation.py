@@ -64,6 +64,7 @@ def victim_path(api: Api, path: str) -> str:
         "generation": "11",
         "key": "sales-premium",
         "satelliteId": "1",
+        "metric": "projects",
     }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)

@@ -1,5 +1,7 @@
 """CRM Suite: one cumulative plan per tenant, `suite-user` for every seat, tier licenses and plan limits."""
 
+from itertools import pairwise
+
 from lisens.catalog import load_catalog
 from lisens.domain.engine import expand
 from lisens.domain.model import ExtraFlags
@@ -11,7 +13,7 @@ def test_the_five_plans_are_cumulative_and_share_the_suite_user_plan_license() -
     keys = ["starter", "core", "growth", "plus", "super"]
     assert list(SUITE.plans) == keys
     assert {plan.plan_license for plan in SUITE.plans.values()} == {"suite-user"}
-    for lower, higher in zip(keys, keys[1:], strict=False):
+    for lower, higher in pairwise(keys):
         lost = SUITE.plans[lower].licenses - SUITE.plans[higher].licenses
         assert lost <= {f"suite{n}" for n in range(1, 6)}, (lower, higher, lost)
     assert SUITE.tenant_plan

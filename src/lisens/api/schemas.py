@@ -53,6 +53,27 @@ class PackageActivate(Body):
     at: datetime | None = None
 
 
+class MigrationApply(Body):
+    to: str = Field(min_length=1, max_length=20, examples=["suite"])
+    at_renewal: bool = False
+    at: datetime | None = None
+
+
+class UsageSet(Body):
+    count: int = Field(ge=0, le=10_000_000)
+    at: datetime | None = None
+
+
+class UsageAdd(Body):
+    count: int = Field(default=1, ge=1, le=10_000_000)
+    at: datetime | None = None
+
+
+class PlanChange(Body):
+    plan: str = Field(min_length=1, max_length=100, examples=["growth"])
+    at: datetime | None = None
+
+
 class AddonAdd(Body):
     addon: str = Field(min_length=1, max_length=100, examples=["cep"])
     at: datetime | None = None

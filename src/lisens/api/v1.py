@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
@@ -18,9 +18,11 @@ from lisens.api.schemas import (
     CheckRequest,
     CheckResponse,
     Document,
+    MigrationApply,
     OwnerAdd,
     PackageActivate,
     PartnerLicenseAdd,
+    PlanChange,
     Problem,
     SeatsSet,
     SeatsUpgrade,
@@ -31,6 +33,8 @@ from lisens.api.schemas import (
     TokenCreate,
     TokenCreated,
     Unassignment,
+    UsageAdd,
+    UsageSet,
     UserCreate,
     UserUpdate,
 )
@@ -38,7 +42,7 @@ from lisens.catalog.loader import load_catalog, load_catalogs
 from lisens.catalog.views import addon_view, decision_view, generation_view, license_view, plan_view
 from lisens.domain.engine import require_plan
 from lisens.domain.names import canonical
-from lisens.service import audit, bulk, packages, panel, subscriptions, tenants, tokens, users
+from lisens.service import audit, bulk, fencing, migrations, packages, panel, subscriptions, tenants, tokens, users
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import utc
 from lisens.service.state import load_state
@@ -269,6 +273,82 @@ def upgrade_seats(request: Request, principal: Auth, tenant: str, body: SeatsUpg
             users=body.users,
             at=_at(body.at),
         )
+
+
+# ---------------------------------------------------------------- generations, CRM Suite plan limits
+
+
+@router.get("/tenants/{tenant}/migration/preview", tags=["generations"])
+def migration_preview(
+    request: Request,
+    principal: Auth,
+    tenant: str,
+    to: Annotated[str, Query(min_length=1, max_length=20)],
+    output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Any:
+    """Per user the module licenses gained and lost, per plan the seats before and after."""
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        view = migrations.preview(ctx, tenant, to=to)
+    if output == "csv":
+        return Response(migrations.preview_csv(view), media_type="text/csv")
+    return view
+
+
+@router.post("/tenants/{tenant}/migration", tags=["generations"])
+def migration_apply(request: Request, principal: Auth, tenant: str, body: MigrationApply) -> Document:
+    """Move the tenant to another generation, all users or none; now or at the next renewal."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return migrations.apply(ctx, tenant, to=body.to, at=_at(body.at), at_renewal=body.at_renewal)
+
+
+@router.post("/tenants/{tenant}/migration/rollback", tags=["generations"])
+def migration_rollback(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return migrations.rollback(ctx, tenant, at=_at(body.at if body else None))
+
+
+@router.get("/migrations/report", tags=["generations"])
+def migration_report(
+    request: Request, principal: Auth, to: Annotated[str, Query(min_length=1, max_length=20)]
+) -> Document:
+    """Across all tenants: how many users would gain and lose which licenses (vendor)."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return migrations.report(ctx, to=to)
+
+
+@router.get("/tenants/{tenant}/fencing", tags=["generations"])
+def plan_limits(request: Request, principal: Auth, tenant: str) -> Document:
+    can_read(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return fencing.fencing(ctx, tenant)
+
+
+@router.put("/tenants/{tenant}/usage/{metric}", tags=["generations"])
+def usage_set(request: Request, principal: Auth, tenant: str, metric: str, body: UsageSet) -> Document:
+    """Report how much of a plan-limited thing is in use."""
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return fencing.set_usage(ctx, tenant, metric, body.count, at=_at(body.at))
+
+
+@router.post("/tenants/{tenant}/usage/{metric}", tags=["generations"])
+def usage_add(request: Request, principal: Auth, tenant: str, metric: str, body: UsageAdd) -> Document:
+    """Create more: 409 PLAN_LIMIT_REACHED beyond the plan's limit."""
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return fencing.add_usage(ctx, tenant, metric, body.count, at=_at(body.at))
+
+
+@router.put("/tenants/{tenant}/plan", tags=["generations"])
+def change_plan(request: Request, principal: Auth, tenant: str, body: PlanChange) -> Document:
+    """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return fencing.change_tenant_plan(ctx, tenant, body.plan, at=_at(body.at))
 
 
 # ---------------------------------------------------------------- signed packages and snapshots

@@ -94,10 +94,17 @@ def add_user(
     users = UserRepository(ctx.session)
     if users.get(state.id, name) is not None:
         raise AlreadyExists(f"tenant {tenant!r} has a user {name!r} already", code="USER_EXISTS", user=name)
+    if state.catalog.tenant_plan and can_log_in:
+        # Checked before the user is written: a refused user leaves nothing behind.
+        plan = _require_tenant_plan(state)
+        _take_seat(state, item=plan, label=f"plan {plan} (suite-user)", in_use=users.count_plan(state.id, plan))
     row = users.add(
         state.id, UserRow(name=name, type=kind.value, can_log_in=can_log_in, retired=False, created_at=utc(at))
     )
     after = _record(ctx, state, row, at=at, action="user.add", subject=name, before=None)
+    if state.catalog.tenant_plan and can_log_in:
+        # CRM Suite: a seat is a user who can log in, holding the tenant's plan.
+        after = assign(ctx, tenant, name, plans=[_require_tenant_plan(state)], at=at)["after"]
     return {"user": name, **after}
 
 
