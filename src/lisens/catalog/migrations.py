@@ -91,8 +91,11 @@ def load_mapping_file(path: Path, catalog_dir: Path | None = None) -> PlanMappin
             require_plan(target, key)
         except LisensError as error:
             problems.append(f"target plan {key!r}: {error.message}")
-    if target.tenant_plan and set(header.rank) != set(target.plans):
-        problems.append(f"rank must order every plan of generation {target.generation}: {list(target.plans)}")
+    if (target.tenant_plan or target.combination is None) and set(header.rank) != set(target.plans):
+        problems.append(
+            f"rank must order every plan of generation {target.generation} from lowest to highest "
+            f"(a user holding several plans gets the highest): {list(target.plans)}"
+        )
     if problems:
         raise CatalogError(f"{path}: " + "; ".join(problems), file=str(path), problems=problems)
     return PlanMapping(

@@ -37,7 +37,8 @@ class PlanMapping:
                     break
         if not wanted:
             return None
-        if target.tenant_plan or (len(wanted) == 1 and "+" not in wanted[0]):
+        if target.tenant_plan or target.combination is None or (len(wanted) == 1 and "+" not in wanted[0]):
+            # One plan per user: a user who held several gets the highest (by `rank`).
             return require_plan(target, self.highest(wanted))
         parts = sorted({part for key in wanted for part in key.split("+")})
         return require_plan(target, "+".join(parts))
