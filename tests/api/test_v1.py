@@ -252,3 +252,28 @@ def test_add_license_from_file_activates_a_package_on_the_tokens_tenant(api: Api
     assert response.json()["Current"]["CompanyName"] == "Acme AS"
     other = api.client.post("/api/v1/License", headers=api.headers("globex-admin"), json=jsonlib.dumps(package))
     assert (other.status_code, other.json()["code"]) == (422, "PACKAGE_WRONG_TENANT")
+
+
+def test_generation_migration_and_plan_limits_over_http(api: Api) -> None:
+    vendor = api.headers("vendor")
+    api.client.post("/v1/tenants", headers=vendor, json={"name": "mover", "generation": "11"})
+    api.client.put("/v1/tenants/mover/seats/marketing-premium", headers=vendor, json={"number": 2})
+    api.client.post("/v1/tenants/mover/users", headers=vendor, json={"name": "max"})
+    api.client.post("/v1/tenants/mover/users/max/assignments", headers=vendor, json={"plans": ["marketing-premium"]})
+    preview = api.client.get("/v1/tenants/mover/migration/preview?to=suite", headers=vendor).json()
+    assert preview["tenant_plan"] == "plus"
+    csv_text = api.client.get("/v1/tenants/mover/migration/preview?to=suite&format=csv", headers=vendor).text
+    assert csv_text.startswith("user,from_plan,to_plan")
+    assert api.client.post("/v1/tenants/mover/migration", headers=vendor, json={"to": "suite"}).json()["applied"]
+    limits = api.client.get("/v1/tenants/mover/fencing", headers=vendor).json()
+    assert {m["metric"]: m["Maximum"] for m in limits["metrics"]}["marketing-flows"] == 10
+    api.client.put("/v1/tenants/mover/usage/marketing-flows", headers=vendor, json={"count": 10})
+    refused = api.client.post("/v1/tenants/mover/usage/marketing-flows", headers=vendor, json={"count": 1})
+    assert (refused.status_code, refused.json()["code"]) == (409, "PLAN_LIMIT_REACHED")
+    admin = api.client.post("/v1/tokens", headers=vendor, json={"role": "admin", "tenant": "mover"}).json()["token"]
+    info = api.client.post("/api/v1/Agents/License/GetFencingInfo", headers={"Authorization": f"Bearer {admin}"}).json()
+    assert (info["ActiveCount"], info["Maximum"], info["HasReachedMaximum"]) == (10, 10, True)
+    report = api.client.get("/v1/migrations/report?to=suite", headers=vendor).json()
+    assert report["to"] == "suite"
+    api.client.put("/v1/tenants/mover/usage/marketing-flows", headers=vendor, json={"count": 0})
+    assert api.client.post("/v1/tenants/mover/migration/rollback", headers=vendor).json()["generation"] == "11"
