@@ -257,3 +257,11 @@ def test_a_tenant_outside_crm_suite_has_no_plan_limits(ctx: Context) -> None:
     with pytest.raises(LisensError) as caught:
         fencing.set_usage(ctx, "acme", "projects", 1, at=AT)
     assert caught.value.code == "UNKNOWN_METRIC"
+
+
+def test_tenants_stay_on_their_generation_and_the_vendor_lists_them_per_generation(ctx: Context) -> None:
+    make_tenant(ctx, seats={"sales-premium": 3}, people=("a",))
+    make_tenant(ctx, "old", generation="9", seats={"sales": 2}, people=("b", "c"))
+    report = tenants.generation_report(ctx)
+    assert report["11"] == {"tenants": ["acme"], "seats": {"sales-premium": 3}, "users": 1}
+    assert report["9"] == {"tenants": ["old"], "seats": {"sales": 2}, "users": 2}

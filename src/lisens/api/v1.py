@@ -320,6 +320,14 @@ def migration_report(
         return migrations.report(ctx, to=to)
 
 
+@router.get("/generations/report", tags=["generations"])
+def generations_report(request: Request, principal: Auth) -> Document:
+    """Tenants, seats and users per packaging generation (vendor)."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return tenants.generation_report(ctx)
+
+
 @router.get("/tenants/{tenant}/fencing", tags=["generations"])
 def plan_limits(request: Request, principal: Auth, tenant: str) -> Document:
     can_read(principal, tenant)

@@ -70,6 +70,24 @@ def tenant_list(ctx: typer.Context, as_json: Json = False) -> None:
     console.print(table(f"{len(rows)} tenants", ["name", "generation", "company", "serial"], rows))
 
 
+@tenant_app.command("report")
+def tenant_report(ctx: typer.Context, as_json: Json = False) -> None:
+    """Tenants, seats and users per packaging generation."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = service.generation_report(uow)
+    if as_json:
+        print_json(data)
+        return
+    for generation, entry in data.items():
+        console.print(
+            f"generation {generation}: {len(entry['tenants'])} tenants ({', '.join(entry['tenants'])}), "
+            f"{entry['users']} users",
+            markup=False,
+            soft_wrap=True,
+        )
+        console.print(table(None, ["plan or license", "seats"], sorted(entry["seats"].items())))
+
+
 @tenant_app.command("show")
 def tenant_show(ctx: typer.Context, name: str, as_json: Json = False) -> None:
     """Show a tenant: generation, owners, seats, add-ons, system licenses."""

@@ -429,3 +429,21 @@ __all__ = [
     "set_seats",
     "show_tenant",
 ]
+
+
+def generation_report(ctx: Context) -> dict[str, Any]:
+    """Per generation: its tenants, their seats per plan or license, and their users (tenants stay on
+    their generation until they are moved)."""
+    report: dict[str, Any] = {}
+    users = UserRepository(ctx.session)
+    for row in TenantRepository(ctx.session).all():
+        entry = report.setdefault(row.generation, {"tenants": [], "seats": {}, "users": 0})
+        state = load_state(ctx, row.name)
+        entry["tenants"].append(row.name)
+        for item, seat in state.seats.items():
+            entry["seats"][item] = entry["seats"].get(item, 0) + seat.number
+        entry["users"] += len(users.all(row.id))
+    return {
+        generation: {**entry, "seats": dict(sorted(entry["seats"].items()))}
+        for generation, entry in sorted(report.items())
+    }
