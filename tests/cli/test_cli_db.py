@@ -174,3 +174,19 @@ def test_keys_packages_and_snapshots_from_the_command_line(lisens, tmp_path: Pat
     assert lisens("snapshot", "check", str(snapshot), "alice", "mktg-auto-cal", "--public-key", str(public))[0] == 1
     code, _, err = lisens("snapshot", "issue", "acme", "--key", str(private), "--ttl", "forever")
     assert (code, err.split(":")[0]) == (1, "error INVALID_TTL")
+
+
+def test_crm_suite_plan_limits_and_plan_changes_from_the_command_line(lisens) -> None:  # type: ignore[no-untyped-def]
+    lisens("tenant", "create", "acme", "-g", "suite")
+    lisens("seats", "set", "acme", "core", "2")
+    assert lisens("user", "add", "acme", "ann")[0] == 0
+    assert lisens("usage", "set", "acme", "projects", "99")[0] == 0
+    code, _, err = lisens("usage", "add", "acme", "projects", "--count", "2")
+    assert (code, err.split(":")[0]) == (1, "error PLAN_LIMIT_REACHED")
+    limits = json.loads(lisens("fencing", "acme", "--json")[1])
+    projects = next(m for m in limits["metrics"] if m["metric"] == "projects")
+    assert (projects["ActiveCount"], projects["Maximum"], projects["IsNearingMaximum"]) == (99, 100, True)
+    assert json.loads(lisens("plan", "change", "acme", "growth", "--json")[1])["plan"] == "growth"
+    assert json.loads(lisens("user", "show", "acme", "ann", "--json")[1])["plan"] == "growth"
+    report = json.loads(lisens("tenant", "report", "--json")[1])
+    assert report["suite"]["seats"] == {"growth": 2}
