@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from lisens.catalog.migrations import load_mapping
-from lisens.db.models import AuditRow, MigrationRow, SeatRow, UserLicenseRow, UserPlanRow
+from lisens.db.models import AuditRow, MigrationRow, SeatRow, UserLicenseRow, UserPlanRow, UserRow
 from lisens.db.repositories import AuditRepository, PurchaseRepository, TenantRepository, UserRepository
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
 from lisens.domain.errors import Conflict, InvalidInput, NotFound
@@ -54,17 +54,23 @@ class MigrationPlan:
     tenant_plan: str | None
 
 
+def assignments(ctx: Context, state: TenantState) -> tuple[list[UserRow], dict[int, str], dict[int, list[str]]]:
+    """Every user of the tenant with their plan key and direct licenses, in three queries."""
+    users = UserRepository(ctx.session)
+    rows = list(users.all(state.id))
+    ids = [row.id for row in rows]
+    plans = users.plans_of(state.id, ids) if ids else {}
+    direct = users.licenses_of(state.id, ids) if ids else {}
+    return rows, plans, direct
+
+
 def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
     source = state.catalog
     target = ctx.catalog(to)
     if target.generation == source.generation:
         raise InvalidInput(f"tenant {state.row.name!r} is on generation {to} already", code="SAME_GENERATION")
     mapping = load_mapping(source.generation, target.generation, ctx.catalog_dir)
-    users = UserRepository(ctx.session)
-    rows = users.all(state.id)
-    ids = [row.id for row in rows]
-    plans = users.plans_of(state.id, ids) if ids else {}
-    direct = users.licenses_of(state.id, ids) if ids else {}
+    rows, plans, direct = assignments(ctx, state)
     source_held = state.licenses()
 
     moves: list[UserMove] = []
@@ -258,11 +264,7 @@ def report(ctx: Context, *, to: str) -> dict[str, Any]:
 
 
 def _full_state(ctx: Context, state: TenantState) -> dict[str, Any]:
-    users = UserRepository(ctx.session)
-    rows = users.all(state.id)
-    ids = [row.id for row in rows]
-    plans = users.plans_of(state.id, ids) if ids else {}
-    direct = users.licenses_of(state.id, ids) if ids else {}
+    rows, plans, direct = assignments(ctx, state)
     return {
         **state.snapshot(),
         "kinds": {item: seat.kind for item, seat in state.seats.items()},
@@ -347,11 +349,7 @@ def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
 def record_snapshots(ctx: Context, tenant: str, *, action: str, subject: str, at: datetime) -> None:
     """One tenant snapshot and one snapshot per user, so history and invoices follow the move."""
     state = load_state(ctx, tenant)
-    users = UserRepository(ctx.session)
-    rows = users.all(state.id)
-    ids = [row.id for row in rows]
-    plans = users.plans_of(state.id, ids) if ids else {}
-    direct = users.licenses_of(state.id, ids) if ids else {}
+    rows, plans, direct = assignments(ctx, state)
     AuditRepository(ctx.session).add(
         state.id, at=at, actor=ctx.actor, action=action, subject=subject, after=state.snapshot()
     )
