@@ -26,3 +26,7 @@ class Settings(BaseSettings):
     # SuperOffice clients may be given a base URL with a path: the compatibility routes answer there too.
     compat_prefix: str = ""
     shop_url: str = ""  # what GetShopUrl answers
+    # Signs the panel's session cookies; set it (the same in every worker) to keep sessions across
+    # restarts and workers. Without it each process makes its own.
+    session_secret: str | None = None
+    secure_cookies: bool = False  # set behind HTTPS: cookies only over HTTPS

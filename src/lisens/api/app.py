@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
 
 from lisens import __version__
+from lisens.admin import views as admin_views
 from lisens.api import agent, compat, problems, v1
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.db.engine import make_engine, make_session_factory
@@ -19,6 +24,7 @@ from lisens.service.cache import EffectiveLicenseCache
 from lisens.settings import Settings
 
 MAX_BODY = 10 * 1024 * 1024
+ADMIN_STATIC = Path(admin_views.__file__).parent / "static"
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
@@ -70,6 +76,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     def metrics_endpoint() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(admin_views.router)
+    app.mount("/admin/static", StaticFiles(directory=ADMIN_STATIC), name="admin-static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret or secrets.token_urlsafe(32),
+        session_cookie="lisens_session",
+        max_age=8 * 3600,
+        same_site="strict",
+        https_only=settings.secure_cookies,
+    )
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body=MAX_BODY)
     return app
 

@@ -1,0 +1,370 @@
+"""The panel's pages: login, licences, users and the user card, subscription, the vendor's overview."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+
+from lisens.admin.i18n import LOCALES, choose, translations
+from lisens.api.deps import unit_of_work
+from lisens.db.models import TenantRow, TokenRow, UserRow
+from lisens.domain.errors import LisensError
+from lisens.domain.model import LicenseType
+from lisens.service import migrations, panel, subscriptions, tenants, users
+from lisens.service.context import Context
+from lisens.service.licenses import license_rows
+from lisens.service.state import load_state, require_user
+from lisens.service.tokens import Principal, authenticate, hash_token
+
+TEMPLATES = Path(__file__).parent / "templates"
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def _environment(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"]
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def _lang(request: Request) -> str:
+    lang = choose(
+        request.query_params.get("lang") or request.session.get("lang"), request.headers.get("accept-language")
+    )
+    if request.query_params.get("lang") in LOCALES:
+        request.session["lang"] = lang
+    return lang
+
+
+def _csrf(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def _check_csrf(request: Request, sent: str | None) -> bool:
+    expected = request.session.get("csrf")
+    header = request.headers.get("x-csrf-token")
+    return bool(expected) and secrets.compare_digest(str(expected), str(sent or header or ""))
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+    env = _environment(lang)
+    html = env.get_template(template).render(
+        request=request,
+        lang=lang,
+        locales=LOCALES,
+        csrf=_csrf(request),
+        principal=request.state.__dict__.get("admin"),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _principal(request: Request) -> Principal | None:
+    token_hash = request.session.get("token_hash")
+    if not token_hash:
+        return None
+    with unit_of_work(request, "admin", read_only=True) as ctx:
+        row = ctx.session.scalar(
+            select(TokenRow).where(TokenRow.token_hash == token_hash, TokenRow.revoked_at.is_(None))
+        )
+        if row is None:
+            return None
+        tenant = ctx.session.get(TenantRow, row.tenant_id) if row.tenant_id else None
+        user = ctx.session.get(UserRow, row.user_id) if row.user_id else None
+        principal = Principal(
+            token_id=row.id,
+            role=row.role,  # type: ignore[arg-type]
+            tenant_id=row.tenant_id,
+            tenant=tenant.name if tenant else None,
+            user_id=row.user_id,
+            user=user.name if user else None,
+        )
+    request.state.admin = principal
+    return principal
+
+
+def _allowed(principal: Principal, tenant: str, *, manage: bool = False) -> bool:
+    if principal.role == "vendor":
+        return True
+    return principal.tenant == tenant and (not manage or principal.role == "admin")
+
+
+def _login_redirect() -> RedirectResponse:
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+def error_text(request: Request, error: LisensError) -> str:
+    """The error in the user's language: known codes have translated messages with their values."""
+    _ = translations(_lang(request)).gettext
+    d = dict(error.details)
+    known = {
+        "SEAT_LIMIT_REACHED": _("No free seat of %(license)s: %(in_use)s in use of %(total)s."),
+        "PREREQUISITE_MISSING": _("%(license)s needs %(prerequisite)s first."),
+        "INVALID_COMBINATION": _("These plans cannot be combined: at most one tier per solution."),
+        "USER_TYPE_NOT_ALLOWED": _("%(license)s is not for %(user_type)s users."),
+        "NOT_TENANT_PLAN": _("Every user holds the tenant's plan."),
+        "USER_RETIRED": _("The user is retired and holds no licences."),
+        "LICENSE_HIDDEN": _("This licence comes with a plan and cannot be assigned by hand."),
+    }
+    template = known.get(error.code)
+    if template is None:
+        return error.message
+    try:
+        return template % d
+    except (KeyError, TypeError, ValueError):
+        return template
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "login.html")
+
+
+@router.post("/login")
+def login(request: Request, token: Annotated[str, Form(max_length=200)], csrf: Annotated[str, Form()] = "") -> Response:
+    if not _check_csrf(request, csrf):
+        return render(request, "login.html", status=403, error="csrf")
+    with unit_of_work(request, "admin", read_only=True) as ctx:
+        principal = authenticate(ctx, token.strip())
+    if principal is None or principal.role == "app":
+        return render(request, "login.html", status=401, error="token")
+    request.session.clear()
+    request.session["token_hash"] = hash_token(token.strip())
+    target = "/admin" if principal.role == "vendor" else f"/admin/t/{principal.tenant}/licences"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    if _check_csrf(request, csrf):
+        request.session.clear()
+    return _login_redirect()
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    principal = _principal(request)
+    if principal is None:
+        return _login_redirect()
+    if principal.role != "vendor":
+        return RedirectResponse(f"/admin/t/{principal.tenant}/licences", status_code=303)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        report = tenants.generation_report(ctx)
+    most = max((len(entry["tenants"]) for entry in report.values()), default=1)
+    return render(request, "home.html", report=report, most=most)
+
+
+def _tenant_page(request: Request, tenant: str, *, manage: bool = False) -> Principal | Response:
+    principal = _principal(request)
+    if principal is None:
+        return _login_redirect()
+    if not _allowed(principal, tenant, manage=manage):
+        return render(request, "message.html", status=404, message="not-found")
+    return principal
+
+
+@router.get("/t/{tenant}/licences", response_class=HTMLResponse)
+def licences(request: Request, tenant: str, tab: str = "status") -> Response:
+    principal = _tenant_page(request, tenant)
+    if isinstance(principal, Response):
+        return principal
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        data = panel.panel(ctx, tenant)
+        state = load_state(ctx, tenant)
+        owners = [o["name"] for o in data["owners"]]
+        rows = [r for r in license_rows(ctx, state) if not r.info.hidden and (tab == "status" or r.info.owner == tab)]
+        expiry = users.expiry_of(ctx, state, datetime.now(UTC))[1]
+    days_left = None
+    if expiry:
+        days_left = (datetime.fromisoformat(expiry["expiry"]).date() - datetime.now(UTC).date()).days
+    plans = [r for r in data["user_licenses"] if r["kind"] == "plan"]
+    return render(
+        request,
+        "licences.html",
+        tenant=tenant,
+        data=data,
+        tab=tab,
+        owners=owners,
+        system=[r for r in rows if r.info.type is not LicenseType.USER],
+        user_rows=[r for r in rows if r.info.type is LicenseType.USER],
+        expiry=expiry,
+        days_left=days_left,
+        plans=plans,
+    )
+
+
+@router.get("/t/{tenant}/users", response_class=HTMLResponse)
+def user_list(request: Request, tenant: str, plan: str = "", login: str = "") -> Response:
+    principal = _tenant_page(request, tenant)
+    if isinstance(principal, Response):
+        return principal
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        everyone = users.list_users(ctx, tenant)
+    shown = [
+        u
+        for u in everyone
+        if (not plan or (u["plan"] or "") == plan) and (not login or u["can_log_in"] == (login == "yes"))
+    ]
+    plans = sorted({u["plan"] for u in everyone if u["plan"]})
+    return render(request, "users.html", tenant=tenant, users=shown, plans=plans, plan=plan, login=login)
+
+
+def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
+    """What the user card shows: plan radios with counters, nested licence checkboxes, effective licences."""
+    state = load_state(ctx, tenant)
+    row = require_user(ctx, state, user)
+    shown = users.show_user(ctx, tenant, user)
+    data = panel.panel(ctx, tenant)
+    plan_rows = [r for r in data["user_licenses"] if r["kind"] == "plan"]
+    plans = [
+        {
+            "key": r["item"],
+            "name": r["description"],
+            "in_use": r["in_use"],
+            "total": r["total"],
+            "full": r["total"] is not None and r["free"] <= 0 and shown["plan"] != r["item"],
+        }
+        for r in plan_rows
+    ]
+    rows = {r.info.full_name: r for r in license_rows(ctx, state)}
+    assignable: list[dict[str, Any]] = []
+    for full, r in rows.items():
+        if r.info.type is not LicenseType.USER or r.info.hidden or r.info.is_plan_license:
+            continue
+        if state.catalog.tenant_plan and full.endswith("suite-user"):
+            continue
+        assigned = full in shown["licenses"]
+        assignable.append(
+            {
+                "name": full,
+                "module": r.info.module,
+                "description": r.info.description,
+                "in_use": r.in_use,
+                "total": None if r.info.unrestricted else r.total,
+                "full": not r.info.unrestricted and r.free <= 0 and not assigned,
+                "assigned": assigned,
+                "prerequisite": r.info.prerequisite,
+            }
+        )
+    by_parent: dict[str | None, list[dict[str, Any]]] = {}
+    names = {a["name"] for a in assignable}
+    for item in sorted(assignable, key=lambda a: str(a["module"])):
+        parent = str(item["prerequisite"]) if item["prerequisite"] in names else None
+        by_parent.setdefault(parent, []).append(item)
+    return {"user": shown, "row": row, "plans": plans, "tree": by_parent, "suite": state.catalog.tenant_plan}
+
+
+@router.get("/t/{tenant}/users/{user}", response_class=HTMLResponse)
+def user_card(request: Request, tenant: str, user: str) -> Response:
+    principal = _tenant_page(request, tenant)
+    if isinstance(principal, Response):
+        return principal
+    try:
+        with unit_of_work(request, principal.actor, read_only=True) as ctx:
+            card = _card(ctx, tenant, user)
+    except LisensError:
+        return render(request, "message.html", status=404, message="not-found")
+    return render(request, "user.html", tenant=tenant, card=card, can_manage=_allowed(principal, tenant, manage=True))
+
+
+@router.post("/t/{tenant}/users/{user}", response_class=HTMLResponse)
+async def save_user(request: Request, tenant: str, user: str) -> Response:
+    principal = _tenant_page(request, tenant, manage=True)
+    if isinstance(principal, Response):
+        return principal
+    form = await request.form()
+    if not _check_csrf(request, str(form.get("csrf", ""))):
+        return render(request, "message.html", status=403, message="csrf")
+    wanted_plan = str(form.get("plan", ""))
+    wanted = {str(v) for v in form.getlist("license")}
+    error: str | None = None
+    field: str | None = None
+    now = datetime.now(UTC)
+    try:
+        with unit_of_work(request, principal.actor) as ctx:
+            shown = users.show_user(ctx, tenant, user)
+            current = set(shown["licenses"])
+            removed = sorted(current - wanted)
+            added = sorted(wanted - current)
+            if removed:
+                field = removed[0]
+                users.unassign(ctx, tenant, user, licenses=removed, at=now)
+            if wanted_plan and wanted_plan != shown["plan"]:
+                field = "plan"
+                users.assign(ctx, tenant, user, plans=wanted_plan.split("+"), at=now)
+            elif not wanted_plan and shown["plan"]:
+                field = "plan"
+                users.unassign(ctx, tenant, user, plan=True, at=now)
+            if added:
+                field = added[0]
+                users.assign(ctx, tenant, user, licenses=added, at=now)
+    except LisensError as failure:
+        error = error_text(request, failure)
+        field = str(failure.details.get("license") or field or "")
+        if failure.code == "SEAT_LIMIT_REACHED" and str(failure.details.get("license", "")).startswith("plan "):
+            field = "plan"
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        card = _card(ctx, tenant, user)
+    if error is not None:
+        # Nothing was changed: show the form as it was sent, with the error next to its cause.
+        card["user"]["plan"] = wanted_plan or None
+        for items in card["tree"].values():
+            for item in items:
+                item["assigned"] = item["name"] in wanted
+    htmx = bool(request.headers.get("hx-request"))
+    # htmx swaps only 2xx answers: the form with its error is the answer to an htmx request.
+    status = 200 if error is None or htmx else 409
+    template = "user_form.html" if htmx else "user.html"
+    return render(
+        request,
+        template,
+        status=status,
+        tenant=tenant,
+        card=card,
+        can_manage=True,
+        error=error,
+        field=field,
+        saved=error is None,
+    )
+
+
+@router.get("/t/{tenant}/subscription", response_class=HTMLResponse)
+def subscription(request: Request, tenant: str) -> Response:
+    principal = _tenant_page(request, tenant)
+    if isinstance(principal, Response):
+        return principal
+    try:
+        with unit_of_work(request, principal.actor, read_only=True) as ctx:
+            data = subscriptions.show_subscription(ctx, tenant, at=datetime.now(UTC))
+    except LisensError as failure:
+        return render(request, "subscription.html", tenant=tenant, data=None, error=failure.code)
+    return render(request, "subscription.html", tenant=tenant, data=data, error=None)
+
+
+@router.get("/t/{tenant}/migration", response_class=HTMLResponse)
+def migration(request: Request, tenant: str, to: str = "suite") -> Response:
+    principal = _principal(request)
+    if principal is None:
+        return _login_redirect()
+    if principal.role != "vendor":
+        return render(request, "message.html", status=404, message="not-found")
+    try:
+        with unit_of_work(request, principal.actor, read_only=True) as ctx:
+            view = migrations.preview(ctx, tenant, to=to)
+    except LisensError as failure:
+        return render(request, "migration.html", tenant=tenant, view=None, to=to, error=failure.message)
+    most = max((max(len(u["lost"]), len(u["gained"])) for u in view["users"]), default=1) or 1
+    return render(request, "migration.html", tenant=tenant, view=view, to=to, most=most, error=None)

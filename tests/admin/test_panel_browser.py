@@ -1,0 +1,212 @@
+"""The license panel in a real browser (Debian's Chromium driven by Playwright) against a running server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from lisens.api.app import create_app
+from lisens.db.engine import make_engine, make_session_factory
+from lisens.db.migrate import upgrade
+from lisens.service import subscriptions, tenants, tokens, users
+from lisens.service.context import Context
+from lisens.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+AT = datetime.now(UTC)
+
+
+@dataclass
+class Site:
+    base: str
+    admin: str
+    old_admin: str
+    vendor: str
+    shots: Path
+
+
+def seed(url: str) -> dict[str, str]:
+    engine = make_engine(url)
+    upgrade(engine)
+    session = make_session_factory(engine)()
+    ctx = Context(session=session, actor="seed")
+    tenants.create_tenant(ctx, name="acme", generation="11", company="Acme AS", serial="4711", at=AT)
+    tenants.set_seats(ctx, "acme", "sales-premium", 1, at=AT)
+    tenants.set_seats(ctx, "acme", "sales-essential", 3, at=AT)
+    for name in ("alice", "bob"):
+        users.add_user(ctx, "acme", name, at=AT)
+    users.assign(ctx, "acme", "alice", plans=["sales-premium"], at=AT)
+    subscriptions.create_subscription(ctx, "acme", start=date(AT.year, AT.month, 1), period=3, at=AT)
+    tenants.create_tenant(ctx, name="old", generation="7", company="Old AS", at=AT)
+    tenants.set_seats(ctx, "old", "user", 2, at=AT)
+    tenants.set_seats(ctx, "old", "web", 1, at=AT)
+    users.add_user(ctx, "old", "otto", at=AT)
+    made = {
+        "admin": tokens.create_token(ctx, role="admin", tenant="acme", at=AT)[0],
+        "old_admin": tokens.create_token(ctx, role="admin", tenant="old", at=AT)[0],
+        "vendor": tokens.create_token(ctx, role="vendor", at=AT)[0],
+    }
+    session.commit()
+    session.close()
+    engine.dispose()
+    return made
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium")
+    directory = tmp_path_factory.mktemp("panel")
+    url = f"sqlite:///{directory / 'panel.db'}"
+    made = seed(url)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(Settings(database_url=url)), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield Site(f"http://127.0.0.1:{port}", made["admin"], made["old_admin"], made["vendor"], directory)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="en-US")
+    yield context.new_page()
+    context.close()
+
+
+def log_in(page: Page, site: Site, token: str) -> None:
+    page.goto(f"{site.base}/admin/login")
+    page.fill("input[name=token]", token)
+    page.click("button:has-text('Log in')")
+
+
+def test_a_wrong_token_is_refused_on_the_login_page(page: Page, site: Site) -> None:
+    log_in(page, site, "lsn_wrong")
+    expect(page.locator(".error")).to_contain_text("Unknown or revoked token")
+
+
+def test_the_licences_page_shows_owner_expiry_seats_and_no_hidden_licence(page: Page, site: Site) -> None:
+    log_in(page, site, site.admin)
+    expect(page).to_have_url(f"{site.base}/admin/t/acme/licences")
+    expect(page.locator("body")).to_contain_text("Acme AS")
+    expect(page.locator("#expiry")).to_contain_text("The licence expires on")
+    expect(page.locator("#expiry")).to_contain_text("days left")
+    expect(page.locator("#utilisation")).to_contain_text("1 / 1")
+    expect(page.locator("#user-licences")).to_contain_text("Sales Premium")
+    expect(page.locator("#user-licences")).not_to_contain_text("Sale Editing")  # hidden: comes with the plan
+    page.click("text=SUPEROFFICE")
+    expect(page.locator("#system")).to_contain_text("Sales Premium Tier")
+    page.screenshot(path=str(site.shots / "licences.png"), full_page=True)
+
+
+def test_the_user_card_disables_a_full_plan_and_saves_a_plan_change(page: Page, site: Site) -> None:
+    log_in(page, site, site.admin)
+    page.goto(f"{site.base}/admin/t/acme/users/bob")
+    full = page.locator("input[name=plan][value='sales-premium']")
+    expect(full).to_be_disabled()
+    expect(page.locator("label:has(input[value='sales-premium'])")).to_contain_text("(1 / 1)")
+    page.check("input[name=plan][value='sales-essential']")
+    page.click("button:has-text('Save')")
+    expect(page.locator("#saved")).to_be_visible()
+    page.goto(f"{site.base}/admin/t/acme/users?plan=sales-essential")
+    expect(page.locator("#users")).to_contain_text("bob")
+    expect(page.locator("#users")).not_to_contain_text("alice")
+    page.goto(f"{site.base}/admin/t/acme/users/bob")
+    expect(page.locator("#effective")).to_contain_text("superoffice.sale-cal")
+    page.screenshot(path=str(site.shots / "user.png"), full_page=True)
+
+
+def test_licences_nest_under_their_prerequisite_and_an_error_shows_next_to_its_cause_in_swedish(
+    page: Page, site: Site
+) -> None:
+    log_in(page, site, site.old_admin)
+    page.goto(f"{site.base}/admin/t/old/users/otto?lang=sv")
+    expect(page.locator("h1")).to_have_text("otto")
+    nested = page.locator("li:has(> label input[value='superoffice.user']) li input[value='superoffice.web']")
+    expect(nested).to_have_count(1)
+    page.check("input[value='superoffice.web']")
+    page.click("button:has-text('Spara')")
+    expect(page.locator("#error-web")).to_contain_text("kräver")
+    page.screenshot(path=str(site.shots / "error-sv.png"), full_page=True)
+    page.goto(f"{site.base}/admin/t/old/users/otto")
+    expect(page.locator("input[value='superoffice.web']")).not_to_be_checked()  # nothing was changed
+
+
+def test_the_language_follows_the_browser_and_the_switch(browser: Browser, site: Site) -> None:
+    context = browser.new_context(locale="de-DE", extra_http_headers={"Accept-Language": "de-DE,de;q=0.9"})
+    page = context.new_page()
+    log_in_de(page, site)
+    expect(page.locator("h1")).to_have_text("Lizenzen")
+    page.goto(f"{site.base}/admin/t/acme/licences?lang=sv")
+    expect(page.locator("h1")).to_have_text("Licenser")
+    context.close()
+
+
+def log_in_de(page: Page, site: Site) -> None:
+    page.goto(f"{site.base}/admin/login")
+    page.fill("input[name=token]", site.admin)
+    page.click("button:has-text('Anmelden')")
+
+
+def test_the_subscription_page_shows_period_term_renewal_and_the_next_invoice(page: Page, site: Site) -> None:
+    log_in(page, site, site.admin)
+    page.goto(f"{site.base}/admin/t/acme/subscription")
+    expect(page.locator("#subscription")).to_contain_text("every 3 months")
+    expect(page.locator("#invoice")).to_contain_text("EUR")
+
+
+def test_the_vendor_sees_tenants_per_generation_and_a_migration_preview(page: Page, site: Site) -> None:
+    log_in(page, site, site.vendor)
+    expect(page.locator("h1")).to_have_text("Tenants per generation")
+    expect(page.locator("body")).to_contain_text("acme")
+    page.goto(f"{site.base}/admin/t/acme/migration?to=suite")
+    expect(page.locator("#migration")).to_contain_text("alice")
+    page.screenshot(path=str(site.shots / "migration.png"), full_page=True)
+
+
+def test_a_tenant_admin_cannot_open_another_tenant(page: Page, site: Site) -> None:
+    log_in(page, site, site.admin)
+    response = page.goto(f"{site.base}/admin/t/old/users/otto")
+    assert response is not None
+    assert response.status == 404
+    expect(page.locator("body")).not_to_contain_text("otto")
+
+
+def test_a_form_without_the_csrf_token_is_refused(page: Page, site: Site) -> None:
+    log_in(page, site, site.admin)
+    response = page.request.post(f"{site.base}/admin/t/acme/users/bob", form={"plan": "sales-premium"})
+    assert response.status == 403
+
+
+def test_the_session_cookie_is_http_only_and_same_site(page: Page, site: Site) -> None:
+    log_in(page, site, site.admin)
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "lisens_session"]
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
