@@ -39,6 +39,7 @@ def serve(
             markup=False,
             soft_wrap=True,
         )
+        console.print(f"panel: http://{host}:{port}/admin (log in with the admin or vendor token)", markup=False)
     # Worker processes build their own app from the environment: hand them the settings through it.
     os.environ["LISENS_DATABASE_URL"] = rt.settings.database_url
     if rt.settings.catalog_dir is not None:
