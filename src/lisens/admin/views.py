@@ -292,7 +292,6 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
     wanted = {str(v) for v in form.getlist("license")}
     error: str | None = None
     field: str | None = None
-    now = datetime.now(UTC)
     try:
         with unit_of_work(request, principal.actor) as ctx:
             shown = users.show_user(ctx, tenant, user)
@@ -301,16 +300,16 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
             added = sorted(wanted - current)
             if removed:
                 field = removed[0]
-                users.unassign(ctx, tenant, user, licenses=removed, at=now)
+                users.unassign(ctx, tenant, user, licenses=removed)
             if wanted_plan and wanted_plan != shown["plan"]:
                 field = "plan"
-                users.assign(ctx, tenant, user, plans=wanted_plan.split("+"), at=now)
+                users.assign(ctx, tenant, user, plans=wanted_plan.split("+"))
             elif not wanted_plan and shown["plan"]:
                 field = "plan"
-                users.unassign(ctx, tenant, user, plan=True, at=now)
+                users.unassign(ctx, tenant, user, plan=True)
             if added:
                 field = added[0]
-                users.assign(ctx, tenant, user, licenses=added, at=now)
+                users.assign(ctx, tenant, user, licenses=added)
     except LisensError as failure:
         error = error_text(request, failure)
         field = str(failure.details.get("license") or field or "")

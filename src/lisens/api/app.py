@@ -21,14 +21,17 @@ from lisens.api import agent, compat, problems, v1
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.service.cache import EffectiveLicenseCache
+from lisens.service.context import Clock, system_clock
 from lisens.settings import Settings
 
 MAX_BODY = 10 * 1024 * 1024
 ADMIN_STATIC = Path(admin_views.__file__).parent / "static"
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
-    """The app for `settings`; an engine may be given (tests), otherwise one is made from the settings."""
+def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock = system_clock) -> FastAPI:
+    """The app for `settings`; an engine may be given (tests), otherwise one is made from the settings.
+
+    `clock` is the server's clock, the one authority for when a change happens (tests give their own)."""
     own_engine = engine is None
     db = engine or make_engine(settings.database_url)
 
@@ -46,6 +49,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
     metrics = Metrics()
     app.state.settings = settings
+    app.state.clock = clock
     app.state.engine = db
     app.state.sessions = make_session_factory(db)
     app.state.read_sessions = make_session_factory(db, read_only=True)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import Json, at_option, runtime
+from lisens.cli.runtime import Json, runtime
 from lisens.service import demo, tokens
 
 token_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
@@ -28,7 +27,7 @@ def serve(
     rt.ensure_schema()
     if with_demo:
         with rt.unit_of_work() as uow:
-            made = demo.ensure_demo(uow, at=datetime.now(UTC))
+            made = demo.ensure_demo(uow)
         console.print(
             f"demo tenant {made['tenant']!r} {'created' if made['created'] else 'exists'}; tokens:", markup=False
         )
@@ -62,9 +61,7 @@ def token_create(
     """Create a token and print it once; only its hash is stored."""
     chosen = "vendor" if vendor else (role or "")
     with runtime(ctx).unit_of_work() as uow:
-        plain, info = tokens.create_token(
-            uow, role=chosen, tenant=tenant, user=user, description=description, at=at_option(None)
-        )
+        plain, info = tokens.create_token(uow, role=chosen, tenant=tenant, user=user, description=description)
     if as_json:
         print_json({"token": plain, "info": info})
     else:
@@ -94,7 +91,7 @@ def token_revoke(
 ) -> None:
     """Revoke a token by its id."""
     with runtime(ctx).unit_of_work() as uow:
-        data = tokens.revoke_token(uow, token_id, at=at_option(None))
+        data = tokens.revoke_token(uow, token_id)
     if as_json:
         print_json(data)
     else:
