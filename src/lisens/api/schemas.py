@@ -194,3 +194,17 @@ class Problem(BaseModel):
 
 
 Document = dict[str, Any]
+
+
+class ChainBreakRead(BaseModel):
+    seq: int = Field(description="The first entry that is not as written (or, for MISSING/TRUNCATED, that is gone)")
+    problem: Literal["EDITED", "MISSING", "REORDERED", "TRUNCATED"]
+    message: str
+
+
+class LogVerificationRead(BaseModel):
+    log: str = Field(description="The tenant, or `vendor` for the vendor's own log")
+    ok: bool
+    entries: int
+    head: int = Field(description="The sequence number of the last entry, as recorded apart from the entries")
+    broken: ChainBreakRead | None

@@ -18,6 +18,7 @@ from lisens.api.schemas import (
     CheckRequest,
     CheckResponse,
     Document,
+    LogVerificationRead,
     MigrationApply,
     OwnerAdd,
     PackageActivate,
@@ -61,6 +62,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/v1", responses=PROBLEMS)
+DEFAULT_AUDIT_PAGE = 100
+MAX_AUDIT_PAGE = 1000
 
 
 def _at(value: datetime | None) -> datetime:
@@ -195,11 +198,39 @@ def license_panel(
 
 @router.get("/tenants/{tenant}/audit", tags=["tenants"])
 def audit_log(
-    request: Request, principal: Auth, tenant: str, user: str | None = None, at: datetime | None = None
+    request: Request,
+    response: Response,
+    principal: Auth,
+    tenant: str,
+    user: str | None = None,
+    at: datetime | None = None,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Entries after this sequence number")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE, description="Entries per page")] = DEFAULT_AUDIT_PAGE,
 ) -> list[Document]:
+    """The tenant's log in commit order, a page at a time; the `Link` header (rel="next") gives the next page."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return audit.audit_log(ctx, tenant, user=user, until=at)
+        entries = audit.audit_log(ctx, tenant, user=user, until=at, after=after, limit=limit)
+    if len(entries) == limit:
+        following = request.url.include_query_params(after=entries[-1]["seq"], limit=limit)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return entries
+
+
+@router.get("/tenants/{tenant}/audit/verify", tags=["tenants"], response_model=LogVerificationRead)
+def verify_tenant_log(request: Request, principal: Auth, tenant: str) -> Document:
+    """Recompute the tenant's hash chain: `ok`, or the first edited, deleted or reordered entry (vendor only)."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return audit.verify_log(ctx, tenant).view()
+
+
+@router.get("/audit/verify", tags=["tokens"], response_model=LogVerificationRead)
+def verify_vendor_log(request: Request, principal: Auth) -> Document:
+    """Recompute the chain of the vendor's own log (token creation and revocation)."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return audit.verify_log(ctx, None).view()
 
 
 # ---------------------------------------------------------------- subscriptions and invoices

@@ -274,16 +274,42 @@ def _print_failed_rows(failed: list[dict[str, Any]], title: str) -> None:
     err_console.print(table(title, ["line", "user", "code", "message"], rows))
 
 
+def _verify_command(ctx: typer.Context, tenant: str | None, *, as_json: bool) -> None:
+    with runtime(ctx).unit_of_work() as uow:
+        report = audit_service.verify_log(uow, tenant)
+    if as_json:
+        print_json(report.view())
+    elif report.broken is None:
+        console.print(f"{report.log}: {report.entries} entries, chain intact up to entry {report.head}", markup=False)
+    else:
+        err_console.print(
+            f"{report.log}: NOT INTACT at entry {report.broken.seq} ({report.broken.problem}): {report.broken.message}",
+            markup=False,
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def audit_command(
     ctx: typer.Context,
-    tenant: str,
+    tenant: Annotated[str, typer.Argument(help="The tenant, or `verify` followed by the tenant.")],
+    verified: Annotated[str | None, typer.Argument(metavar="[TENANT]", show_default=False)] = None,
     user: Annotated[str | None, typer.Option("--user", help="Only this user's entries.")] = None,
     at: Annotated[
         str | None, typer.Option("--at", help="Up to this time; with --user, what the user held then.")
     ] = None,
+    vendor: Annotated[bool, typer.Option("--vendor", help="With verify: the vendor's own log.")] = False,
     as_json: Json = False,
 ) -> None:
-    """The audit log; with --user and --at, which licenses the user held at that time."""
+    """The audit log; with --user and --at, which licenses the user held at that time.
+
+    `lisens audit verify TENANT` (or `--vendor`) recomputes the log's hash chain and names the first
+    edited, deleted or reordered entry; it exits 1 when the log does not verify."""
+    if tenant == "verify" and (verified is not None or vendor):
+        _verify_command(ctx, None if vendor else verified, as_json=as_json)
+        return
+    if verified is not None:
+        raise typer.BadParameter(f"unexpected argument {verified!r}; did you mean `lisens audit verify {verified}`?")
     until = parse_time(at) if at else None
     with runtime(ctx).unit_of_work() as uow:
         holdings = audit_service.holdings_at(uow, tenant, user, until) if (user and until) else None

@@ -170,6 +170,11 @@ class UserRepository:
             select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.name.in_(names))
         ).all()
 
+    def by_ids(self, tenant_id: int, user_ids: Sequence[int]) -> Sequence[UserRow]:
+        return self.session.scalars(
+            select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id.in_(user_ids))
+        ).all()
+
     def get_by_id(self, tenant_id: int, user_id: int) -> UserRow | None:
         return self.session.scalar(select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id))
 

@@ -27,6 +27,7 @@ from lisens.domain.billing import (
     require_period,
 )
 from lisens.domain.errors import AlreadyExists, Conflict, NotFound
+from lisens.service.audit import require_intact
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of, require_contract
@@ -64,7 +65,10 @@ def _billable(state: TenantState, item: str) -> bool:
 
 
 def history(ctx: Context, state: TenantState, *, with_scheduled: bool = True) -> History:
-    """The purchases over time, from the audit log's tenant snapshots (plus pending scheduled changes)."""
+    """The purchases over time, from the audit log's tenant snapshots (plus pending scheduled changes).
+
+    Only a log that still chains is billed from: an edited entry stops invoicing (AUDIT_LOG_TAMPERED)."""
+    require_intact(ctx, state.row.name)
     snapshots: dict[date, Purchases] = {}
     for entry in AuditRepository(ctx.session).entries(state.id):
         if entry.action not in TENANT_STATE_ACTIONS or not isinstance(entry.after, dict):
