@@ -27,12 +27,27 @@ def test_the_vendor_cannot_record_a_change_before_the_log(api: Api) -> None:
         json={"number": 30, "at": "2020-01-01T00:00:00Z"},
     )
     assert (response.status_code, response.json()["code"]) == (409, "CHANGE_BEFORE_HISTORY")
+
+
+def test_a_vendor_change_dated_in_the_future_is_scheduled_not_applied(api: Api) -> None:
+    vendor = api.headers("vendor")
     future = api.client.put(
-        "/v1/tenants/acme/seats/sales-premium",
-        headers=api.headers("vendor"),
-        json={"number": 30, "at": "2999-06-01T00:00:00Z"},
+        "/v1/tenants/acme/seats/sales-premium", headers=vendor, json={"number": 30, "at": "2999-06-01T00:00:00Z"}
     )
-    assert (future.status_code, future.json()["code"]) == (422, "CHANGE_IN_FUTURE")
+    assert future.is_success
+    scheduled = future.json()["scheduled"]
+    assert (scheduled["operation"], scheduled["effective"]) == ("tenants.set_seats", "2999-06-01T00:00:00+00:00")
+    assert api.client.get("/v1/tenants/acme", headers=vendor).json()["seats"]["sales-premium"] != 30
+    pending = api.client.get("/v1/tenants/acme/scheduled?pending=true", headers=api.headers("acme-admin")).json()
+    assert [c["id"] for c in pending] == [scheduled["id"]]
+    cancelled = api.client.delete(f"/v1/tenants/acme/scheduled/{scheduled['id']}", headers=vendor)
+    assert cancelled.json()["state"] == "cancelled"
+    admin = api.client.patch(
+        "/v1/tenants/acme/users/bob",
+        headers=api.headers("acme-admin"),
+        json={"can_log_in": True, "at": "2999-06-01T00:00:00Z"},
+    )
+    assert (admin.status_code, admin.json()["code"]) == (403, "TIME_NOT_ALLOWED")
 
 
 def test_an_old_package_cannot_buy_back_seats(api: Api) -> None:

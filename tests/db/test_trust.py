@@ -17,7 +17,7 @@ from lisens.db.engine import make_session_factory
 from lisens.db.models import AuditRow, UserLicenseRow, UserPlanRow, UserRow
 from lisens.db.repositories import AuditRepository
 from lisens.domain.errors import LisensError
-from lisens.service import audit, subscriptions, tenants, tokens, users
+from lisens.service import audit, scheduling, subscriptions, tenants, tokens, users
 from lisens.service.context import Context
 from tests.db.conftest import T0, Database
 from tests.db.helpers import make_tenant
@@ -55,13 +55,49 @@ def test_a_correction_before_the_last_entry_is_refused_and_changes_nothing(ctx: 
     assert audit.audit_log(ctx, "acme") == before
 
 
-def test_a_change_in_the_future_is_refused(ctx: Context) -> None:
+def test_a_change_dated_in_the_future_waits_and_is_applied_at_its_time(ctx: Context) -> None:
     make_tenant(ctx, seats={"sales-premium": 30})
+    due = T0 + timedelta(days=30)
     now = replace(ctx, clock=lambda: T0 + timedelta(days=1))
-    with pytest.raises(LisensError) as caught:
-        tenants.set_seats(now, "acme", "sales-premium", 10, at=T0 + timedelta(days=500))
-    assert caught.value.code == "CHANGE_IN_FUTURE"
+    with pytest.raises(LisensError) as refused:
+        tenants.set_seats(replace(now, may_correct=False), "acme", "sales-premium", 40, at=due)
+    assert refused.value.code == "TIME_NOT_ALLOWED"
+    waiting = tenants.set_seats(now, "acme", "sales-premium", 40, at=due)
+    assert (waiting["scheduled"]["operation"], waiting["scheduled"]["state"]) == ("tenants.set_seats", "pending")
     assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 30}
+    admin_later = replace(ctx, clock=lambda: due + timedelta(days=1), may_correct=False)
+    users.assign(admin_later, "acme", "alice", plans=["sales-premium"])  # any later change applies it first
+    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 40}
+    entries = audit.audit_log(ctx, "acme")
+    raised = next(e for e in entries if e["action"] == "seats.set" and e["after"]["seats"]["sales-premium"] == 40)
+    assert raised["at"] == due.isoformat()
+    assert entries[-1]["action"] == "assign"
+    assert [c["state"] for c in scheduling.list_changes(ctx, "acme")] == ["applied"]
+    assert audit.verify_log(ctx, "acme").ok
+
+
+def test_a_scheduled_change_that_no_longer_fits_fails_visibly_and_changes_nothing(ctx: Context) -> None:
+    make_tenant(ctx, seats={"sales-premium": 2})
+    users.assign(ctx, "acme", "alice", plans=["sales-premium"], at=T0)
+    due = T0 + timedelta(days=30)
+    tenants.set_seats(replace(ctx, clock=lambda: T0 + timedelta(hours=1)), "acme", "sales-premium", 0, at=due)
+    done = scheduling.run_due(replace(ctx, clock=lambda: due + timedelta(hours=1)), "acme")["acme"]
+    assert [(c["state"], c["outcome"].split(":")[0]) for c in done] == [("failed", "SEATS_BELOW_IN_USE")]
+    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 2}
+    assert audit.audit_log(ctx, "acme")[-1]["action"] == "change.failed"
+    assert audit.verify_log(ctx, "acme").ok
+
+
+def test_a_pending_change_can_be_cancelled_once(ctx: Context) -> None:
+    make_tenant(ctx, seats={"sales-premium": 2})
+    now = replace(ctx, clock=lambda: T0)
+    waiting = tenants.add_addon(now, "acme", "cep", at=T0 + timedelta(days=3))["scheduled"]
+    assert scheduling.cancel_change(now, "acme", waiting["id"])["state"] == "cancelled"
+    with pytest.raises(LisensError) as again:
+        scheduling.cancel_change(now, "acme", waiting["id"])
+    assert again.value.code == "NOT_PENDING"
+    scheduling.run_due(replace(ctx, clock=lambda: T0 + timedelta(days=4)), "acme")
+    assert tenants.show_tenant(ctx, "acme")["addons"] == []
 
 
 def test_a_correction_before_an_issued_invoice_is_refused(ctx: Context) -> None:

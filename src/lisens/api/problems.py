@@ -48,6 +48,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "PACKAGE_SUPERSEDED": 409,
     "TIME_NOT_ALLOWED": 403,
     "CHANGE_IN_FUTURE": 422,
+    "UNKNOWN_SCHEDULED_CHANGE": 404,
+    "NOT_PENDING": 409,
 }
 STATUS_BY_CLASS: tuple[tuple[type[LisensError], int], ...] = (
     (NotFound, 404),

@@ -43,7 +43,19 @@ from lisens.catalog.loader import load_catalog, load_catalogs
 from lisens.catalog.views import addon_view, decision_view, generation_view, license_view, plan_view
 from lisens.domain.engine import require_plan
 from lisens.domain.names import canonical
-from lisens.service import audit, bulk, fencing, migrations, packages, panel, subscriptions, tenants, tokens, users
+from lisens.service import (
+    audit,
+    bulk,
+    fencing,
+    migrations,
+    packages,
+    panel,
+    scheduling,
+    subscriptions,
+    tenants,
+    tokens,
+    users,
+)
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import utc
 from lisens.service.state import load_state
@@ -231,6 +243,32 @@ def verify_vendor_log(request: Request, principal: Auth) -> Document:
     vendor_only(principal)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return audit.verify_log(ctx, None).view()
+
+
+@router.get("/tenants/{tenant}/scheduled", tags=["tenants"])
+def scheduled_changes(request: Request, principal: Auth, tenant: str, pending: bool = False) -> list[Document]:
+    """The vendor's changes dated in the future: pending, applied, failed (with the reason), cancelled."""
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return scheduling.list_changes(ctx, tenant, pending_only=pending)
+
+
+@router.delete("/tenants/{tenant}/scheduled/{change_id}", tags=["tenants"])
+def cancel_scheduled_change(
+    request: Request, principal: Auth, tenant: str, change_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Document:
+    """Cancel a pending scheduled change (vendor only; recorded in the tenant's log)."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return scheduling.cancel_change(ctx, tenant, change_id)
+
+
+@router.post("/tenants/{tenant}/scheduled/run", tags=["tenants"])
+def run_scheduled_changes(request: Request, principal: Auth, tenant: str) -> list[Document]:
+    """Apply the changes whose time has come (any later change of the tenant does this first, too)."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return scheduling.run_due(ctx, tenant)[tenant]
 
 
 # ---------------------------------------------------------------- subscriptions and invoices

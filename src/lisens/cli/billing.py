@@ -9,7 +9,7 @@ import typer
 
 from lisens.catalog.prices import load_price_list
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime
+from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime, show_scheduled
 from lisens.domain.errors import InvalidInput
 from lisens.service import subscriptions as service
 
@@ -101,6 +101,8 @@ def change(ctx: typer.Context, tenant: str, period: Period, at: ChangeAt = None,
     """Change the billing period; it takes effect at the next renewal."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.change_period(uow, tenant, period=period, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     print_json(data) if as_json else _print_subscription(data)
 
 
@@ -109,6 +111,8 @@ def cancel(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json =
     """Cancel: the subscription ends with the current term."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.cancel_subscription(uow, tenant, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     print_json(data) if as_json else _print_subscription(data)
 
 

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from lisens import __version__
-from lisens.cli import billing, catalog, extrainfo, migrate, packages, server, tenants, users
+from lisens.cli import billing, catalog, extrainfo, migrate, packages, schedule, server, tenants, users
 from lisens.cli.output import report_error
 from lisens.cli.runtime import Runtime
 from lisens.domain.errors import LisensError
@@ -49,6 +49,7 @@ def build_app(clock: Clock = system_clock) -> typer.Typer:
     app.add_typer(tenants.system_app, name="system")
     app.add_typer(tenants.owner_app, name="owner")
     app.add_typer(users.user_app, name="user")
+    app.add_typer(schedule.app, name="schedule")
     app.command("assign")(users.assign_command)
     app.command("unassign")(users.unassign_command)
     app.command("check")(users.check_command)

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from lisens.cli.output import console, print_json
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.db.migrate import alembic_config, current_revision, upgrade
 from lisens.service.context import Clock, Context, parse_time, system_clock, utc
@@ -100,3 +101,19 @@ ChangeAt = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def show_scheduled(data: dict[str, Any], as_json: bool) -> bool:
+    """Print a change the vendor dated in the future (kept until then); False for one made now."""
+    scheduled = data.get("scheduled") if len(data) == 1 else None
+    if not isinstance(scheduled, dict) or "operation" not in scheduled:
+        return False
+    if as_json:
+        print_json(data)
+    else:
+        console.print(
+            f"scheduled {scheduled['operation']} for {scheduled['effective']} (id {scheduled['id']}); "
+            "`lisens schedule list` shows it",
+            markup=False,
+        )
+    return True

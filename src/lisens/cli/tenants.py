@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import ChangeAt, Json, change_at, runtime
+from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
 from lisens.db.migrate import current_revision, upgrade
 from lisens.service import tenants as service
 
@@ -120,6 +120,8 @@ def seats_set(
     """Set the number of seats; refused below what is in use, naming the users who hold it."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.set_seats(uow, tenant, item, number, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     text = f"{data['item']}: {data['in_use']} in use / {data['total']} total"
     if "scheduled" in data:
         text += f"; lowering to {data['scheduled']['number']} scheduled for {data['scheduled']['effective']}"
@@ -131,6 +133,8 @@ def addon_add(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = None, 
     """Add an add-on subscription (it turns on its system licenses)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_addon(uow, tenant, addon, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(
         data, as_json, f"add-ons of {tenant}: {', '.join(data['addons'])}" + ("" if data["changed"] else " (unchanged)")
     )
@@ -141,6 +145,8 @@ def addon_remove(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = Non
     """Remove an add-on subscription."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.remove_addon(uow, tenant, addon, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"add-ons of {tenant}: {', '.join(data['addons']) or '-'}")
 
 
@@ -155,6 +161,8 @@ def system_add(
     """Turn on a system license for the whole tenant."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_system_license(uow, tenant, license_name, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"{data['license']} on" + ("" if data["changed"] else " (unchanged)"))
 
 
@@ -169,6 +177,8 @@ def system_remove(
     """Turn off a system license bought on its own."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.remove_system_license(uow, tenant, license_name, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"{data['license']} off")
 
 
@@ -184,6 +194,8 @@ def owner_add(
     """Add a partner license owner (upper case A-Z, 0-9)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_owner(uow, tenant, owner, description=description, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"owner {data['owner']} added to {tenant}")
 
 
@@ -209,6 +221,8 @@ def owner_license(
             description=description,
             at=change_at(at),
         )
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"{data['license']} ({data['type']}) defined for {tenant}")
 
 
@@ -228,5 +242,7 @@ def seats_upgrade(
         data = service.upgrade_seats(
             uow, tenant, from_plan=from_plan, to_plan=to_plan, number=number, users=user or [], at=change_at(at)
         )
+    if show_scheduled(data, as_json):
+        return
     switched = ", ".join(data["switched"]) or "nobody"
     _show(data, as_json, f"moved {data['moved']} seats from {data['from']} to {data['to']}; switched {switched}")

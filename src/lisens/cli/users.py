@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress
 
 from lisens.cli.output import console, err_console, print_json, table
-from lisens.cli.runtime import ChangeAt, Json, at_option, change_at, runtime
+from lisens.cli.runtime import ChangeAt, Json, at_option, change_at, runtime, show_scheduled
 from lisens.domain.errors import InvalidInput
 from lisens.service import audit as audit_service
 from lisens.service import bulk as bulk_service
@@ -42,6 +42,8 @@ def user_add(
     """Add a user to a tenant."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_user(uow, tenant, user, user_type=user_type, can_log_in=can_log_in, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:
@@ -87,6 +89,8 @@ def user_set(
     """Turn a user's login on or off (licenses stay assigned)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.set_can_log_in(uow, tenant, user, can_log_in, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:
@@ -98,6 +102,8 @@ def user_retire(ctx: typer.Context, tenant: str, user: str, at: ChangeAt = None,
     """Retire a user: every license removed and login off, in one step."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.retire_user(uow, tenant, user, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:
@@ -141,6 +147,8 @@ def assign_command(
     """Assign plans and/or user licenses to a user (one transaction; a new plan replaces the old one)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.assign(uow, tenant, user, plans=plan or [], licenses=license_names or [], at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:
@@ -161,6 +169,8 @@ def unassign_command(
     """Remove the user's plan and/or directly assigned licenses."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.unassign(uow, tenant, user, plan=plan, licenses=license_names or [], at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:

@@ -250,6 +250,23 @@ class ScheduledSeatsRow(Base):
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ScheduledChangeRow(Base):
+    """A vendor's change dated in the future: kept until its time, then applied as if made then."""
+
+    __tablename__ = "scheduled_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    effective: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    operation: Mapped[str] = mapped_column(String(100))  # e.g. tenants.set_seats
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[str] = mapped_column(String(254))
+    state: Mapped[str] = mapped_column(String(20))  # pending | applied | failed | cancelled
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(1000), default="")
+
+
 class InvoiceRow(Base):
     """An issued invoice, kept as issued. Money in cents."""
 

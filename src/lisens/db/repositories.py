@@ -16,6 +16,7 @@ from lisens.db.models import (
     OwnerRow,
     PartnerLicenseRow,
     PeriodChangeRow,
+    ScheduledChangeRow,
     ScheduledSeatsRow,
     SeatRow,
     SubscriptionRow,
@@ -51,6 +52,13 @@ class TenantRepository:
 
     def is_locked(self, tenant_id: int) -> bool:
         return tenant_id in self.session.info.get(LOCKED_TENANTS, set())
+
+    def names_of(self, tenant_ids: Sequence[int]) -> list[str]:
+        if not tenant_ids:
+            return []
+        return list(
+            self.session.scalars(select(TenantRow.name).where(TenantRow.id.in_(tenant_ids)).order_by(TenantRow.name))
+        )
 
     def version(self, tenant_id: int) -> int | None:
         return self.session.scalar(select(TenantRow.version).where(TenantRow.id == tenant_id))
@@ -671,3 +679,46 @@ class SubscriptionRepository:
         row.tenant_id = tenant_id
         self.session.add(row)
         self.session.flush()
+
+
+class ScheduledChangeRepository:
+    """A vendor's future-dated changes, per tenant, in the order they fall due."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tenant_id: int, row: ScheduledChangeRow) -> ScheduledChangeRow:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def due(self, tenant_id: int, *, until: datetime) -> Sequence[ScheduledChangeRow]:
+        query = select(ScheduledChangeRow).where(
+            ScheduledChangeRow.tenant_id == tenant_id,
+            ScheduledChangeRow.state == "pending",
+            ScheduledChangeRow.effective <= until,
+        )
+        return self.session.scalars(query.order_by(ScheduledChangeRow.effective, ScheduledChangeRow.id)).all()
+
+    def listed(self, tenant_id: int, *, pending_only: bool = False) -> Sequence[ScheduledChangeRow]:
+        query = select(ScheduledChangeRow).where(ScheduledChangeRow.tenant_id == tenant_id)
+        if pending_only:
+            query = query.where(ScheduledChangeRow.state == "pending")
+        return self.session.scalars(query.order_by(ScheduledChangeRow.effective, ScheduledChangeRow.id)).all()
+
+    def get(self, tenant_id: int, change_id: int) -> ScheduledChangeRow | None:
+        return self.session.scalar(
+            select(ScheduledChangeRow).where(
+                ScheduledChangeRow.tenant_id == tenant_id, ScheduledChangeRow.id == change_id
+            )
+        )
+
+    def tenants_with_due(self, *, until: datetime) -> list[int]:
+        query = (
+            select(ScheduledChangeRow.tenant_id)
+            .where(ScheduledChangeRow.state == "pending", ScheduledChangeRow.effective <= until)
+            .distinct()
+            .order_by(ScheduledChangeRow.tenant_id)
+        )
+        return list(self.session.scalars(query))

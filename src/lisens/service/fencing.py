@@ -13,6 +13,7 @@ from lisens.domain.errors import Conflict, InvalidInput, NotFound
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.migrations import record_snapshots
+from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state
 
 NEARING = 0.85  # IsNearingMaximum from 85% of the limit (the documented yellow warning)
@@ -129,6 +130,7 @@ def _write_usage(ctx: Context, state: TenantState, metric: str, count: int, *, a
     ctx.session.flush()
 
 
+@schedulable
 def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetime | None = None) -> dict[str, Any]:
     """Report how much is in use (a fact: accepted even above the limit, which then shows as reached)."""
     if count < 0:
@@ -139,6 +141,7 @@ def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetim
     return _metric_view(state, tenant_plan(state), metric, count)
 
 
+@schedulable
 def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: datetime | None = None) -> dict[str, Any]:
     """Create `count` more (a dashboard, a project, …): refused with PLAN_LIMIT_REACHED beyond the limit."""
     if count <= 0:
@@ -161,6 +164,7 @@ def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: dat
     return _metric_view(state, plan, metric, current + count)
 
 
+@schedulable
 def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Move a CRM Suite tenant to another plan: its seats and every seated user, at once.
 

@@ -32,6 +32,7 @@ from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of, require_contract
 from lisens.service.migrations import apply_due as apply_due_migrations
+from lisens.service.scheduling import apply_due_changes, schedulable
 from lisens.service.state import TenantState, load_state
 from lisens.service.tenants import apply_due_schedules
 
@@ -185,6 +186,7 @@ def show_subscription(ctx: Context, tenant: str, *, at: datetime) -> dict[str, A
     }
 
 
+@schedulable
 def change_period(ctx: Context, tenant: str, *, period: int, at: datetime | None = None) -> dict[str, Any]:
     """A new billing period, in force from the next renewal."""
     require_period(period)
@@ -202,6 +204,7 @@ def change_period(ctx: Context, tenant: str, *, period: int, at: datetime | None
     return show_subscription(ctx, tenant, at=at)
 
 
+@schedulable
 def cancel_subscription(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Cancelled from the end of the current term (the contract end during the first 12 months)."""
     state = load_state(ctx, tenant, lock=True)
@@ -254,6 +257,7 @@ def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str,
     Idempotent. A scheduled lowering never goes below what is in use at that moment: the seats stay
     at the number in use, and the report lists the users to unassign.
     """
+    apply_due_changes(ctx, tenant, until=utc(at) if at is not None else None)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     contract = require_contract(ctx, state)

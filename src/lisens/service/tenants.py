@@ -29,6 +29,7 @@ from lisens.domain.names import SUPEROFFICE, parse_license_name
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
+from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state, require_tenant_row
 from lisens.service.users import switch_plan
 
@@ -142,6 +143,7 @@ def seat_item(state: TenantState, text: str) -> tuple[str, str]:
     return "license", info.full_name
 
 
+@schedulable
 def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime | None = None) -> dict[str, Any]:
     """Set how many of a plan or a user license the tenant has; never below what is in use.
 
@@ -255,6 +257,7 @@ def apply_seats(
     _changed(ctx, state, at=at, action=action, subject=item, before=before)
 
 
+@schedulable
 def upgrade_seats(
     ctx: Context,
     tenant: str,
@@ -306,6 +309,7 @@ def upgrade_seats(
     return {"from": source, "to": target, "moved": number, "switched": list(users)}
 
 
+@schedulable
 def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None) -> dict[str, Any]:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
@@ -326,6 +330,7 @@ def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None
     return {"addon": key, "changed": True, "addons": sorted([*state.addons, key])}
 
 
+@schedulable
 def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None) -> dict[str, Any]:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
@@ -347,6 +352,7 @@ def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = N
     return {"addon": key, "changed": True, "addons": [a for a in state.addons if a != key]}
 
 
+@schedulable
 def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | None = None) -> dict[str, Any]:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
@@ -364,6 +370,7 @@ def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | N
     return {"license": info.full_name, "changed": True}
 
 
+@schedulable
 def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | None = None) -> dict[str, Any]:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
@@ -380,6 +387,7 @@ def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime 
     return {"license": info.full_name, "changed": True}
 
 
+@schedulable
 def add_owner(
     ctx: Context, tenant: str, owner: str, *, description: str = "", at: datetime | None = None
 ) -> dict[str, Any]:
@@ -398,6 +406,7 @@ def add_owner(
     return {"owner": owner, "description": description}
 
 
+@schedulable
 def add_partner_license(
     ctx: Context,
     tenant: str,

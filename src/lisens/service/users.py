@@ -28,6 +28,7 @@ from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
 from lisens.service.fencing import tenant_plan
+from lisens.service.scheduling import schedulable
 from lisens.service.state import LicenseInfo, TenantState, load_state, require_user, resolve_user
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}")
@@ -74,6 +75,7 @@ def _record(
     return after
 
 
+@schedulable
 def add_user(
     ctx: Context,
     tenant: str,
@@ -211,6 +213,7 @@ def plan_for(state: TenantState, keys: Sequence[str]) -> Plan:
     return combine(state.catalog, keys)
 
 
+@schedulable
 def assign(
     ctx: Context,
     tenant: str,
@@ -272,6 +275,7 @@ def switch_plan(
     return assign(ctx, tenant, user_name, plans=plan_key.split("+"), at=at)
 
 
+@schedulable
 def unassign(
     ctx: Context,
     tenant: str,
@@ -306,6 +310,7 @@ def unassign(
     return {"user": user_name, "before": before, "after": after, "changed": before != after}
 
 
+@schedulable
 def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Retire a user: every license removed and login turned off, in one step."""
     state = load_state(ctx, tenant, lock=True)
@@ -322,6 +327,7 @@ def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime | Non
     return {"user": user_name, "before": before, "after": after}
 
 
+@schedulable
 def set_can_log_in(
     ctx: Context, tenant: str, user_name: str, can_log_in: bool, *, at: datetime | None = None
 ) -> dict[str, Any]:
