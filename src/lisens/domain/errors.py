@@ -116,3 +116,12 @@ class NotAssignable(InvalidInput):
     """A license that cannot be assigned by hand: hidden, a system license, a plan license, wrong user type."""
 
     default_code = "NOT_ASSIGNABLE"
+
+
+class Busy(LisensError):
+    """A bounded wait ran out (a lock held by a long change, no free database connection): retry later.
+
+    `retry_after` (seconds) is sent as the `Retry-After` header at the HTTP edge.
+    """
+
+    default_code = "DATABASE_BUSY"

@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from lisens.domain.errors import LisensError
+from lisens.domain.errors import Busy, LisensError
 from lisens.service.context import Context
 
 
@@ -27,6 +28,10 @@ def unit_of_work(
     try:
         yield Context(session=session, actor=actor, catalog_dir=catalog_dir, prices_dir=prices_dir)
         session.commit()
+    except PoolTimeout:
+        session.rollback()
+        # Every pooled connection is busy (long changes running): answer now instead of queueing on.
+        raise Busy("no free database connection; nothing was changed, retry shortly", retry_after=2) from None
     except OperationalError as exc:
         session.rollback()
         raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from None
