@@ -71,7 +71,7 @@ class TenantRepository:
     def user_counts(self) -> dict[int, int]:
         """Users per tenant id, in one query (every tenant, for the vendor's reports)."""
         query = select(UserRow.tenant_id, func.count()).group_by(UserRow.tenant_id)
-        return dict(self.session.execute(query))
+        return dict(self.session.execute(query).all())
 
     def add(self, row: TenantRow) -> TenantRow:
         self.session.add(row)
@@ -168,6 +168,13 @@ class UserRepository:
             query = query.where(UserRow.name > after)
         return self.session.scalars(query).all()
 
+    def names(self, tenant_id: int) -> list[tuple[int, str, bool]]:
+        """(id, name, retired) of every user of the tenant, by name, without loading ORM objects."""
+        query = select(UserRow.id, UserRow.name, UserRow.retired).where(UserRow.tenant_id == tenant_id)
+        return [
+            (user_id, name, retired) for user_id, name, retired in self.session.execute(query.order_by(UserRow.name))
+        ]
+
     def count(self, tenant_id: int) -> int:
         return self.session.scalar(select(func.count()).where(UserRow.tenant_id == tenant_id)) or 0
 
@@ -197,7 +204,7 @@ class UserRepository:
             query = select(UserPlanRow.user_id, UserPlanRow.plan_key).where(
                 UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(part)
             )
-            found.update(dict(self.session.execute(query)))
+            found.update(dict(self.session.execute(query).all()))
         return found
 
     def licenses_of(self, tenant_id: int, user_ids: Sequence[int]) -> dict[int, list[str]]:

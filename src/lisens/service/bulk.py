@@ -282,7 +282,7 @@ class _Bulk:
         repo.add_licenses(state.id, added)
         audit = AuditRepository(ctx.session)
         moment = utc(at)
-        for entry in self.entries:
+        for entry in self.entries:  # one entry per change, through the one audit helper, as `assign` writes
             audit.add(
                 state.id,
                 at=moment,
