@@ -93,10 +93,12 @@ def tenant_view(ctx: Context, state: TenantState) -> dict[str, Any]:
     }
 
 
-def list_tenants(ctx: Context) -> list[dict[str, Any]]:
+def list_tenants(ctx: Context, *, after: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Tenants by name; with `limit`, a page of them after the name `after`."""
+    repo = TenantRepository(ctx.session)
+    rows = repo.all() if limit is None else repo.page(after=after, limit=limit)
     return [
-        {"name": row.name, "generation": row.generation, "company": row.company, "serial": row.serial}
-        for row in TenantRepository(ctx.session).all()
+        {"name": row.name, "generation": row.generation, "company": row.company, "serial": row.serial} for row in rows
     ]
 
 
