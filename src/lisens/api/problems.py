@@ -28,6 +28,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "UNKNOWN_GENERATION": 422,
     "UNKNOWN_PLAN_OR_LICENSE": 422,
     "DATABASE_UNAVAILABLE": 503,
+    "DATABASE_BUSY": 503,
+    "TENANT_BUSY": 409,
     "DATABASE_ERROR": 503,
     "SCHEMA_OUT_OF_DATE": 503,
     "BULK_ASSIGN_FAILED": 409,
@@ -88,7 +90,12 @@ class ApiError(LisensError):
 def install(app: FastAPI) -> None:
     @app.exception_handler(LisensError)
     async def lisens_error(request: Request, error: LisensError) -> JSONResponse:
-        return problem(status_of(error), error.code, error.message, instance=request.url.path, **dict(error.details))
+        response = problem(
+            status_of(error), error.code, error.message, instance=request.url.path, **dict(error.details)
+        )
+        if "retry_after" in error.details:  # a bounded wait ran out (Busy): tell the client when to retry
+            response.headers["Retry-After"] = str(error.details["retry_after"])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -77,6 +77,21 @@ router = APIRouter(prefix="/v1", responses=PROBLEMS)
 DEFAULT_AUDIT_PAGE = 100
 MAX_AUDIT_PAGE = 1000
 
+MAX_PAGE = 1000
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page (at most {MAX_PAGE})")]
+PAGED = {"headers": {"Link": {"description": 'The next page: `<URL>; rel="next"`, absent on the last page'}}}
+
+
+def _page(request: Request, response: Response, items: list[Document], *, limit: int, cursor: str) -> list[Document]:
+    """The first `limit` of `items` (fetched as limit + 1); when there are more, a `Link` header to the next
+    page, whose `after` is the `cursor` key of this page's last item (keyset pagination)."""
+    if len(items) <= limit:
+        return items
+    page = items[:limit]
+    following = request.url.include_query_params(after=str(page[-1][cursor]))
+    response.headers["Link"] = f'<{following}>; rel="next"'
+    return page
+
 
 def _at(value: datetime | None) -> datetime:
     return utc(value) if value else datetime.now(UTC)
@@ -126,11 +141,22 @@ def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> Docu
         )
 
 
-@router.get("/tenants", tags=["tenants"])
-def list_tenants(request: Request, principal: Auth) -> list[Document]:
+@router.get("/tenants", tags=["tenants"], responses={200: PAGED})
+def list_tenants(
+    request: Request,
+    response: Response,
+    principal: Auth,
+    limit: Limit = 100,
+    after: Annotated[str | None, Query(max_length=100, description="The last tenant name of the page before")] = None,
+) -> list[Document]:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        found = tenants.list_tenants(ctx)
-    return [t for t in found if principal.role == "vendor" or t["name"] == principal.tenant]
+        if principal.role != "vendor":  # its own tenant only: one item, one page
+            if principal.tenant is None or (after is not None and principal.tenant <= after):
+                return []
+            shown = tenants.show_tenant(ctx, principal.tenant)
+            return [{key: shown[key] for key in ("name", "generation", "company", "serial")}]
+        found = tenants.list_tenants(ctx, after=after, limit=limit + 1)
+    return _page(request, response, found, limit=limit, cursor="name")
 
 
 @router.get("/tenants/{tenant}", tags=["tenants"])
@@ -309,17 +335,23 @@ def renew_subscription(request: Request, principal: Auth, tenant: str, body: At 
         return subscriptions.renew(ctx, tenant, at=body.at if body else None)
 
 
-@router.get("/tenants/{tenant}/invoices", tags=["billing"])
+@router.get("/tenants/{tenant}/invoices", tags=["billing"], responses={200: PAGED})
 def list_invoices(
     request: Request,
+    response: Response,
     principal: Auth,
     tenant: str,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
+    limit: Limit = 100,
+    after: Annotated[date | None, Query(description="The issue date of the last invoice of the page before")] = None,
 ) -> list[Document]:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return subscriptions.list_invoices(ctx, tenant, start=start, end=end)
+        found = subscriptions.list_invoices(ctx, tenant, start=start, end=end)
+    if after is not None:
+        found = [invoice for invoice in found if invoice["issued"] > after.isoformat()]
+    return _page(request, response, found[: limit + 1], limit=limit, cursor="issued")
 
 
 @router.get("/tenants/{tenant}/invoices/preview", tags=["billing"])
@@ -456,22 +488,45 @@ def snapshot(
     principal: Auth,
     tenant: str,
     ttl: Annotated[int, Query(ge=60, le=31 * 86400, description="Seconds the snapshot is valid")] = 3600,
-) -> Document:
-    """A signed, time-limited snapshot of who holds which module licenses, for `lisens.offline`."""
+) -> Response:
+    """A signed, time-limited snapshot of who holds which module licenses, for `lisens.offline`.
+
+    For the vendor, the tenant's admin, and the tenant's app tokens that are not bound to a user
+    (app servers checking offline); a snapshot outlives the token that fetched it.
+    """
     can_read(principal, tenant)
+    if principal.role == "app" and principal.user is not None:
+        raise ApiError(
+            f"an app token bound to user {principal.user!r} may not fetch the tenant's snapshot; "
+            "offline app servers use an app token without a user",
+            code="FORBIDDEN",
+        )
     private, _ = signing_keys(request)
+    cache: EffectiveLicenseCache = request.app.state.cache
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return packages.issue_snapshot(ctx, tenant, private, at=_at(None), ttl=timedelta(seconds=ttl))
+        document = packages.issue_snapshot(
+            ctx, tenant, private, at=_at(None), ttl=timedelta(seconds=ttl), cache=cache.snapshots
+        )
+    # Serialised here: a snapshot of 100,000 users skips a second, slow validation pass.
+    return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
 
 
 # ---------------------------------------------------------------- users and assignments
 
 
-@router.get("/tenants/{tenant}/users", tags=["users"])
-def list_users(request: Request, principal: Auth, tenant: str) -> list[Document]:
+@router.get("/tenants/{tenant}/users", tags=["users"], responses={200: PAGED})
+def list_users(
+    request: Request,
+    response: Response,
+    principal: Auth,
+    tenant: str,
+    limit: Limit = 100,
+    after: Annotated[str | None, Query(max_length=254, description="The last user name of the page before")] = None,
+) -> list[Document]:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return users.list_users(ctx, tenant)
+        found = users.list_users(ctx, tenant, after=after, limit=limit + 1)
+    return _page(request, response, found, limit=limit, cursor="user")
 
 
 @router.post("/tenants/{tenant}/users", status_code=status.HTTP_201_CREATED, tags=["users"])
@@ -593,12 +648,20 @@ def create_token(request: Request, principal: Auth, body: TokenCreate) -> TokenC
     return TokenCreated(token=plain, info=info)
 
 
-@router.get("/tokens", tags=["tokens"])
-def list_tokens(request: Request, principal: Auth) -> list[Document]:
+@router.get("/tokens", tags=["tokens"], responses={200: PAGED})
+def list_tokens(
+    request: Request,
+    response: Response,
+    principal: Auth,
+    limit: Limit = 100,
+    after: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="The last token id of the page before")] = None,
+) -> list[Document]:
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+    tenant = principal.tenant if principal.role != "vendor" else None
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return tokens.list_tokens(ctx, tenant=principal.tenant if principal.role != "vendor" else None)
+        found = tokens.list_tokens(ctx, tenant=tenant, after=after, limit=limit + 1)
+    return _page(request, response, found, limit=limit, cursor="id")
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"])

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import bindparam, delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from lisens.db.models import (
@@ -29,6 +29,16 @@ from lisens.db.models import (
 )
 from lisens.domain.auditchain import GENESIS, Entry, entry_hash
 from lisens.domain.errors import ChangeBeforeHistory
+
+# Bound parameters per statement: PostgreSQL allows 65,535, SQLite 32,766. Id and name lists are
+# sent in chunks of this size (or replaced by a query over the whole tenant).
+CHUNK = 5_000
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class TenantRepository:
@@ -65,6 +75,18 @@ class TenantRepository:
 
     def all(self) -> Sequence[TenantRow]:
         return self.session.scalars(select(TenantRow).order_by(TenantRow.name)).all()
+
+    def page(self, *, after: str | None, limit: int) -> Sequence[TenantRow]:
+        """Up to `limit` tenants by name, from the first name after `after` (keyset pagination)."""
+        query = select(TenantRow).order_by(TenantRow.name).limit(limit)
+        if after is not None:
+            query = query.where(TenantRow.name > after)
+        return self.session.scalars(query).all()
+
+    def user_counts(self) -> dict[int, int]:
+        """Users per tenant id, in one query (every tenant, for the vendor's reports)."""
+        query = select(UserRow.tenant_id, func.count()).group_by(UserRow.tenant_id)
+        return dict(self.session.execute(query).all())
 
     def add(self, row: TenantRow) -> TenantRow:
         self.session.add(row)
@@ -173,10 +195,39 @@ class UserRepository:
         self.session.flush()
         return row
 
+    def page(self, tenant_id: int, *, after: str | None, limit: int) -> Sequence[UserRow]:
+        """Up to `limit` users by name, from the first name after `after` (keyset pagination)."""
+        query = select(UserRow).where(UserRow.tenant_id == tenant_id).order_by(UserRow.name).limit(limit)
+        if after is not None:
+            query = query.where(UserRow.name > after)
+        return self.session.scalars(query).all()
+
+    def names(self, tenant_id: int) -> list[tuple[int, str, bool]]:
+        """(id, name, retired) of every user of the tenant, by name, without loading ORM objects."""
+        query = select(UserRow.id, UserRow.name, UserRow.retired).where(UserRow.tenant_id == tenant_id)
+        return [
+            (user_id, name, retired) for user_id, name, retired in self.session.execute(query.order_by(UserRow.name))
+        ]
+
+    def count(self, tenant_id: int) -> int:
+        return self.session.scalar(select(func.count()).where(UserRow.tenant_id == tenant_id)) or 0
+
     def by_names(self, tenant_id: int, names: Sequence[str]) -> Sequence[UserRow]:
-        return self.session.scalars(
-            select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.name.in_(names))
-        ).all()
+        found: list[UserRow] = []
+        for part in chunks(list(dict.fromkeys(names))):
+            found.extend(
+                self.session.scalars(select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.name.in_(part)))
+            )
+        return found
+
+    def add_many(self, tenant_id: int, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Insert users (name, type, can_log_in, retired, created_at) in one executemany; their ids by name."""
+        ids: dict[str, int] = {}
+        values = [{**row, "tenant_id": tenant_id} for row in rows]
+        for part in chunks(values):
+            result = self.session.execute(insert(UserRow).returning(UserRow.id, UserRow.name), list(part))
+            ids.update({name: user_id for user_id, name in result})
+        return ids
 
     def by_ids(self, tenant_id: int, user_ids: Sequence[int]) -> Sequence[UserRow]:
         return self.session.scalars(
@@ -187,19 +238,63 @@ class UserRepository:
         return self.session.scalar(select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id))
 
     def plans_of(self, tenant_id: int, user_ids: Sequence[int]) -> dict[int, str]:
-        query = select(UserPlanRow.user_id, UserPlanRow.plan_key).where(
-            UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(user_ids)
-        )
-        return dict(self.session.execute(query).all())
+        found: dict[int, str] = {}
+        for part in chunks(user_ids):
+            query = select(UserPlanRow.user_id, UserPlanRow.plan_key).where(
+                UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(part)
+            )
+            found.update(dict(self.session.execute(query).all()))
+        return found
 
     def licenses_of(self, tenant_id: int, user_ids: Sequence[int]) -> dict[int, list[str]]:
-        query = select(UserLicenseRow.user_id, UserLicenseRow.name).where(
-            UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.user_id.in_(user_ids)
+        found: dict[int, list[str]] = {}
+        for part in chunks(user_ids):
+            query = select(UserLicenseRow.user_id, UserLicenseRow.name).where(
+                UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.user_id.in_(part)
+            )
+            for user_id, name in self.session.execute(query):
+                found.setdefault(user_id, []).append(name)
+        return found
+
+    def all_licenses(self, tenant_id: int) -> dict[int, list[str]]:
+        """Every directly assigned license of the tenant by user id, names sorted, in one query."""
+        query = (
+            select(UserLicenseRow.user_id, UserLicenseRow.name)
+            .where(UserLicenseRow.tenant_id == tenant_id)
+            .order_by(UserLicenseRow.user_id, UserLicenseRow.name)
         )
         found: dict[int, list[str]] = {}
         for user_id, name in self.session.execute(query):
             found.setdefault(user_id, []).append(name)
         return found
+
+    def set_plans(self, tenant_id: int, plans: Mapping[int, str | None]) -> None:
+        """Set many users' plans (None: no plan) with one delete and one insert per chunk."""
+        user_ids = list(plans)
+        for part in chunks(user_ids):
+            self.session.execute(
+                delete(UserPlanRow).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(part))
+            )
+        rows = [{"tenant_id": tenant_id, "user_id": user_id, "plan_key": key} for user_id, key in plans.items() if key]
+        if rows:
+            self.session.execute(insert(UserPlanRow), rows)
+
+    def add_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]]) -> None:
+        """Assign (user id, license name) pairs in one executemany."""
+        rows = [{"tenant_id": tenant_id, "user_id": user_id, "name": name} for user_id, name in pairs]
+        if rows:
+            self.session.execute(insert(UserLicenseRow), rows)
+
+    def remove_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]]) -> None:
+        """Unassign (user id, license name) pairs in one executemany."""
+        rows = [{"t": tenant_id, "u": user_id, "n": name} for user_id, name in pairs]
+        if rows:
+            statement = delete(UserLicenseRow).where(
+                UserLicenseRow.tenant_id == bindparam("t"),
+                UserLicenseRow.user_id == bindparam("u"),
+                UserLicenseRow.name == bindparam("n"),
+            )
+            self.session.connection().execute(statement, rows)
 
     def plan(self, tenant_id: int, user_id: int) -> str | None:
         return self.session.scalar(
@@ -360,33 +455,26 @@ class AuditRepository:
         correction = correction or self.session.info.get(CORRECTED_TENANTS, {}).get(tenant_id) == moment
         return tenant, moment, correction
 
-    def add_many(
-        self,
-        tenant_id: int,
-        *,
-        at: datetime,
-        actor: str,
-        action: str,
-        entries: Sequence[tuple[int | None, str, dict[str, Any]]],
-    ) -> None:
-        """Append many entries of one change at once (user id, subject, after), numbered and chained in
-        order, written with one multi-row insert: a move of 100,000 users is one statement, not 100,000."""
+    def add_many(self, tenant_id: int, *, at: datetime, actor: str, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append many entries of one change at once, numbered and chained in order, with one multi-row
+        insert: a bulk or a move of 100,000 users is one statement, not 100,000. Each entry is a mapping
+        with `action`, `subject`, and optionally `user_id`, `before`, `after`."""
         if not entries:
             return
         tenant, moment, correction = self._head(tenant_id, at)
         seq, prev = tenant.log_seq, tenant.log_hash or GENESIS
         values = []
-        for user_id, subject, after in entries:
+        for item in entries:
             seq += 1
             entry = Entry(
                 seq=seq,
                 at=moment,
                 actor=actor,
-                action=action,
-                subject=subject,
-                user_id=user_id,
-                before=None,
-                after=after,
+                action=item["action"],
+                subject=item["subject"],
+                user_id=item.get("user_id"),
+                before=item.get("before"),
+                after=item.get("after"),
                 correction=correction,
                 prev_hash=prev,
             )
@@ -399,11 +487,11 @@ class AuditRepository:
                     "hash": digest,
                     "at": moment,
                     "actor": actor,
-                    "action": action,
-                    "subject": subject,
-                    "user_id": user_id,
-                    "before": None,
-                    "after": after,
+                    "action": entry.action,
+                    "subject": entry.subject,
+                    "user_id": entry.user_id,
+                    "before": entry.before,
+                    "after": entry.after,
                     "correction": correction,
                 }
             )

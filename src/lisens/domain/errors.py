@@ -134,3 +134,12 @@ class TimeNotAllowed(LisensError):
     """Only the vendor may give the time of a change (an audited correction); the server's clock decides."""
 
     default_code = "TIME_NOT_ALLOWED"
+
+
+class Busy(LisensError):
+    """A bounded wait ran out (a lock held by a long change, no free database connection): retry later.
+
+    `retry_after` (seconds) is sent as the `Retry-After` header at the HTTP edge.
+    """
+
+    default_code = "DATABASE_BUSY"

@@ -56,13 +56,10 @@ class MigrationPlan:
 
 
 def assignments(ctx: Context, state: TenantState) -> tuple[list[UserRow], dict[int, str], dict[int, list[str]]]:
-    """Every user of the tenant with their plan key and direct licenses, in three queries."""
+    """Every user of the tenant with their plan key and direct licenses, in three queries over the whole
+    tenant (no list of ids: a tenant may have more users than a statement may carry parameters)."""
     users = UserRepository(ctx.session)
-    rows = list(users.all(state.id))
-    ids = [row.id for row in rows]
-    plans = users.plans_of(state.id, ids) if ids else {}
-    direct = users.licenses_of(state.id, ids) if ids else {}
-    return rows, plans, direct
+    return list(users.all(state.id)), users.all_plans(state.id), users.all_licenses(state.id)
 
 
 def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
@@ -108,11 +105,17 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
 
     target_plans = [require_plan(target, key) for key, number in seats_after.items() if number > 0 and "." not in key]
     target_held = tenant_licenses(target, plans=target_plans, addons=addons_kept, system=system_kept)
+    # Price-list and tier markers and plan licenses change with every move; apps check features.
+    markers = {f"superoffice.{name}" for name in source.markers | target.markers}
+    # Many users share a plan and direct licenses: each distinct move is resolved once.
+    changes: dict[tuple[str | None, tuple[str, ...], str | None, tuple[str, ...]], tuple[list[str], list[str]]] = {}
     for move in moves:
-        before = (
-            set()
-            if move.retired
-            else set(
+        if move.retired:
+            continue
+        shape = (move.plan_before, tuple(sorted(move.direct_before)), move.plan_after, tuple(sorted(move.direct_after)))
+        found = changes.get(shape)
+        if found is None:
+            before = set(
                 resolve(
                     source,
                     source_held,
@@ -120,11 +123,7 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
                     direct=move.direct_before,
                 ).held
             )
-        )
-        after = (
-            set()
-            if move.retired
-            else set(
+            after = set(
                 resolve(
                     target,
                     target_held,
@@ -132,11 +131,8 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
                     direct=move.direct_after,
                 ).held
             )
-        )
-        # Price-list and tier markers and plan licenses change with every move; apps check features.
-        markers = {f"superoffice.{name}" for name in source.markers | target.markers}
-        move.gained = sorted(after - before - markers)
-        move.lost = sorted(before - after - markers)
+            found = changes[shape] = (sorted(after - before - markers), sorted(before - after - markers))
+        move.gained, move.lost = list(found[0]), list(found[1])
     return MigrationPlan(
         state=state,
         target=target,
@@ -321,12 +317,7 @@ def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
     if plan_rows:
         session.execute(insert(UserPlanRow), plan_rows)
     dropped = [(m.user_id, name) for m in plan.moves for name in set(m.direct_before) - set(m.direct_after)]
-    for user_id, name in dropped:
-        session.execute(
-            delete(UserLicenseRow).where(
-                UserLicenseRow.tenant_id == state.id, UserLicenseRow.user_id == user_id, UserLicenseRow.name == name
-            )
-        )
+    UserRepository(session).remove_licenses(state.id, dropped)
     state.row.generation = plan.target.generation
     session.add(
         MigrationRow(
@@ -358,20 +349,21 @@ def record_snapshots(ctx: Context, tenant: str, *, action: str, subject: str, at
         state.id, at=at, actor=ctx.actor, action=action, subject=subject, after=state.snapshot()
     )
     entries = [
-        (
-            row.id,
-            action,
-            {
+        {
+            "action": "assign",
+            "subject": action,
+            "user_id": row.id,
+            "after": {
                 "plan": plans.get(row.id),
                 "licenses": sorted(direct.get(row.id, [])),
                 "type": row.type,
                 "can_log_in": row.can_log_in,
                 "retired": row.retired,
             },
-        )
+        }
         for row in rows
     ]
-    AuditRepository(ctx.session).add_many(state.id, at=at, actor=ctx.actor, action="assign", entries=entries)
+    AuditRepository(ctx.session).add_many(state.id, at=at, actor=ctx.actor, entries=entries)
     state.row.version += 1
     ctx.session.flush()
 

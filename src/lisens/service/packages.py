@@ -11,10 +11,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from lisens.db.repositories import AuditRepository, PurchaseRepository, SubscriptionRepository, UserRepository
+from lisens.domain.engine import require_plan, resolve
 from lisens.domain.errors import Conflict, InvalidInput, LisensError
 from lisens.domain.names import SUPEROFFICE
 from lisens.offline import SNAPSHOT_FORMAT
 from lisens.packages import PACKAGE_FORMAT, PackageError, parse_package, verify_package
+from lisens.service.cache import SnapshotCache, SnapshotKey
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
@@ -22,8 +24,8 @@ from lisens.service.licenses import license_rows
 from lisens.service.state import TenantState, load_state
 from lisens.service.superoffice import license_info
 from lisens.service.tenants import apply_due_schedules
-from lisens.service.users import LICENSE_EXPIRED, LICENSE_NOT_STARTED, expiry_of, resolution_for
-from lisens.signing import canonical, sign
+from lisens.service.users import LICENSE_EXPIRED, LICENSE_NOT_STARTED, expiry_of
+from lisens.signing import canonical, key_id, sign
 
 DEFAULT_VALIDITY = timedelta(days=365)
 MAX_SNAPSHOT_TTL = timedelta(days=31)
@@ -271,20 +273,35 @@ def _superfluous(ctx: Context, state: TenantState, new_seats: Mapping[str, int])
 
 
 def issue_snapshot(
-    ctx: Context, tenant: str, private_key: Ed25519PrivateKey, *, at: datetime, ttl: timedelta
+    ctx: Context,
+    tenant: str,
+    private_key: Ed25519PrivateKey,
+    *,
+    at: datetime,
+    ttl: timedelta,
+    cache: SnapshotCache | None = None,
 ) -> dict[str, Any]:
-    """Who holds which module licenses, signed, valid for `ttl` (at most a month)."""
+    """Who holds which module licenses, signed, valid for `ttl` (at most a month).
+
+    With a `cache`, a snapshot issued for the same tenant version, TTL, license dates and signing
+    key a short while ago (a tenth of the TTL, at most 5 minutes) is served again as it was issued.
+    """
     if ttl <= timedelta(0) or ttl > MAX_SNAPSHOT_TTL:
         raise InvalidInput(f"snapshot TTL {ttl} must be more than 0 and at most {MAX_SNAPSHOT_TTL}", code="INVALID_TTL")
     state = load_state(ctx, tenant)
     moment = utc(at)
     code, dates = expiry_of(ctx, state, moment)
-    held: dict[str, list[str]] = {}
-    for user in UserRepository(ctx.session).all(state.id):
-        if user.retired or code in (LICENSE_EXPIRED, LICENSE_NOT_STARTED):
-            held[user.name] = []
-        else:
-            held[user.name] = list(resolution_for(ctx, state, user).licenses)
+    key = SnapshotKey(
+        tenant_id=state.id,
+        version=state.row.version,
+        ttl_s=int(ttl.total_seconds()),
+        key_id=key_id(private_key.public_key()),
+        license_dates=tuple(sorted((dates or {}).items())),
+    )
+    if cache is not None:
+        found = cache.get(key, moment)
+        if found is not None:
+            return found
     document = {
         "format": SNAPSHOT_FORMAT,
         "tenant": state.row.name,
@@ -292,9 +309,34 @@ def issue_snapshot(
         "issued_at": moment.isoformat(),
         "expires_at": (moment + ttl).isoformat(),
         "license": dates,
-        "users": held,
+        "users": _holdings(ctx, state, nothing=code in (LICENSE_EXPIRED, LICENSE_NOT_STARTED)),
     }
-    return sign(document, private_key)
+    signed = sign(document, private_key)
+    if cache is not None:
+        cache.put(key, moment, signed)
+    return signed
+
+
+def _holdings(ctx: Context, state: TenantState, *, nothing: bool) -> dict[str, list[str]]:
+    """Every user's effective licenses, from three queries over the whole tenant; each distinct
+    (plan, direct licenses) is resolved once, as many users share one."""
+    repo = UserRepository(ctx.session)
+    plans = repo.all_plans(state.id)
+    direct = repo.all_licenses(state.id)
+    tenant_held = state.licenses()
+    resolved: dict[tuple[str | None, tuple[str, ...]], list[str]] = {}
+    held: dict[str, list[str]] = {}
+    for user_id, name, retired in repo.names(state.id):
+        if retired or nothing:
+            held[name] = []
+            continue
+        shape = (plans.get(user_id), tuple(direct.get(user_id, ())))
+        found = resolved.get(shape)
+        if found is None:
+            plan = require_plan(state.catalog, shape[0]) if shape[0] else None
+            found = resolved[shape] = list(resolve(state.catalog, tenant_held, plan=plan, direct=shape[1]).licenses)
+        held[name] = found
+    return held
 
 
 # ---------------------------------------------------------------- the SuperOffice forms of activation

@@ -92,14 +92,16 @@ def tenant_view(ctx: Context, state: TenantState) -> dict[str, Any]:
             name: {"type": lic.type, "unrestricted": lic.unrestricted, "description": lic.description}
             for name, lic in sorted(state.partner.items())
         },
-        "users": len(UserRepository(ctx.session).all(row.id)),
+        "users": UserRepository(ctx.session).count(row.id),
     }
 
 
-def list_tenants(ctx: Context) -> list[dict[str, Any]]:
+def list_tenants(ctx: Context, *, after: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Tenants by name; with `limit`, a page of them after the name `after`."""
+    repo = TenantRepository(ctx.session)
+    rows = repo.all() if limit is None else repo.page(after=after, limit=limit)
     return [
-        {"name": row.name, "generation": row.generation, "company": row.company, "serial": row.serial}
-        for row in TenantRepository(ctx.session).all()
+        {"name": row.name, "generation": row.generation, "company": row.company, "serial": row.serial} for row in rows
     ]
 
 
@@ -464,14 +466,15 @@ def generation_report(ctx: Context) -> dict[str, Any]:
     """Per generation: its tenants, their seats per plan or license, and their users (tenants stay on
     their generation until they are moved)."""
     report: dict[str, Any] = {}
-    users = UserRepository(ctx.session)
-    for row in TenantRepository(ctx.session).all():
+    repo = TenantRepository(ctx.session)
+    counts = repo.user_counts()  # one query for every tenant's users, however many
+    purchases = PurchaseRepository(ctx.session)
+    for row in repo.all():
         entry = report.setdefault(row.generation, {"tenants": [], "seats": {}, "users": 0})
-        state = load_state(ctx, row.name)
         entry["tenants"].append(row.name)
-        for item, seat in state.seats.items():
+        for item, seat in purchases.seats(row.id).items():
             entry["seats"][item] = entry["seats"].get(item, 0) + seat.number
-        entry["users"] += len(users.all(row.id))
+        entry["users"] += counts.get(row.id, 0)
     return {
         generation: {**entry, "seats": dict(sorted(entry["seats"].items()))}
         for generation, entry in sorted(report.items())

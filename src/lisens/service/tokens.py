@@ -105,7 +105,10 @@ def create_token(
     return plain, token_view(row, tenant, user)
 
 
-def list_tokens(ctx: Context, *, tenant: str | None = None) -> list[dict[str, Any]]:
+def list_tokens(
+    ctx: Context, *, tenant: str | None = None, after: int | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Tokens by id (of one tenant, or all); with `limit`, a page of them after the id `after`."""
     query = (
         select(TokenRow, TenantRow.name, UserRow.name)
         .outerjoin(TenantRow, TenantRow.id == TokenRow.tenant_id)
@@ -114,6 +117,10 @@ def list_tokens(ctx: Context, *, tenant: str | None = None) -> list[dict[str, An
     )
     if tenant is not None:
         query = query.where(TokenRow.tenant_id == load_state(ctx, tenant).id)
+    if after is not None:
+        query = query.where(TokenRow.id > after)
+    if limit is not None:
+        query = query.limit(limit)
     return [token_view(row, tenant_name, user_name) for row, tenant_name, user_name in ctx.session.execute(query)]
 
 

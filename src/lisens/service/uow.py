@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from lisens.domain.errors import LisensError
+from lisens.domain.errors import Busy, LisensError
 from lisens.service.context import Clock, Context, system_clock
 
 
@@ -40,6 +41,10 @@ def unit_of_work(
             may_correct=may_correct,
         )
         session.commit()
+    except PoolTimeout:
+        session.rollback()
+        # Every pooled connection is busy (long changes running): answer now instead of queueing on.
+        raise Busy("no free database connection; nothing was changed, retry shortly", retry_after=2) from None
     except OperationalError as exc:
         session.rollback()
         raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from None

@@ -118,10 +118,18 @@ def add_user(
     return {"user": name, **after}
 
 
-def list_users(ctx: Context, tenant: str) -> list[dict[str, Any]]:
+def list_users(
+    ctx: Context, tenant: str, *, after: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The tenant's users by name; with `limit`, a page of them after the name `after`."""
     state = load_state(ctx, tenant)
     users = UserRepository(ctx.session)
-    plans = users.all_plans(state.id)
+    if limit is None:
+        rows = users.all(state.id)
+        plans = users.all_plans(state.id)
+    else:
+        rows = users.page(state.id, after=after, limit=limit)
+        plans = users.plans_of(state.id, [row.id for row in rows])
     return [
         {
             "user": row.name,
@@ -131,7 +139,7 @@ def list_users(ctx: Context, tenant: str) -> list[dict[str, Any]]:
             "retired": row.retired,
             "plan": plans.get(row.id),
         }
-        for row in users.all(state.id)
+        for row in rows
     ]
 
 
