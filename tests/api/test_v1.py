@@ -239,7 +239,7 @@ def test_packages_and_snapshots_over_http(api: Api) -> None:
     assert (tampered.status_code, tampered.json()["code"]) == (422, "SIGNATURE_INVALID")
     snapshot = api.client.get("/v1/tenants/acme/snapshot?ttl=600", headers=api.headers("acme-app")).json()
     key = load_private_key(api.client.app.state.settings.signing_key).public_key()
-    offline = OfflineLicenses.load(jsonlib.dumps(snapshot).encode(), public_pem(key))
+    offline = OfflineLicenses.load(jsonlib.dumps(snapshot).encode(), public_pem(key), tenant="acme")
     assert offline.has_license("alice", "superoffice.quote-cal")
 
 
