@@ -55,6 +55,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (409, "Conflicts with the current state: nothing was changed"),
         (413, "Request body too large"),
         (422, "Invalid request"),
+        (429, "Too many failed authentications from this address: wait Retry-After seconds"),
         (503, "Database unavailable"),
     )
 }
