@@ -40,7 +40,7 @@ def seed(url: str) -> dict[str, str]:
     engine = make_engine(url)
     upgrade(engine)
     session = make_session_factory(engine)()
-    ctx = Context(session=session, actor="seed")
+    ctx = Context(session=session, actor="seed", may_correct=True)
     tenants.create_tenant(ctx, name="acme", generation="11", company="Acme AS", serial="4711", at=AT)
     tenants.set_seats(ctx, "acme", "sales-premium", 1, at=AT)
     tenants.set_seats(ctx, "acme", "sales-essential", 3, at=AT)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lisens.cli.main import run
+from tests.db.conftest import LATER
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def lisens(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[
     url = f"sqlite:///{tmp_path / 'cli.db'}"
 
     def call(*args: str) -> tuple[int, str, str]:
-        code = run(["--db", url, *args])
+        code = run(["--db", url, *args], clock=lambda: LATER)
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 

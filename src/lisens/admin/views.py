@@ -79,7 +79,7 @@ def _principal(request: Request) -> Principal | None:
     tenant_id = request.session.get("tid")
     with unit_of_work(request, "admin", read_only=True) as ctx:
         principal = panel_sessions.session_principal(
-            ctx, tenant_id if isinstance(tenant_id, int) else None, session_id, at=datetime.now(UTC)
+            ctx, tenant_id if isinstance(tenant_id, int) else None, session_id, at=ctx.now()
         )
     if principal is not None:
         request.state.admin = principal
@@ -128,7 +128,7 @@ def login(request: Request, token: Annotated[str, Form(max_length=200)], csrf: A
     if not _check_csrf(request, csrf):
         return render(request, "login.html", status=403, error="csrf")
     with unit_of_work(request, "admin") as ctx:
-        started = panel_sessions.start_session(ctx, token.strip(), at=datetime.now(UTC))
+        started = panel_sessions.start_session(ctx, token.strip(), at=ctx.now())
     if started is None:
         # A valid token is never held back; failed log-ins beyond the limit are answered 429.
         limiter: FailedAuthLimiter = request.app.state.auth_limiter
@@ -155,7 +155,7 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
             # Ended on the server: a copy of the cookie no longer logs anyone in.
             with unit_of_work(request, "admin") as ctx:
                 panel_sessions.end_session(
-                    ctx, tenant_id if isinstance(tenant_id, int) else None, session_id, at=datetime.now(UTC)
+                    ctx, tenant_id if isinstance(tenant_id, int) else None, session_id, at=ctx.now()
                 )
         request.session.clear()
     return _login_redirect()
@@ -299,7 +299,6 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
     wanted = {str(v) for v in form.getlist("license")}
     error: str | None = None
     field: str | None = None
-    now = datetime.now(UTC)
     try:
         with unit_of_work(request, principal.actor) as ctx:
             shown = users.show_user(ctx, tenant, user)
@@ -308,16 +307,16 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
             added = sorted(wanted - current)
             if removed:
                 field = removed[0]
-                users.unassign(ctx, tenant, user, licenses=removed, at=now)
+                users.unassign(ctx, tenant, user, licenses=removed)
             if wanted_plan and wanted_plan != shown["plan"]:
                 field = "plan"
-                users.assign(ctx, tenant, user, plans=wanted_plan.split("+"), at=now)
+                users.assign(ctx, tenant, user, plans=wanted_plan.split("+"))
             elif not wanted_plan and shown["plan"]:
                 field = "plan"
-                users.unassign(ctx, tenant, user, plan=True, at=now)
+                users.unassign(ctx, tenant, user, plan=True)
             if added:
                 field = added[0]
-                users.assign(ctx, tenant, user, licenses=added, at=now)
+                users.assign(ctx, tenant, user, licenses=added)
     except LisensError as failure:
         error = error_text(request, failure)
         field = str(failure.details.get("license") or field or "")

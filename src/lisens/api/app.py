@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -23,6 +22,7 @@ from lisens.api.security import FailedAuthLimiter, SecurityHeaders
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.service import panel_sessions
 from lisens.service.cache import EffectiveLicenseCache
+from lisens.service.context import Clock, system_clock
 from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
 
@@ -30,8 +30,10 @@ MAX_BODY = 10 * 1024 * 1024
 ADMIN_STATIC = Path(admin_views.__file__).parent / "static"
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
-    """The app for `settings`; an engine may be given (tests), otherwise one is made from the settings."""
+def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock = system_clock) -> FastAPI:
+    """The app for `settings`; an engine may be given (tests), otherwise one is made from the settings.
+
+    `clock` is the server's clock, the one authority for when a change happens (tests give their own)."""
     own_engine = engine is None
     db = engine or make_engine(settings.database_url)
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
     metrics = Metrics()
     app.state.settings = settings
+    app.state.clock = clock
     app.state.engine = db
     app.state.sessions = make_session_factory(db)
     app.state.read_sessions = make_session_factory(db, read_only=True)
@@ -88,7 +91,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         if settings.session_secret:
             return settings.session_secret
         with service_unit_of_work(app.state.sessions, actor="server", catalog_dir=settings.catalog_dir) as ctx:
-            return panel_sessions.shared_secret(ctx, at=datetime.now(UTC))
+            return panel_sessions.shared_secret(ctx, at=clock())
 
     app.add_middleware(PanelSessions, secret=panel_secret, always_secure=settings.secure_cookies)
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body=MAX_BODY)

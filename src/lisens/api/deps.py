@@ -26,8 +26,15 @@ def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> It
     """One transaction for one request; a `read_only` one takes no write lock (on SQLite) and must not write."""
     factory: sessionmaker[Session] = request.app.state.read_sessions if read_only else request.app.state.sessions
     settings: Settings = request.app.state.settings
+    principal: Principal | None = getattr(request.state, "principal", None)
     with service_unit_of_work(
-        factory, actor=actor, catalog_dir=settings.catalog_dir, prices_dir=settings.prices_dir
+        factory,
+        actor=actor,
+        catalog_dir=settings.catalog_dir,
+        prices_dir=settings.prices_dir,
+        # Only the vendor may record a change at a time it gives (an audited correction).
+        may_correct=principal is not None and principal.role == "vendor",
+        clock=request.app.state.clock,
     ) as ctx:
         yield ctx
 

@@ -47,6 +47,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "PACKAGE_EXPIRED": 422,
     "PACKAGE_NOT_YET_VALID": 422,
     "PACKAGE_WRONG_TENANT": 422,
+    "PACKAGE_SUPERSEDED": 409,
+    "TIME_NOT_ALLOWED": 403,
+    "CHANGE_IN_FUTURE": 422,
 }
 STATUS_BY_CLASS: tuple[tuple[type[LisensError], int], ...] = (
     (NotFound, 404),

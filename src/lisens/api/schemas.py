@@ -11,6 +11,17 @@ Name = Field(min_length=1, max_length=254)
 MAX_ITEMS = 10_000
 
 
+# The time of a change is the server's: only the vendor may give one, to record a past change exactly.
+CorrectionAt = Annotated[
+    datetime | None,
+    Field(
+        description="Vendor only: record this change at this past time, an audited correction that is "
+        "refused (CHANGE_BEFORE_HISTORY) unless history stays exact. Tenant roles get 403 TIME_NOT_ALLOWED; "
+        "by default the server's clock decides."
+    ),
+]
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -20,23 +31,23 @@ class TenantCreate(Body):
     generation: str = Field(min_length=1, max_length=20, examples=["11"])
     company: str = Field(default="", max_length=254)
     serial: str = Field(default="", max_length=100)
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class SeatsSet(Body):
     number: int = Field(ge=0, le=10_000_000)
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class SubscriptionCreate(Body):
     start: date
     period: Literal[1, 3, 6, 12]
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class SubscriptionChange(Body):
     period: Literal[1, 3, 6, 12]
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class SeatsUpgrade(Body):
@@ -44,50 +55,49 @@ class SeatsUpgrade(Body):
     to_plan: str = Field(min_length=1, max_length=350, examples=["sales-premium"])
     number: int = Field(ge=1, le=10_000_000)
     users: list[str] = Field(default_factory=list, max_length=10_000)
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class PackageActivate(Body):
     package: dict[str, Any] = Field(description="A signed license package (JSON), as `POST …/packages` issued it")
     dry_run: bool = False
-    at: datetime | None = None
 
 
 class MigrationApply(Body):
     to: str = Field(min_length=1, max_length=20, examples=["suite"])
     at_renewal: bool = False
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class UsageSet(Body):
     count: int = Field(ge=0, le=10_000_000)
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class UsageAdd(Body):
     count: int = Field(default=1, ge=1, le=10_000_000)
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class PlanChange(Body):
     plan: str = Field(min_length=1, max_length=100, examples=["growth"])
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class AddonAdd(Body):
     addon: str = Field(min_length=1, max_length=100, examples=["cep"])
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class SystemLicenseAdd(Body):
     license: str = Field(min_length=1, max_length=350, examples=["superoffice.sandbox"])
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class OwnerAdd(Body):
     name: str = Field(min_length=1, max_length=100, examples=["ADWIZA"])
     description: str = Field(default="", max_length=254)
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class PartnerLicenseAdd(Body):
@@ -95,35 +105,35 @@ class PartnerLicenseAdd(Body):
     type: Literal["system", "user"] = "user"
     unrestricted: bool = False
     description: str = Field(default="", max_length=254)
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class UserCreate(Body):
     name: str = Field(min_length=1, max_length=254, examples=["alice"])
     type: Literal["internal", "resource", "external", "anonymous", "system"] = "internal"
     can_log_in: bool = True
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class UserUpdate(Body):
     can_log_in: bool
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class Assignment(Body):
     plans: list[str] = Field(default_factory=list, max_length=3, examples=[["sales-premium", "service-essential"]])
     licenses: list[str] = Field(default_factory=list, max_length=500, examples=[["visible-for"]])
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class Unassignment(Body):
     plan: bool = False
     licenses: list[str] = Field(default_factory=list, max_length=500)
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class At(Body):
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 # A check repeats each name in every pair it answers: names are bounded like user and license names.
@@ -172,7 +182,7 @@ class BulkRequest(Body):
     csv: str | None = Field(default=None, max_length=5_000_000, description="CSV text: user,plans,licenses[,type]")
     partial: bool = False
     create_users: bool = False
-    at: datetime | None = None
+    at: CorrectionAt = None
 
 
 class TokenCreate(Body):
@@ -200,3 +210,17 @@ class Problem(BaseModel):
 
 
 Document = dict[str, Any]
+
+
+class ChainBreakRead(BaseModel):
+    seq: int = Field(description="The first entry that is not as written (or, for MISSING/TRUNCATED, that is gone)")
+    problem: Literal["EDITED", "MISSING", "REORDERED", "TRUNCATED"]
+    message: str
+
+
+class LogVerificationRead(BaseModel):
+    log: str = Field(description="The tenant, or `vendor` for the vendor's own log")
+    ok: bool
+    entries: int
+    head: int = Field(description="The sequence number of the last entry, as recorded apart from the entries")
+    broken: ChainBreakRead | None

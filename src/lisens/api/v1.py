@@ -20,6 +20,7 @@ from lisens.api.schemas import (
     CheckRequest,
     CheckResponse,
     Document,
+    LogVerificationRead,
     MigrationApply,
     OwnerAdd,
     PackageActivate,
@@ -61,6 +62,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/v1", responses=PROBLEMS)
+DEFAULT_AUDIT_PAGE = 100
+MAX_AUDIT_PAGE = 1000
 
 
 def _at(value: datetime | None) -> datetime:
@@ -107,7 +110,7 @@ def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> Docu
     vendor_only(principal)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.create_tenant(
-            ctx, name=body.name, generation=body.generation, company=body.company, serial=body.serial, at=_at(body.at)
+            ctx, name=body.name, generation=body.generation, company=body.company, serial=body.serial, at=body.at
         )
 
 
@@ -129,42 +132,42 @@ def show_tenant(request: Request, principal: Auth, tenant: str) -> Document:
 def set_seats(request: Request, principal: Auth, tenant: str, plan_or_license: str, body: SeatsSet) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.set_seats(ctx, tenant, plan_or_license, body.number, at=_at(body.at))
+        return tenants.set_seats(ctx, tenant, plan_or_license, body.number, at=body.at)
 
 
 @router.post("/tenants/{tenant}/addons", tags=["tenants"])
 def add_addon(request: Request, principal: Auth, tenant: str, body: AddonAdd) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.add_addon(ctx, tenant, body.addon, at=_at(body.at))
+        return tenants.add_addon(ctx, tenant, body.addon, at=body.at)
 
 
 @router.delete("/tenants/{tenant}/addons/{addon}", tags=["tenants"])
 def remove_addon(request: Request, principal: Auth, tenant: str, addon: str) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.remove_addon(ctx, tenant, addon, at=_at(None))
+        return tenants.remove_addon(ctx, tenant, addon)
 
 
 @router.post("/tenants/{tenant}/system-licenses", tags=["tenants"])
 def add_system_license(request: Request, principal: Auth, tenant: str, body: SystemLicenseAdd) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.add_system_license(ctx, tenant, body.license, at=_at(body.at))
+        return tenants.add_system_license(ctx, tenant, body.license, at=body.at)
 
 
 @router.delete("/tenants/{tenant}/system-licenses/{license_name}", tags=["tenants"])
 def remove_system_license(request: Request, principal: Auth, tenant: str, license_name: str) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.remove_system_license(ctx, tenant, license_name, at=_at(None))
+        return tenants.remove_system_license(ctx, tenant, license_name)
 
 
 @router.post("/tenants/{tenant}/owners", tags=["tenants"])
 def add_owner(request: Request, principal: Auth, tenant: str, body: OwnerAdd) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.add_owner(ctx, tenant, body.name, description=body.description, at=_at(body.at))
+        return tenants.add_owner(ctx, tenant, body.name, description=body.description, at=body.at)
 
 
 @router.post("/tenants/{tenant}/owners/{owner}/licenses", tags=["tenants"])
@@ -180,7 +183,7 @@ def add_partner_license(
             license_type=body.type,
             unrestricted=body.unrestricted,
             description=body.description,
-            at=_at(body.at),
+            at=body.at,
         )
 
 
@@ -195,11 +198,39 @@ def license_panel(
 
 @router.get("/tenants/{tenant}/audit", tags=["tenants"])
 def audit_log(
-    request: Request, principal: Auth, tenant: str, user: str | None = None, at: datetime | None = None
+    request: Request,
+    response: Response,
+    principal: Auth,
+    tenant: str,
+    user: str | None = None,
+    at: datetime | None = None,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Entries after this sequence number")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE, description="Entries per page")] = DEFAULT_AUDIT_PAGE,
 ) -> list[Document]:
+    """The tenant's log in commit order, a page at a time; the `Link` header (rel="next") gives the next page."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return audit.audit_log(ctx, tenant, user=user, until=at)
+        entries = audit.audit_log(ctx, tenant, user=user, until=at, after=after, limit=limit)
+    if len(entries) == limit:
+        following = request.url.include_query_params(after=entries[-1]["seq"], limit=limit)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return entries
+
+
+@router.get("/tenants/{tenant}/audit/verify", tags=["tenants"], response_model=LogVerificationRead)
+def verify_tenant_log(request: Request, principal: Auth, tenant: str) -> Document:
+    """Recompute the tenant's hash chain: `ok`, or the first edited, deleted or reordered entry (vendor only)."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return audit.verify_log(ctx, tenant).view()
+
+
+@router.get("/audit/verify", tags=["tokens"], response_model=LogVerificationRead)
+def verify_vendor_log(request: Request, principal: Auth) -> Document:
+    """Recompute the chain of the vendor's own log (token creation and revocation)."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return audit.verify_log(ctx, None).view()
 
 
 # ---------------------------------------------------------------- subscriptions and invoices
@@ -209,7 +240,7 @@ def audit_log(
 def create_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionCreate) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return subscriptions.create_subscription(ctx, tenant, start=body.start, period=body.period, at=_at(body.at))
+        return subscriptions.create_subscription(ctx, tenant, start=body.start, period=body.period, at=body.at)
 
 
 @router.get("/tenants/{tenant}/subscription", tags=["billing"])
@@ -223,21 +254,21 @@ def show_subscription(request: Request, principal: Auth, tenant: str, at: dateti
 def change_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionChange) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return subscriptions.change_period(ctx, tenant, period=body.period, at=_at(body.at))
+        return subscriptions.change_period(ctx, tenant, period=body.period, at=body.at)
 
 
 @router.post("/tenants/{tenant}/subscription/cancel", tags=["billing"])
 def cancel_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return subscriptions.cancel_subscription(ctx, tenant, at=_at(body.at if body else None))
+        return subscriptions.cancel_subscription(ctx, tenant, at=body.at if body else None)
 
 
 @router.post("/tenants/{tenant}/subscription/renew", tags=["billing"])
 def renew_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return subscriptions.renew(ctx, tenant, at=_at(body.at if body else None))
+        return subscriptions.renew(ctx, tenant, at=body.at if body else None)
 
 
 @router.get("/tenants/{tenant}/invoices", tags=["billing"])
@@ -271,7 +302,7 @@ def upgrade_seats(request: Request, principal: Auth, tenant: str, body: SeatsUpg
             to_plan=body.to_plan,
             number=body.number,
             users=body.users,
-            at=_at(body.at),
+            at=body.at,
         )
 
 
@@ -300,14 +331,14 @@ def migration_apply(request: Request, principal: Auth, tenant: str, body: Migrat
     """Move the tenant to another generation, all users or none; now or at the next renewal."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return migrations.apply(ctx, tenant, to=body.to, at=_at(body.at), at_renewal=body.at_renewal)
+        return migrations.apply(ctx, tenant, to=body.to, at=body.at, at_renewal=body.at_renewal)
 
 
 @router.post("/tenants/{tenant}/migration/rollback", tags=["generations"])
 def migration_rollback(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return migrations.rollback(ctx, tenant, at=_at(body.at if body else None))
+        return migrations.rollback(ctx, tenant, at=body.at if body else None)
 
 
 @router.get("/migrations/report", tags=["generations"])
@@ -340,7 +371,7 @@ def usage_set(request: Request, principal: Auth, tenant: str, metric: str, body:
     """Report how much of a plan-limited thing is in use."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return fencing.set_usage(ctx, tenant, metric, body.count, at=_at(body.at))
+        return fencing.set_usage(ctx, tenant, metric, body.count, at=body.at)
 
 
 @router.post("/tenants/{tenant}/usage/{metric}", tags=["generations"])
@@ -348,7 +379,7 @@ def usage_add(request: Request, principal: Auth, tenant: str, metric: str, body:
     """Create more: 409 PLAN_LIMIT_REACHED beyond the plan's limit."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return fencing.add_usage(ctx, tenant, metric, body.count, at=_at(body.at))
+        return fencing.add_usage(ctx, tenant, metric, body.count, at=body.at)
 
 
 @router.put("/tenants/{tenant}/plan", tags=["generations"])
@@ -356,7 +387,7 @@ def change_plan(request: Request, principal: Auth, tenant: str, body: PlanChange
     """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return fencing.change_tenant_plan(ctx, tenant, body.plan, at=_at(body.at))
+        return fencing.change_tenant_plan(ctx, tenant, body.plan, at=body.at)
 
 
 # ---------------------------------------------------------------- signed packages and snapshots
@@ -368,7 +399,7 @@ def issue_package(request: Request, principal: Auth, tenant: str, body: At | Non
     vendor_only(principal, tenant)
     private, _ = signing_keys(request)
     with unit_of_work(request, principal.actor) as ctx:
-        return packages.issue_package(ctx, tenant, private, at=_at(body.at if body else None))
+        return packages.issue_package(ctx, tenant, private, at=body.at if body else None)
 
 
 @router.post("/tenants/{tenant}/packages/activate", tags=["packages"])
@@ -378,7 +409,7 @@ def activate_package(request: Request, principal: Auth, tenant: str, body: Packa
     can_manage(principal, tenant)
     key = verifying_key(request)
     with unit_of_work(request, principal.actor) as ctx:
-        return packages.activate_package(ctx, tenant, body.package, key, at=_at(body.at), dry_run=body.dry_run)
+        return packages.activate_package(ctx, tenant, body.package, key, dry_run=body.dry_run)
 
 
 @router.get("/tenants/{tenant}/snapshot", tags=["packages"])
@@ -409,7 +440,7 @@ def list_users(request: Request, principal: Auth, tenant: str) -> list[Document]
 def add_user(request: Request, principal: Auth, tenant: str, body: UserCreate) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.add_user(ctx, tenant, body.name, user_type=body.type, can_log_in=body.can_log_in, at=_at(body.at))
+        return users.add_user(ctx, tenant, body.name, user_type=body.type, can_log_in=body.can_log_in, at=body.at)
 
 
 @router.get("/tenants/{tenant}/users/{user}", tags=["users"])
@@ -423,28 +454,28 @@ def show_user(request: Request, principal: Auth, tenant: str, user: str) -> Docu
 def update_user(request: Request, principal: Auth, tenant: str, user: str, body: UserUpdate) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.set_can_log_in(ctx, tenant, user, body.can_log_in, at=_at(body.at))
+        return users.set_can_log_in(ctx, tenant, user, body.can_log_in, at=body.at)
 
 
 @router.post("/tenants/{tenant}/users/{user}/retire", tags=["users"])
 def retire_user(request: Request, principal: Auth, tenant: str, user: str, body: At | None = None) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.retire_user(ctx, tenant, user, at=_at(body.at if body else None))
+        return users.retire_user(ctx, tenant, user, at=body.at if body else None)
 
 
 @router.post("/tenants/{tenant}/users/{user}/assignments", tags=["users"])
 def assign(request: Request, principal: Auth, tenant: str, user: str, body: Assignment) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.assign(ctx, tenant, user, plans=body.plans, licenses=body.licenses, at=_at(body.at))
+        return users.assign(ctx, tenant, user, plans=body.plans, licenses=body.licenses, at=body.at)
 
 
 @router.delete("/tenants/{tenant}/users/{user}/assignments", tags=["users"])
 def unassign(request: Request, principal: Auth, tenant: str, user: str, body: Unassignment) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.unassign(ctx, tenant, user, plan=body.plan, licenses=body.licenses, at=_at(body.at))
+        return users.unassign(ctx, tenant, user, plan=body.plan, licenses=body.licenses, at=body.at)
 
 
 @router.get("/tenants/{tenant}/users/{user}/licenses", tags=["users"])
@@ -467,9 +498,7 @@ def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkReques
     if body.csv is not None:
         rows.extend(bulk.parse_bulk_csv(body.csv))
     with unit_of_work(request, principal.actor) as ctx:
-        return bulk.bulk_assign(
-            ctx, tenant, rows, partial=body.partial, create_users=body.create_users, at=_at(body.at)
-        )
+        return bulk.bulk_assign(ctx, tenant, rows, partial=body.partial, create_users=body.create_users, at=body.at)
 
 
 @router.post(
@@ -555,7 +584,7 @@ def create_token(request: Request, principal: Auth, body: TokenCreate) -> TokenC
         raise ApiError("a tenant admin may only create app tokens of its own tenant", code="FORBIDDEN")
     with unit_of_work(request, principal.actor) as ctx:
         plain, info = tokens.create_token(
-            ctx, role=body.role, tenant=body.tenant, user=body.user, description=body.description, at=_at(None)
+            ctx, role=body.role, tenant=body.tenant, user=body.user, description=body.description
         )
     return TokenCreated(token=plain, info=info)
 
@@ -577,4 +606,4 @@ def revoke_token(request: Request, principal: Auth, token_id: Annotated[int, Pat
             own = {t["id"] for t in tokens.list_tokens(ctx, tenant=principal.tenant)}
             if token_id not in own:
                 raise ApiError(f"no token with id {token_id}", code="UNKNOWN_TOKEN")
-        return tokens.revoke_token(ctx, token_id, at=_at(None))
+        return tokens.revoke_token(ctx, token_id)

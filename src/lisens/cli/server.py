@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -13,7 +12,7 @@ import uvicorn
 
 from lisens.api.observability import configure_logging
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import Json, at_option, runtime
+from lisens.cli.runtime import Json, runtime
 from lisens.service import demo, tokens
 
 token_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
@@ -58,7 +57,7 @@ def serve(
     rt.ensure_schema()
     if with_demo:
         with rt.unit_of_work() as uow:
-            made = demo.ensure_demo(uow, at=datetime.now(UTC))
+            made = demo.ensure_demo(uow)
         console.print(
             f"demo tenant {made['tenant']!r} {'created' if made['created'] else 'exists'}; tokens:", markup=False
         )
@@ -102,9 +101,7 @@ def token_create(
     """Create a token and print it once; only its hash is stored."""
     chosen = "vendor" if vendor else (role or "")
     with runtime(ctx).unit_of_work() as uow:
-        plain, info = tokens.create_token(
-            uow, role=chosen, tenant=tenant, user=user, description=description, at=at_option(None)
-        )
+        plain, info = tokens.create_token(uow, role=chosen, tenant=tenant, user=user, description=description)
     if as_json:
         print_json({"token": plain, "info": info})
     else:
@@ -134,7 +131,7 @@ def token_revoke(
 ) -> None:
     """Revoke a token by its id."""
     with runtime(ctx).unit_of_work() as uow:
-        data = tokens.revoke_token(uow, token_id, at=at_option(None))
+        data = tokens.revoke_token(uow, token_id)
     if as_json:
         print_json(data)
     else:

@@ -48,6 +48,14 @@ class TenantRow(Base):
     # Bumped by every change to the tenant's licensing, in the same transaction: a cache of
     # effective licenses is valid while the version it was computed at is current.
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # The head of the tenant's audit log: its last sequence number, hash and time. Changed only
+    # under the tenant's lock, in the transaction that appends the entry.
+    log_seq: Mapped[int] = mapped_column(Integer, default=0)
+    log_hash: Mapped[str] = mapped_column(String(64), default="")
+    log_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # License packages only move forward: the last sequence number issued and the one active.
+    package_issued: Mapped[int] = mapped_column(Integer, default=0)
+    package_active: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OwnerRow(Base):
@@ -150,12 +158,22 @@ class UserLicenseRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only: one row per change, written in the change's own transaction."""
+    """Append-only: one row per change, written in the change's own transaction.
+
+    Each tenant's entries are numbered 1, 2, 3, ... in commit order (`seq`, taken under the tenant's
+    lock) and hash-chained; entries without a tenant form the vendor's own log (tokens).
+    """
 
     __tablename__ = "audit"
+    __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    # A vendor's explicit correction: the change was recorded with a time the caller gave.
+    correction: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(50))
@@ -163,6 +181,17 @@ class AuditRow(Base):
     subject: Mapped[str] = mapped_column(String(350), default="")
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class VendorLogRow(Base):
+    """The head of the vendor's own log (entries with no tenant): one row, locked to append."""
+
+    __tablename__ = "vendor_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TokenRow(Base):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from lisens.db.models import (
@@ -27,7 +27,10 @@ from lisens.db.models import (
     UserLicenseRow,
     UserPlanRow,
     UserRow,
+    VendorLogRow,
 )
+from lisens.domain.auditchain import GENESIS, Entry, entry_hash
+from lisens.domain.errors import ChangeBeforeHistory
 
 
 class TenantRepository:
@@ -49,7 +52,11 @@ class TenantRepository:
             .execution_options(populate_existing=True)
         )
         assert row is not None
+        self.session.info.setdefault(LOCKED_TENANTS, set()).add(tenant_id)
         return row
+
+    def is_locked(self, tenant_id: int) -> bool:
+        return tenant_id in self.session.info.get(LOCKED_TENANTS, set())
 
     def version(self, tenant_id: int) -> int | None:
         return self.session.scalar(select(TenantRow.version).where(TenantRow.id == tenant_id))
@@ -60,7 +67,26 @@ class TenantRepository:
     def add(self, row: TenantRow) -> TenantRow:
         self.session.add(row)
         self.session.flush()
+        # Nobody else sees the new row before this transaction commits: it is as good as locked.
+        self.session.info.setdefault(LOCKED_TENANTS, set()).add(row.id)
         return row
+
+
+# The tenants whose row this session has locked (session.info key); the lock lasts until commit.
+LOCKED_TENANTS = "lisens_locked_tenants"
+# Per tenant, the time a vendor's correction in this session was stamped with (its entries say so).
+CORRECTED_TENANTS = "lisens_corrected_tenants"
+# Per tenant, the time the change in this session was stamped with (use cases calling use cases share it).
+STAMPED_TENANTS = "lisens_stamped_tenants"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _locks_released(session: Session) -> None:
+    """A lock lasts until its transaction ends; so does what this session knows of it."""
+    session.info.pop(LOCKED_TENANTS, None)
+    session.info.pop(CORRECTED_TENANTS, None)
+    session.info.pop(STAMPED_TENANTS, None)
 
 
 class PurchaseRepository:
@@ -148,6 +174,11 @@ class UserRepository:
     def by_names(self, tenant_id: int, names: Sequence[str]) -> Sequence[UserRow]:
         return self.session.scalars(
             select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.name.in_(names))
+        ).all()
+
+    def by_ids(self, tenant_id: int, user_ids: Sequence[int]) -> Sequence[UserRow]:
+        return self.session.scalars(
+            select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id.in_(user_ids))
         ).all()
 
     def get_by_id(self, tenant_id: int, user_id: int) -> UserRow | None:
@@ -271,6 +302,8 @@ USER_STATE_ACTIONS = ("user.add", "assign", "unassign", "user.retire", "user.log
 
 
 class AuditRepository:
+    """The tenant logs and the vendor's log: appended under a lock, numbered and hash-chained."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
 
@@ -285,36 +318,253 @@ class AuditRepository:
         user_id: int | None = None,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
+        correction: bool = False,
+    ) -> AuditRow:
+        """Append an entry to the tenant's log: its number and hash are taken under the tenant's lock, so
+        the log is the order of commits. An entry dated before the last one is refused, never reordered."""
+        tenant, moment, correction = self._head(tenant_id, at, correction)
+        row = self._append(
+            tenant.log_seq,
+            tenant.log_hash,
+            tenant_id=tenant_id,
+            at=moment,
+            actor=actor,
+            action=action,
+            subject=subject,
+            user_id=user_id,
+            before=before,
+            after=after,
+            correction=correction,
+        )
+        tenant.log_seq, tenant.log_hash, tenant.log_at = row.seq, row.hash, moment
+        self.session.flush()
+        return row
+
+    def _head(self, tenant_id: int, at: datetime, correction: bool = False) -> tuple[TenantRow, datetime, bool]:
+        """The tenant's locked row, the entry's time in UTC, and whether it is a vendor's correction.
+        An entry dated before the last one is refused, never reordered."""
+        tenants = TenantRepository(self.session)
+        tenant = self.session.get(TenantRow, tenant_id) if tenants.is_locked(tenant_id) else None
+        if tenant is None:
+            tenant = tenants.lock(tenant_id)
+        moment = _utc(at)
+        if tenant.log_at is not None and moment < _utc(tenant.log_at):
+            raise ChangeBeforeHistory(
+                f"a change at {moment.isoformat()} would come before the tenant's last recorded change "
+                f"({_utc(tenant.log_at).isoformat()}, entry {tenant.log_seq})",
+                at=moment.isoformat(),
+                last=_utc(tenant.log_at).isoformat(),
+            )
+        correction = correction or self.session.info.get(CORRECTED_TENANTS, {}).get(tenant_id) == moment
+        return tenant, moment, correction
+
+    def add_many(
+        self,
+        tenant_id: int,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        entries: Sequence[tuple[int | None, str, dict[str, Any]]],
     ) -> None:
-        self.session.add(
-            AuditRow(
-                tenant_id=tenant_id,
-                at=at,
+        """Append many entries of one change at once (user id, subject, after), numbered and chained in
+        order, written with one multi-row insert: a move of 100,000 users is one statement, not 100,000."""
+        if not entries:
+            return
+        tenant, moment, correction = self._head(tenant_id, at)
+        seq, prev = tenant.log_seq, tenant.log_hash or GENESIS
+        values = []
+        for user_id, subject, after in entries:
+            seq += 1
+            entry = Entry(
+                seq=seq,
+                at=moment,
                 actor=actor,
                 action=action,
                 subject=subject,
                 user_id=user_id,
-                before=before,
+                before=None,
                 after=after,
+                correction=correction,
+                prev_hash=prev,
             )
-        )
+            digest = entry_hash(entry)
+            values.append(
+                {
+                    "tenant_id": tenant_id,
+                    "seq": seq,
+                    "prev_hash": prev,
+                    "hash": digest,
+                    "at": moment,
+                    "actor": actor,
+                    "action": action,
+                    "subject": subject,
+                    "user_id": user_id,
+                    "before": None,
+                    "after": after,
+                    "correction": correction,
+                }
+            )
+            prev = digest
+        self.session.execute(insert(AuditRow), values)
+        tenant.log_seq, tenant.log_hash, tenant.log_at = seq, prev, moment
         self.session.flush()
 
+    def add_vendor(
+        self, *, at: datetime, actor: str, action: str, subject: str, after: dict[str, Any] | None = None
+    ) -> AuditRow:
+        """Append an entry to the vendor's own log (tokens and other changes of no tenant)."""
+        head = self.session.scalar(select(VendorLogRow).where(VendorLogRow.id == 1).with_for_update())
+        if head is None:
+            head = VendorLogRow(id=1, seq=0, hash="", at=None)
+            self.session.add(head)
+            self.session.flush()
+        moment = max(_utc(at), _utc(head.at)) if head.at is not None else _utc(at)
+        row = self._append(
+            head.seq,
+            head.hash,
+            tenant_id=None,
+            at=moment,
+            actor=actor,
+            action=action,
+            subject=subject,
+            user_id=None,
+            before=None,
+            after=after,
+            correction=False,
+        )
+        head.seq, head.hash, head.at = row.seq, row.hash, moment
+        self.session.flush()
+        return row
+
+    def _append(
+        self,
+        last_seq: int,
+        last_hash: str,
+        *,
+        tenant_id: int | None,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        user_id: int | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        correction: bool,
+    ) -> AuditRow:
+        entry = Entry(
+            seq=last_seq + 1,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            user_id=user_id,
+            before=before,
+            after=after,
+            correction=correction,
+            prev_hash=last_hash or GENESIS,
+        )
+        row = AuditRow(
+            tenant_id=tenant_id,
+            seq=entry.seq,
+            prev_hash=entry.prev_hash,
+            hash=entry_hash(entry),
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            user_id=user_id,
+            before=before,
+            after=after,
+            correction=correction,
+        )
+        self.session.add(row)
+        return row
+
+    def head(self, tenant_id: int | None) -> tuple[int, str]:
+        """The last sequence number and hash the log's owner recorded (the vendor's log for None)."""
+        if tenant_id is None:
+            found = self.session.execute(
+                select(VendorLogRow.seq, VendorLogRow.hash).where(VendorLogRow.id == 1)
+            ).first()
+        else:
+            found = self.session.execute(
+                select(TenantRow.log_seq, TenantRow.log_hash).where(TenantRow.id == tenant_id)
+            ).first()
+        return (found[0], found[1]) if found is not None else (0, "")
+
+    def chain(self, tenant_id: int | None, *, batch: int = 5000) -> Iterator[Entry]:
+        """Every entry of one log in sequence order, as its hash saw it; read as plain rows in batches
+        (no ORM objects kept), so a long log is verified in bounded memory."""
+        owner = AuditRow.tenant_id.is_(None) if tenant_id is None else AuditRow.tenant_id == tenant_id
+        columns = (
+            AuditRow.seq,
+            AuditRow.at,
+            AuditRow.actor,
+            AuditRow.action,
+            AuditRow.subject,
+            AuditRow.user_id,
+            AuditRow.before,
+            AuditRow.after,
+            AuditRow.correction,
+            AuditRow.prev_hash,
+            AuditRow.hash,
+        )
+        after = 0
+        while True:
+            rows = self.session.execute(
+                select(*columns).where(owner, AuditRow.seq > after).order_by(AuditRow.seq).limit(batch)
+            ).all()
+            for seq, at, actor, action, subject, user_id, before, entry_after, correction, prev, digest in rows:
+                yield Entry(
+                    seq=seq,
+                    at=_utc(at),
+                    actor=actor,
+                    action=action,
+                    subject=subject,
+                    user_id=user_id,
+                    before=before,
+                    after=entry_after,
+                    correction=bool(correction),
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
     def entries(
-        self, tenant_id: int, *, user_id: int | None = None, until: datetime | None = None
+        self,
+        tenant_id: int,
+        *,
+        user_id: int | None = None,
+        until: datetime | None = None,
+        after_seq: int = 0,
+        limit: int | None = None,
     ) -> Sequence[AuditRow]:
         query = select(AuditRow).where(AuditRow.tenant_id == tenant_id)
         if user_id is not None:
             query = query.where(AuditRow.user_id == user_id)
         if until is not None:
             query = query.where(AuditRow.at <= until)
-        return self.session.scalars(query.order_by(AuditRow.at, AuditRow.id)).all()
+        if after_seq:
+            query = query.where(AuditRow.seq > after_seq)
+        query = query.order_by(AuditRow.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        return self.session.scalars(query).all()
+
+    def vendor_entries(self, *, after_seq: int = 0, limit: int | None = None) -> Sequence[AuditRow]:
+        query = select(AuditRow).where(AuditRow.tenant_id.is_(None), AuditRow.seq > after_seq).order_by(AuditRow.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        return self.session.scalars(query).all()
 
     def last_tenant_state(self, tenant_id: int, *, until: datetime) -> AuditRow | None:
         query = (
             select(AuditRow)
             .where(AuditRow.tenant_id == tenant_id, AuditRow.action.in_(TENANT_STATE_ACTIONS), AuditRow.at <= until)
-            .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+            .order_by(AuditRow.seq.desc())
             .limit(1)
         )
         return self.session.scalar(query)
@@ -328,10 +578,31 @@ class AuditRepository:
                 AuditRow.action.in_(USER_STATE_ACTIONS),
                 AuditRow.at <= until,
             )
-            .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+            .order_by(AuditRow.seq.desc())
             .limit(1)
         )
         return self.session.scalar(query)
+
+
+def entry_of(row: AuditRow) -> Entry:
+    return Entry(
+        seq=row.seq,
+        at=_utc(row.at),
+        actor=row.actor,
+        action=row.action,
+        subject=row.subject,
+        user_id=row.user_id,
+        before=row.before,
+        after=row.after,
+        correction=row.correction,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; every time stored here is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class SubscriptionRepository:

@@ -80,7 +80,7 @@ def bulk_assign(
     *,
     partial: bool = False,
     create_users: bool = False,
-    at: datetime,
+    at: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Apply each row in its own savepoint; without `partial`, any failure raises BULK_ASSIGN_FAILED.

@@ -6,18 +6,19 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 
 from lisens.catalog.migrations import load_mapping
-from lisens.db.models import AuditRow, MigrationRow, SeatRow, UserLicenseRow, UserPlanRow, UserRow
+from lisens.db.models import MigrationRow, SeatRow, UserLicenseRow, UserPlanRow, UserRow
 from lisens.db.repositories import AuditRepository, PurchaseRepository, TenantRepository, UserRepository
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
 from lisens.domain.errors import Conflict, InvalidInput, NotFound
 from lisens.domain.migration import PlanMapping, carried_licenses
 from lisens.domain.model import Catalog, LicenseType, Plan
+from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
 from lisens.service.state import TenantState, load_state
@@ -272,9 +273,12 @@ def _full_state(ctx: Context, state: TenantState) -> dict[str, Any]:
     }
 
 
-def apply(ctx: Context, tenant: str, *, to: str, at: datetime, at_renewal: bool = False) -> dict[str, Any]:
+def apply(
+    ctx: Context, tenant: str, *, to: str, at: datetime | None = None, at_renewal: bool = False
+) -> dict[str, Any]:
     """Move the tenant now (all users or none), or schedule it for the next renewal."""
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     plan = _compute(ctx, state, to)  # refuses a missing mapping or the same generation before anything
     if at_renewal:
         contract = contract_of(ctx, state.id)
@@ -354,33 +358,28 @@ def record_snapshots(ctx: Context, tenant: str, *, action: str, subject: str, at
         state.id, at=at, actor=ctx.actor, action=action, subject=subject, after=state.snapshot()
     )
     entries = [
-        {
-            "tenant_id": state.id,
-            "at": at,
-            "actor": ctx.actor,
-            "action": "assign",
-            "user_id": row.id,
-            "subject": action,
-            "before": None,
-            "after": {
+        (
+            row.id,
+            action,
+            {
                 "plan": plans.get(row.id),
                 "licenses": sorted(direct.get(row.id, [])),
                 "type": row.type,
                 "can_log_in": row.can_log_in,
                 "retired": row.retired,
             },
-        }
+        )
         for row in rows
     ]
-    if entries:
-        ctx.session.execute(insert(AuditRow), entries)
+    AuditRepository(ctx.session).add_many(state.id, at=at, actor=ctx.actor, action="assign", entries=entries)
     state.row.version += 1
     ctx.session.flush()
 
 
-def rollback(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
+def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Undo the last applied migration: generation, seats, add-ons, system licenses and every assignment."""
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     migration = ctx.session.scalars(
         select(MigrationRow)
         .where(MigrationRow.tenant_id == state.id, MigrationRow.state == "applied")
@@ -445,7 +444,9 @@ def apply_due(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]
     applied = []
     for scheduled in due:
         plan = _compute(ctx, load_state(ctx, tenant, lock=True), scheduled.to_generation)
-        effective = datetime.combine(scheduled.effective, datetime.min.time(), tzinfo=utc(at).tzinfo)
+        effective = datetime.combine(scheduled.effective, datetime.min.time(), tzinfo=UTC)
+        last = state.row.log_at
+        effective = max(effective, utc(last)) if last is not None else effective
         _write(ctx, plan, at=effective)
         scheduled.state = "superseded"
         applied.append({"to": scheduled.to_generation, "effective": scheduled.effective.isoformat()})

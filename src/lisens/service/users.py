@@ -25,6 +25,7 @@ from lisens.domain.errors import (
 )
 from lisens.domain.model import LicenseType, Plan, UserType
 from lisens.domain.names import canonical
+from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
 from lisens.service.fencing import tenant_plan
@@ -78,7 +79,13 @@ def _record(
 
 
 def add_user(
-    ctx: Context, tenant: str, name: str, *, user_type: str = "internal", can_log_in: bool = True, at: datetime
+    ctx: Context,
+    tenant: str,
+    name: str,
+    *,
+    user_type: str = "internal",
+    can_log_in: bool = True,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     if not USER_NAME_RE.fullmatch(name):
         raise InvalidInput(
@@ -95,6 +102,7 @@ def add_user(
             value=user_type,
         ) from None
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     users = UserRepository(ctx.session)
     if users.get(state.id, name) is not None:
         raise AlreadyExists(f"tenant {tenant!r} has a user {name!r} already", code="USER_EXISTS", user=name)
@@ -214,12 +222,13 @@ def assign(
     *,
     plans: Sequence[str] = (),
     licenses: Sequence[str] = (),
-    at: datetime,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """Assign a plan (several plans: their combined plan) and/or user licenses, in one transaction."""
     if not plans and not licenses:
         raise InvalidInput("nothing to assign: give plans or licenses", code="NOTHING_TO_ASSIGN")
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
     if user.retired:
         raise UserRetired(f"user {user_name!r} is retired and holds no licenses", user=user_name)
@@ -260,17 +269,26 @@ def assign(
     return {"user": user_name, "before": before, "after": after, "changed": before != after}
 
 
-def switch_plan(ctx: Context, tenant: str, user_name: str, plan_key: str, *, at: datetime) -> dict[str, Any]:
+def switch_plan(
+    ctx: Context, tenant: str, user_name: str, plan_key: str, *, at: datetime | None = None
+) -> dict[str, Any]:
     """Switch a user to another plan as part of an upgrade (the seats were moved already)."""
     return assign(ctx, tenant, user_name, plans=plan_key.split("+"), at=at)
 
 
 def unassign(
-    ctx: Context, tenant: str, user_name: str, *, plan: bool = False, licenses: Sequence[str] = (), at: datetime
+    ctx: Context,
+    tenant: str,
+    user_name: str,
+    *,
+    plan: bool = False,
+    licenses: Sequence[str] = (),
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     if not plan and not licenses:
         raise InvalidInput("nothing to unassign: give --plan or licenses", code="NOTHING_TO_ASSIGN")
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
     users = UserRepository(ctx.session)
     before = user_snapshot(ctx, state, user)
@@ -292,9 +310,10 @@ def unassign(
     return {"user": user_name, "before": before, "after": after, "changed": before != after}
 
 
-def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime) -> dict[str, Any]:
+def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Retire a user: every license removed and login turned off, in one step."""
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
     users = UserRepository(ctx.session)
     before = user_snapshot(ctx, state, user)
@@ -307,8 +326,11 @@ def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime) -> d
     return {"user": user_name, "before": before, "after": after}
 
 
-def set_can_log_in(ctx: Context, tenant: str, user_name: str, can_log_in: bool, *, at: datetime) -> dict[str, Any]:
+def set_can_log_in(
+    ctx: Context, tenant: str, user_name: str, can_log_in: bool, *, at: datetime | None = None
+) -> dict[str, Any]:
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
     if user.retired and can_log_in:
         raise UserRetired(f"user {user_name!r} is retired and cannot log in", user=user_name)
