@@ -241,7 +241,7 @@ def test_packages_and_snapshots_over_http(api: Api) -> None:
     app_server = {"Authorization": f"Bearer {server.json()['token']}"}
     snapshot = api.client.get("/v1/tenants/acme/snapshot?ttl=600", headers=app_server).json()
     key = load_private_key(api.client.app.state.settings.signing_key).public_key()
-    offline = OfflineLicenses.load(jsonlib.dumps(snapshot).encode(), public_pem(key))
+    offline = OfflineLicenses.load(jsonlib.dumps(snapshot).encode(), public_pem(key), tenant="acme")
     assert offline.has_license("alice", "superoffice.quote-cal")
 
 

@@ -163,7 +163,7 @@ def test_a_snapshot_answers_offline_what_the_database_answers(ctx: Context) -> N
     users.assign(ctx, "acme", "bob", plans=["sales-essential"], at=AT)
     now = datetime.now(UTC)
     document = packages.issue_snapshot(ctx, "acme", KEY, at=now, ttl=timedelta(hours=1))
-    offline = OfflineLicenses.load(json.dumps(document).encode(), public_pem(KEY.public_key()))
+    offline = OfflineLicenses.load(json.dumps(document).encode(), public_pem(KEY.public_key()), tenant="acme")
     for user in ("alice", "bob", "carol"):
         for name in ("quote-cal", "sale-cal", "superoffice.ten", "mktg-auto-cal"):
             online = users.check(ctx, "acme", user, [name])[0]["held"]

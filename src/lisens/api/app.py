@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,16 +11,19 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from lisens import __version__
 from lisens.admin import views as admin_views
+from lisens.admin.sessions import PanelSessions
 from lisens.api import agent, compat, problems, v1
 from lisens.api.observability import Metrics, RequestMiddleware
+from lisens.api.security import FailedAuthLimiter, SecurityHeaders
 from lisens.db.engine import make_engine, make_session_factory
+from lisens.service import panel_sessions
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Clock, system_clock
+from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
 
 MAX_BODY = 10 * 1024 * 1024
@@ -82,15 +84,18 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
 
     app.include_router(admin_views.router)
     app.mount("/admin/static", StaticFiles(directory=ADMIN_STATIC), name="admin-static")
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.session_secret or secrets.token_urlsafe(32),
-        session_cookie="lisens_session",
-        max_age=8 * 3600,
-        same_site="strict",
-        https_only=settings.secure_cookies,
-    )
+    app.state.auth_limiter = FailedAuthLimiter(limit=settings.auth_failure_limit, window=settings.auth_failure_window)
+
+    def panel_secret() -> str:
+        """LISENS_SESSION_SECRET, else the one kept in the database for every worker."""
+        if settings.session_secret:
+            return settings.session_secret
+        with service_unit_of_work(app.state.sessions, actor="server", catalog_dir=settings.catalog_dir) as ctx:
+            return panel_sessions.shared_secret(ctx, at=clock())
+
+    app.add_middleware(PanelSessions, secret=panel_secret, always_secure=settings.secure_cookies)
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body=MAX_BODY)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

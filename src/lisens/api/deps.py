@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from lisens.api.problems import ApiError
+from lisens.api.security import FailedAuthLimiter, client_address
 from lisens.domain.errors import UnknownTenant
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Context
@@ -51,11 +52,22 @@ def _token_from(header: str | None) -> str:
 def current_principal(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
-    token = _token_from(authorization)
-    with unit_of_work(request, actor="auth", read_only=True) as ctx:
-        principal = authenticate(ctx, token)
-    if principal is None:
-        raise ApiError("unknown or revoked token", code="UNAUTHENTICATED")
+    if not authorization:  # no credentials is not a failed authentication
+        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code="UNAUTHENTICATED")
+    try:
+        token = _token_from(authorization)
+        with unit_of_work(request, actor="auth", read_only=True) as ctx:
+            principal = authenticate(ctx, token)
+        if principal is None:
+            raise ApiError("unknown or revoked token", code="UNAUTHENTICATED")
+    except ApiError:
+        # A valid token is never slowed down; failures beyond the limit are answered 429.
+        limiter: FailedAuthLimiter = request.app.state.auth_limiter
+        client = client_address(request)
+        wait = limiter.failed(client)
+        if wait is not None:
+            raise limiter.refuse(client, wait) from None
+        raise
     request.state.principal = principal
     return principal
 

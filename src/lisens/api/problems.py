@@ -19,6 +19,7 @@ LOGGER = logging.getLogger("lisens.http")
 # By code first: catalog names in a request body are bad input, not a missing resource.
 STATUS_BY_CODE: dict[str, int] = {
     "UNAUTHENTICATED": 401,
+    "TOO_MANY_FAILED_AUTHENTICATIONS": 429,
     "FORBIDDEN": 403,
     "NO_TENANT": 403,
     "NO_USER": 403,
@@ -36,6 +37,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "NO_MIGRATION_MAPPING": 422,
     "UNKNOWN_METRIC": 422,
     "PAYLOAD_TOO_LARGE": 413,
+    "BATCH_TOO_LARGE": 413,
     "UNKNOWN_TOKEN": 404,
     "NO_SIGNING_KEY": 503,
     "NO_PUBLIC_KEY": 503,
@@ -79,7 +81,9 @@ def problem(status: int, code: str, detail: str, *, instance: str, **extra: Any)
         "code": code,
         **extra,
     }
-    headers = {"WWW-Authenticate": 'Bearer realm="lisens"'} if status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="lisens"'} if status == 401 else {}
+    if status == 429 and "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

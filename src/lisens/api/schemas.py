@@ -136,9 +136,15 @@ class At(Body):
     at: CorrectionAt = None
 
 
+# A check repeats each name in every pair it answers: names are bounded like user and license names.
+CheckName = Annotated[str, Field(min_length=1, max_length=254)]
+
+
 class CheckRequest(Body):
-    users: list[str] = Field(min_length=1, max_length=MAX_ITEMS, examples=[["alice", "bob"]])
-    licenses: list[str] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
+    """At most 10,000 users, 1,000 licenses and 1,000,000 pairs (100,000 with `explain`)."""
+
+    users: list[CheckName] = Field(min_length=1, max_length=MAX_ITEMS, examples=[["alice", "bob"]])
+    licenses: list[CheckName] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
     explain: bool = False
     at: datetime | None = Field(default=None, description="When to check (license expiry); default now")
 

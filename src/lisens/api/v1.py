@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from lisens.api.deps import Auth, can_manage, can_read, signing_keys, unit_of_work, vendor_only, verifying_key
 from lisens.api.problems import ApiError
@@ -40,9 +42,8 @@ from lisens.api.schemas import (
     UserUpdate,
 )
 from lisens.catalog.loader import load_catalog, load_catalogs
-from lisens.catalog.views import addon_view, decision_view, generation_view, license_view, plan_view
-from lisens.domain.engine import require_plan
-from lisens.domain.names import canonical
+from lisens.catalog.views import addon_view, generation_view, grant_view, license_view, plan_view
+from lisens.domain.engine import Decision, require_plan
 from lisens.service import (
     audit,
     bulk,
@@ -58,7 +59,6 @@ from lisens.service import (
 )
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import utc
-from lisens.service.state import load_state
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
@@ -69,6 +69,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (409, "Conflicts with the current state: nothing was changed"),
         (413, "Request body too large"),
         (422, "Invalid request"),
+        (429, "Too many failed authentications from this address: wait Retry-After seconds"),
         (503, "Database unavailable"),
     )
 }
@@ -594,42 +595,76 @@ def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkReques
         return bulk.bulk_assign(ctx, tenant, rows, partial=body.partial, create_users=body.create_users, at=body.at)
 
 
-@router.post("/tenants/{tenant}/check", response_model=CheckResponse, tags=["checks"])
+@router.post(
+    "/tenants/{tenant}/check",
+    response_model=CheckResponse,
+    tags=["checks"],
+    responses={413: {"model": Problem, "description": "Too many (user, license) pairs: BATCH_TOO_LARGE"}},
+)
 def check(request: Request, principal: Auth, tenant: str, body: CheckRequest) -> Response:
-    """Every (user, license) pair: held, and a reason code; with `explain`, what grants it or would."""
+    """Every (user, license) pair: held, and a reason code; with `explain`, what grants it or would.
+
+    At most 1,000,000 pairs (100,000 with `explain`); a larger answer is streamed in chunks.
+    """
     can_read(principal, tenant)
-    cache: EffectiveLicenseCache = request.app.state.cache
-    names = [canonical(n) for n in body.licenses]
+    users.require_batch_size(len(body.users), len(body.licenses), explain=body.explain)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        found = cache.users(ctx, tenant, body.users)
-        expiry, dates = users.expiry_of(ctx, load_state(ctx, tenant), body.at)
-    results: list[dict[str, Any]] = []
-    append = results.append
-    for user in body.users:
-        entry = found.get(user)
-        if entry is None or entry.retired:
-            reason = "UNKNOWN_USER" if entry is None else users.USER_RETIRED_REASON
-            for name in names:
-                append({"user": user, "license": name, "held": False, "reason": reason})
-            continue
-        has = entry.resolution.has_license
-        for name in names:
-            if has(name) and not body.explain:
-                append({"user": user, "license": name, "held": True, "reason": "HELD"})
-                continue
-            decision = decision_view(entry.resolution.explain(name))
-            row = {"user": user, "license": name, "held": decision["held"], "reason": decision["reason"]}
-            if body.explain:
-                row["granted_by"] = decision["granted_by"]
-                row["would_grant"] = decision["would_grant"]
-            append(row)
-    if expiry in (users.LICENSE_EXPIRED, users.LICENSE_NOT_STARTED):
-        results = [{**row, "held": False, "reason": expiry} for row in results]
-    document: dict[str, Any] = {"results": results}
-    if dates is not None:
-        document["license"] = {**dates, "warning": expiry}
-    # Serialised here: a response of many thousand pairs skips a second validation pass.
-    return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
+        answer = users.check_batch(
+            ctx, request.app.state.cache, tenant, body.users, body.licenses, explain=body.explain, at=body.at
+        )
+    chunks = _check_chunks(answer, explain=body.explain)
+    if len(answer.rows) * len(answer.licenses) <= STREAM_ABOVE_PAIRS:
+        return Response(b"".join(chunks), media_type="application/json")
+    return StreamingResponse(chunks, media_type="application/json")
+
+
+STREAM_ABOVE_PAIRS = 20_000
+CHUNK_BYTES = 256 * 1024
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _check_chunks(answer: users.BatchCheck, *, explain: bool) -> Iterator[bytes]:
+    """The check's JSON document in chunks of about CHUNK_BYTES: memory stays flat however many pairs.
+
+    Serialised here rather than through the response model: each distinct tuple of decisions is
+    encoded once, and a user's row is its name joined onto those encoded tails (C-level joins).
+    """
+    tails: dict[int, list[str]] = {}
+
+    def encoded(decisions: tuple[Decision, ...]) -> list[str]:
+        found = tails.get(id(decisions))
+        if found is None:
+            found = []
+            for d in decisions:
+                tail = f',"license":{_json(d.license)},"held":{_json(d.held)},"reason":{_json(d.reason)}'
+                if explain:
+                    granted = _json([grant_view(g) for g in d.granted_by])
+                    would = _json([grant_view(g) for g in d.would_grant])
+                    tail += f',"granted_by":{granted},"would_grant":{would}'
+                found.append(tail + "}")
+            tails[id(decisions)] = found
+        return found
+
+    buffer: list[str] = ['{"results":[']
+    size = 0
+    first = True
+    for user, decisions in answer.rows:
+        head = '{"user":' + _json(user)
+        line = head + ("," + head).join(encoded(decisions))
+        buffer.append(line if first else "," + line)
+        first = False
+        size += len(line)
+        if size >= CHUNK_BYTES:
+            yield "".join(buffer).encode()
+            buffer, size = [], 0
+    buffer.append("]")
+    if answer.dates is not None:
+        buffer.append(',"license":' + _json({**answer.dates, "warning": answer.expiry}))
+    buffer.append("}")
+    yield "".join(buffer).encode()
 
 
 # ---------------------------------------------------------------- tokens

@@ -222,11 +222,12 @@ def snapshot_check(
     file: Path,
     user: str,
     license_name: Annotated[str, typer.Argument(metavar="LICENSE")],
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant the snapshot must be of.")],
     public_key: PublicKeyOption = None,
 ) -> None:
     """Check a license against a snapshot offline, as an app server would; exit 1 when not held."""
     key = public_key_for(runtime(ctx).settings, public_key)
-    licenses = OfflineLicenses.load(file, public_pem(key), now=runtime(ctx).clock().timestamp())
+    licenses = OfflineLicenses.load(file, public_pem(key), tenant=tenant, now=runtime(ctx).clock().timestamp())
     held = licenses.has_license(user, license_name)
     console.print(f"{user} {'holds' if held else 'does not hold'} {license_name}", markup=False)
     if not held:

@@ -310,3 +310,30 @@ class MigrationRow(Base):
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PanelSessionRow(Base):
+    """A log-in to the web panel. The cookie carries the session id; only its SHA-256 hash is stored.
+
+    Log-out sets `ended_at`: the cookie stops working at once, in every worker, even if it was copied.
+    """
+
+    __tablename__ = "panel_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ServerSecretRow(Base):
+    """A secret the server makes once and every worker shares (the panel's cookie-signing key)."""
+
+    __tablename__ = "server_secret"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,14 +14,17 @@ from lisens.db.models import (
     AuditRow,
     InvoiceRow,
     OwnerRow,
+    PanelSessionRow,
     PartnerLicenseRow,
     PeriodChangeRow,
     ScheduledChangeRow,
     ScheduledSeatsRow,
     SeatRow,
+    ServerSecretRow,
     SubscriptionRow,
     SystemLicenseRow,
     TenantRow,
+    TokenRow,
     UserLicenseRow,
     UserPlanRow,
     UserRow,
@@ -44,6 +47,9 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 class TenantRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def get(self, tenant_id: int) -> TenantRow | None:
+        return self.session.get(TenantRow, tenant_id)
 
     def get_by_name(self, name: str) -> TenantRow | None:
         return self.session.scalar(select(TenantRow).where(TenantRow.name == name))
@@ -810,3 +816,67 @@ class ScheduledChangeRepository:
             .order_by(ScheduledChangeRow.tenant_id)
         )
         return list(self.session.scalars(query))
+
+
+class PanelSessionRepository:
+    """Log-ins to the web panel. `tenant_id` is the session's tenant, None for the vendor's."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tenant_id: int | None, row: PanelSessionRow) -> PanelSessionRow:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def live(
+        self, tenant_id: int | None, session_hash: str, *, at: datetime
+    ) -> tuple[PanelSessionRow, TokenRow] | None:
+        """The session and its token, while the session is neither ended nor expired and the token not revoked."""
+        same_tenant = (
+            PanelSessionRow.tenant_id.is_(None) if tenant_id is None else PanelSessionRow.tenant_id == tenant_id
+        )
+        found = self.session.execute(
+            select(PanelSessionRow, TokenRow)
+            .join(TokenRow, TokenRow.id == PanelSessionRow.token_id)
+            .where(
+                same_tenant,
+                PanelSessionRow.session_hash == session_hash,
+                PanelSessionRow.ended_at.is_(None),
+                PanelSessionRow.expires_at > at,
+                TokenRow.revoked_at.is_(None),
+            )
+        ).first()
+        return None if found is None else (found[0], found[1])
+
+    def end(self, tenant_id: int | None, session_hash: str, *, at: datetime) -> bool:
+        """End the session (log-out); False if there was no such live session."""
+        same_tenant = (
+            PanelSessionRow.tenant_id.is_(None) if tenant_id is None else PanelSessionRow.tenant_id == tenant_id
+        )
+        row = self.session.scalar(
+            select(PanelSessionRow).where(
+                same_tenant, PanelSessionRow.session_hash == session_hash, PanelSessionRow.ended_at.is_(None)
+            )
+        )
+        if row is None:
+            return False
+        row.ended_at = at
+        self.session.flush()
+        return True
+
+
+class ServerSecretRepository:
+    """Secrets of the server itself, shared by its workers: not tenant data, so no tenant_id."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, name: str) -> str | None:
+        row = self.session.get(ServerSecretRow, name)
+        return None if row is None else row.value
+
+    def add(self, name: str, value: str, *, at: datetime) -> None:
+        self.session.add(ServerSecretRow(name=name, value=value, created_at=at))
+        self.session.flush()
