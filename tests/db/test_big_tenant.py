@@ -16,7 +16,7 @@ from lisens.db.models import AuditRow, UserPlanRow, UserRow
 from lisens.service import migrations, packages, tenants
 from lisens.service.context import Context
 from lisens.service.state import load_state
-from tests.db.conftest import BACKENDS, T0, Database, create_database, drop_database
+from tests.db.conftest import BACKENDS, T0, Database, create_database, drop_database, later
 
 USERS = 100_000
 PLANS = ["sales-essential", "sales-premium", "service-premium", "sales-premium+service-essential"]
@@ -32,7 +32,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, Co
     """A PostgreSQL database with one generation 11 tenant of 100,000 users (inserted set-based)."""
     database, token = create_database("postgresql", Path(tmp_path_factory.mktemp("big")))
     session = make_session_factory(database.engine)()
-    ctx = Context(session=session, actor="test")
+    ctx = Context(session=session, actor="test", clock=later, may_correct=True)
     tenants.create_tenant(ctx, name="big", generation="11", at=T0)
     for plan in PLANS:
         tenants.set_seats(ctx, "big", plan, USERS, at=T0)
