@@ -51,13 +51,13 @@ def seed(url: str) -> str:
     upgrade(engine)
     session = make_session_factory(engine)()
     ctx = Context(session=session, actor="bench")
-    tenants.create_tenant(ctx, name="bench", generation="11", at=NOW)
+    tenants.create_tenant(ctx, name="bench", generation="11")
     for plan in PLANS:
-        tenants.set_seats(ctx, "bench", plan, USERS, at=NOW)
+        tenants.set_seats(ctx, "bench", plan, USERS)
     for n in range(USERS):
-        users.add_user(ctx, "bench", f"u{n:04d}", at=NOW)
-        users.assign(ctx, "bench", f"u{n:04d}", plans=PLANS[n % len(PLANS)].split("+"), at=NOW)
-    token, _ = tokens.create_token(ctx, role="app", tenant="bench", at=NOW)
+        users.add_user(ctx, "bench", f"u{n:04d}")
+        users.assign(ctx, "bench", f"u{n:04d}", plans=PLANS[n % len(PLANS)].split("+"))
+    token, _ = tokens.create_token(ctx, role="app", tenant="bench")
     session.commit()
     session.close()
     engine.dispose()

@@ -75,16 +75,16 @@ def in_transaction(engine: Engine, work: Callable[[Context], object]) -> None:
 
 def setup_tenant(engine: Engine, name: str, people: list[str]) -> None:
     def work(ctx: Context) -> None:
-        tenants.create_tenant(ctx, name=name, generation="11", at=NOW)
-        tenants.set_seats(ctx, name, "sales-premium", len(people), at=NOW)
+        tenants.create_tenant(ctx, name=name, generation="11")
+        tenants.set_seats(ctx, name, "sales-premium", len(people))
         for person in people:
-            users.add_user(ctx, name, person, at=NOW)
+            users.add_user(ctx, name, person)
 
     in_transaction(engine, work)
 
 
 def assign_one(engine: Engine, tenant: str, person: str) -> None:
-    in_transaction(engine, lambda ctx: users.assign(ctx, tenant, person, plans=["sales-premium"], at=NOW))
+    in_transaction(engine, lambda ctx: users.assign(ctx, tenant, person, plans=["sales-premium"]))
 
 
 def bench_backend(backend: str) -> dict[str, float]:

@@ -45,8 +45,8 @@ P99_TARGET_S = 2.0
 def seed(engine: Engine, rows: int) -> None:
     session = make_session_factory(engine)()
     ctx = Context(session=session, actor="bench")
-    tenants.create_tenant(ctx, name="big", generation="11", at=NOW)
-    tenants.set_seats(ctx, "big", "sales-premium", rows, at=NOW)
+    tenants.create_tenant(ctx, name="big", generation="11")
+    tenants.set_seats(ctx, "big", "sales-premium", rows)
     tenant_id = session.scalar(select(TenantRow.id).where(TenantRow.name == "big"))
     session.execute(
         insert(UserRow),
@@ -55,10 +55,10 @@ def seed(engine: Engine, rows: int) -> None:
             for n in range(rows)
         ],
     )
-    tenants.create_tenant(ctx, name="other", generation="11", at=NOW)
-    tenants.set_seats(ctx, "other", "sales-premium", 10, at=NOW)
+    tenants.create_tenant(ctx, name="other", generation="11")
+    tenants.set_seats(ctx, "other", "sales-premium", 10)
     for n in range(100):
-        users.add_user(ctx, "other", f"o{n:03d}", at=NOW)
+        users.add_user(ctx, "other", f"o{n:03d}")
     session.commit()
     session.close()
 
@@ -72,7 +72,7 @@ def run_bulk(url: str, rows: int, started: Any, results: Any) -> None:
     started.set()
     begin = time.perf_counter()
     with unit_of_work(factory, actor="bench-bulk", catalog_dir=None) as ctx:
-        report = bulk.bulk_assign(ctx, "big", parsed, at=NOW)
+        report = bulk.bulk_assign(ctx, "big", parsed)
     elapsed = time.perf_counter() - begin
     engine.dispose()
     assert report["applied"] == rows, report
@@ -106,10 +106,10 @@ class Client:
         self.turn += 1
         if self.turn % 2:
             work: Callable[[Context], object] = lambda ctx: users.assign(  # noqa: E731
-                ctx, "other", "o002", plans=["sales-premium"], at=datetime.now(UTC)
+                ctx, "other", "o002", plans=["sales-premium"]
             )
         else:
-            work = lambda ctx: users.unassign(ctx, "other", "o002", plan=True, at=datetime.now(UTC))  # noqa: E731
+            work = lambda ctx: users.unassign(ctx, "other", "o002", plan=True)  # noqa: E731
         self._timed("write", work, read_only=False)
 
     def run_until(self, done: Callable[[], bool]) -> None:

@@ -29,9 +29,9 @@ PLANS = [
 
 def seed(ctx: Context, users: int) -> None:
     """One generation 11 tenant with `users` users spread over base plans and combinations (bulk inserts)."""
-    tenants.create_tenant(ctx, name="big", generation="11", at=NOW)
+    tenants.create_tenant(ctx, name="big", generation="11")
     for plan in PLANS:
-        tenants.set_seats(ctx, "big", plan, users, at=NOW)
+        tenants.set_seats(ctx, "big", plan, users)
     tenant_id = ctx.session.scalar(select(TenantRow.id).where(TenantRow.name == "big"))
     rows = [
         {
@@ -65,11 +65,11 @@ def bench(backend: str, users: int) -> dict[str, float]:
         assert view["summary"]["users"] == users
         session.rollback()
         start = time.perf_counter()
-        migrations.apply(ctx, "big", to="suite", at=NOW)
+        migrations.apply(ctx, "big", to="suite")
         session.commit()
         results["apply_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        migrations.rollback(ctx, "big", at=NOW)
+        migrations.rollback(ctx, "big")
         session.commit()
         results["rollback_s"] = time.perf_counter() - start
         session.close()

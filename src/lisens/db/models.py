@@ -56,6 +56,9 @@ class TenantRow(Base):
     # License packages only move forward: the last sequence number issued and the one active.
     package_issued: Mapped[int] = mapped_column(Integer, default=0)
     package_active: Mapped[int] = mapped_column(Integer, default=0)
+    # When the first of the vendor's scheduled changes falls due (None: none is pending), so that a
+    # change need not look for due ones unless there are some.
+    next_change_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OwnerRow(Base):

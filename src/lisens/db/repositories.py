@@ -52,7 +52,16 @@ class TenantRepository:
         return self.session.get(TenantRow, tenant_id)
 
     def get_by_name(self, name: str) -> TenantRow | None:
-        return self.session.scalar(select(TenantRow).where(TenantRow.name == name))
+        """The tenant named `name`; asked again in the same transaction, from the session (no query)."""
+        known: dict[str, int] = self.session.info.setdefault(TENANT_IDS, {})
+        if name in known:
+            row = self.session.get(TenantRow, known[name])
+            if row is not None:
+                return row
+        row = self.session.scalar(select(TenantRow).where(TenantRow.name == name))
+        if row is not None:
+            known[name] = row.id
+        return row
 
     def lock(self, tenant_id: int) -> TenantRow:
         """The tenant row, locked until the transaction ends: changes to one tenant's licensing serialise."""
@@ -108,6 +117,8 @@ LOCKED_TENANTS = "lisens_locked_tenants"
 CORRECTED_TENANTS = "lisens_corrected_tenants"
 # Per tenant, the time the change in this session was stamped with (use cases calling use cases share it).
 STAMPED_TENANTS = "lisens_stamped_tenants"
+# Tenant ids by name, as this transaction found them (names never change).
+TENANT_IDS = "lisens_tenant_ids"
 
 
 @event.listens_for(Session, "after_commit")
@@ -117,6 +128,7 @@ def _locks_released(session: Session) -> None:
     session.info.pop(LOCKED_TENANTS, None)
     session.info.pop(CORRECTED_TENANTS, None)
     session.info.pop(STAMPED_TENANTS, None)
+    session.info.pop(TENANT_IDS, None)
 
 
 class PurchaseRepository:
@@ -807,6 +819,13 @@ class ScheduledChangeRepository:
                 ScheduledChangeRow.tenant_id == tenant_id, ScheduledChangeRow.id == change_id
             )
         )
+
+    def first_pending(self, tenant_id: int) -> datetime | None:
+        query = select(func.min(ScheduledChangeRow.effective)).where(
+            ScheduledChangeRow.tenant_id == tenant_id, ScheduledChangeRow.state == "pending"
+        )
+        found = self.session.scalar(query)
+        return _utc(found) if found is not None else None
 
     def tenants_with_due(self, *, until: datetime) -> list[int]:
         query = (

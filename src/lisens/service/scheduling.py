@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, ParamSpec
 
-from lisens.db.models import ScheduledChangeRow
+from lisens.db.models import ScheduledChangeRow, TenantRow
 from lisens.db.repositories import AuditRepository, ScheduledChangeRepository, TenantRepository
 from lisens.domain.errors import InvalidInput, LisensError, NotFound, TimeNotAllowed
 from lisens.service.clock import change_time
@@ -86,6 +86,7 @@ def schedule_change(
             outcome="",
         ),
     )
+    _next_change(ctx, state.row)
     view = change_view(row)
     AuditRepository(ctx.session).add(
         state.id, at=now, actor=ctx.actor, action="change.scheduled", subject=operation, after=view
@@ -118,10 +119,10 @@ def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = Non
     if ctx.session.info.get(APPLYING):
         return []
     row = require_tenant_row(ctx, tenant)
-    repo = ScheduledChangeRepository(ctx.session)
     now = min(until, ctx.now()) if until is not None else ctx.now()
-    if not repo.due(row.id, until=now):
-        return []
+    if row.next_change_at is None or utc(row.next_change_at) > now:
+        return []  # the common case: nothing is due, and no query was needed to know
+    repo = ScheduledChangeRepository(ctx.session)
     locked = TenantRepository(ctx.session).lock(row.id)
     operations = _registry()
     done: list[dict[str, Any]] = []
@@ -150,8 +151,13 @@ def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = Non
             done.append(change_view(change))
     finally:
         ctx.session.info.pop(APPLYING, None)
+    _next_change(ctx, locked)
     ctx.session.flush()
     return done
+
+
+def _next_change(ctx: Context, tenant: TenantRow) -> None:
+    tenant.next_change_at = ScheduledChangeRepository(ctx.session).first_pending(tenant.id)
 
 
 def list_changes(ctx: Context, tenant: str, *, pending_only: bool = False) -> list[dict[str, Any]]:
@@ -173,6 +179,7 @@ def cancel_change(ctx: Context, tenant: str, change_id: int) -> dict[str, Any]:
         )
     now = change_time(ctx, state.row)
     row.state, row.done_at = "cancelled", now
+    _next_change(ctx, state.row)
     AuditRepository(ctx.session).add(
         state.id, at=now, actor=ctx.actor, action="change.cancelled", subject=row.operation, after={"id": row.id}
     )

@@ -36,9 +36,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("scheduled_change", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_scheduled_change_tenant_id"), ["tenant_id"], unique=False)
+    with op.batch_alter_table("tenant", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("next_change_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tenant", schema=None) as batch_op:
+        batch_op.drop_column("next_change_at")
     with op.batch_alter_table("scheduled_change", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_scheduled_change_tenant_id"))
     op.drop_table("scheduled_change")
