@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from lisens import __version__
 from lisens.admin import views as admin_views
 from lisens.api import agent, compat, problems, v1
+from lisens.api.inputs import InputGuard
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.service.cache import EffectiveLicenseCache
@@ -78,6 +79,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     app.include_router(admin_views.router)
     app.mount("/admin/static", StaticFiles(directory=ADMIN_STATIC), name="admin-static")
+    # Middleware added first runs innermost: the body limit and the request log come before the input guard.
+    app.add_middleware(InputGuard)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret or secrets.token_urlsafe(32),

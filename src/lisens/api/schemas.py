@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 Name = Field(min_length=1, max_length=254)
 MAX_ITEMS = 10_000
+
+# Times and days a request may name. Billing and license dates are computed from them (periods,
+# renewals, grace), so the edges of the calendar (years 1 and 9999) would overflow that arithmetic.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+TIME_RANGE = "1970-01-01T00:00:00Z .. 2999-12-31T23:59:59Z"
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    try:
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:  # an offset that leaves the calendar
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise PydanticCustomError("invalid_time", "time {value} is outside " + TIME_RANGE, {"value": value.isoformat()})
+    return value
+
+
+def _day_in_range(value: date) -> date:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise PydanticCustomError("invalid_time", "date {value} is outside " + TIME_RANGE, {"value": value.isoformat()})
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_instant_in_range)]
+"""A date-time within `TIME_RANGE` (INVALID_TIME otherwise); without an offset it is UTC."""
+Day = Annotated[date, AfterValidator(_day_in_range)]
+"""A date within `TIME_RANGE` (INVALID_TIME otherwise)."""
 
 
 class Body(BaseModel):
@@ -20,23 +49,23 @@ class TenantCreate(Body):
     generation: str = Field(min_length=1, max_length=20, examples=["11"])
     company: str = Field(default="", max_length=254)
     serial: str = Field(default="", max_length=100)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class SeatsSet(Body):
     number: int = Field(ge=0, le=10_000_000)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class SubscriptionCreate(Body):
-    start: date
+    start: Day
     period: Literal[1, 3, 6, 12]
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class SubscriptionChange(Body):
     period: Literal[1, 3, 6, 12]
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class SeatsUpgrade(Body):
@@ -44,50 +73,50 @@ class SeatsUpgrade(Body):
     to_plan: str = Field(min_length=1, max_length=350, examples=["sales-premium"])
     number: int = Field(ge=1, le=10_000_000)
     users: list[str] = Field(default_factory=list, max_length=10_000)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class PackageActivate(Body):
     package: dict[str, Any] = Field(description="A signed license package (JSON), as `POST …/packages` issued it")
     dry_run: bool = False
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class MigrationApply(Body):
     to: str = Field(min_length=1, max_length=20, examples=["suite"])
     at_renewal: bool = False
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class UsageSet(Body):
     count: int = Field(ge=0, le=10_000_000)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class UsageAdd(Body):
     count: int = Field(default=1, ge=1, le=10_000_000)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class PlanChange(Body):
     plan: str = Field(min_length=1, max_length=100, examples=["growth"])
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class AddonAdd(Body):
     addon: str = Field(min_length=1, max_length=100, examples=["cep"])
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class SystemLicenseAdd(Body):
     license: str = Field(min_length=1, max_length=350, examples=["superoffice.sandbox"])
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class OwnerAdd(Body):
     name: str = Field(min_length=1, max_length=100, examples=["ADWIZA"])
     description: str = Field(default="", max_length=254)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class PartnerLicenseAdd(Body):
@@ -95,42 +124,42 @@ class PartnerLicenseAdd(Body):
     type: Literal["system", "user"] = "user"
     unrestricted: bool = False
     description: str = Field(default="", max_length=254)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class UserCreate(Body):
     name: str = Field(min_length=1, max_length=254, examples=["alice"])
     type: Literal["internal", "resource", "external", "anonymous", "system"] = "internal"
     can_log_in: bool = True
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class UserUpdate(Body):
     can_log_in: bool
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class Assignment(Body):
     plans: list[str] = Field(default_factory=list, max_length=3, examples=[["sales-premium", "service-essential"]])
     licenses: list[str] = Field(default_factory=list, max_length=500, examples=[["visible-for"]])
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class Unassignment(Body):
     plan: bool = False
     licenses: list[str] = Field(default_factory=list, max_length=500)
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class At(Body):
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class CheckRequest(Body):
     users: list[str] = Field(min_length=1, max_length=MAX_ITEMS, examples=[["alice", "bob"]])
     licenses: list[str] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
     explain: bool = False
-    at: datetime | None = Field(default=None, description="When to check (license expiry); default now")
+    at: Instant | None = Field(default=None, description="When to check (license expiry); default now")
 
 
 class CheckResult(BaseModel):
@@ -166,7 +195,7 @@ class BulkRequest(Body):
     csv: str | None = Field(default=None, max_length=5_000_000, description="CSV text: user,plans,licenses[,type]")
     partial: bool = False
     create_users: bool = False
-    at: datetime | None = None
+    at: Instant | None = None
 
 
 class TokenCreate(Body):

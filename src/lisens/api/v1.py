@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -17,7 +17,9 @@ from lisens.api.schemas import (
     BulkRequest,
     CheckRequest,
     CheckResponse,
+    Day,
     Document,
+    Instant,
     MigrationApply,
     OwnerAdd,
     PackageActivate,
@@ -195,7 +197,7 @@ def license_panel(
 
 @router.get("/tenants/{tenant}/audit", tags=["tenants"])
 def audit_log(
-    request: Request, principal: Auth, tenant: str, user: str | None = None, at: datetime | None = None
+    request: Request, principal: Auth, tenant: str, user: str | None = None, at: Instant | None = None
 ) -> list[Document]:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -213,7 +215,7 @@ def create_subscription(request: Request, principal: Auth, tenant: str, body: Su
 
 
 @router.get("/tenants/{tenant}/subscription", tags=["billing"])
-def show_subscription(request: Request, principal: Auth, tenant: str, at: datetime | None = None) -> Document:
+def show_subscription(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.show_subscription(ctx, tenant, at=_at(at))
@@ -245,8 +247,8 @@ def list_invoices(
     request: Request,
     principal: Auth,
     tenant: str,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
+    start: Annotated[Day, Query(alias="from")],
+    end: Annotated[Day, Query(alias="to")],
 ) -> list[Document]:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -254,7 +256,7 @@ def list_invoices(
 
 
 @router.get("/tenants/{tenant}/invoices/preview", tags=["billing"])
-def preview_invoice(request: Request, principal: Auth, tenant: str, at: datetime | None = None) -> Document | None:
+def preview_invoice(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document | None:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.preview_invoice(ctx, tenant, at=_at(at))
@@ -448,7 +450,7 @@ def unassign(request: Request, principal: Auth, tenant: str, user: str, body: Un
 
 
 @router.get("/tenants/{tenant}/users/{user}/licenses", tags=["users"])
-def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at: datetime | None = None) -> Document:
+def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at: Instant | None = None) -> Document:
     """Effective licenses with provenance; with `at`, what the user held then (from the audit log)."""
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
