@@ -193,22 +193,17 @@ class InputGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        body: bytes | None = None
         try:
             check_text(scope.get("path", ""), "path")
             check_query(scope.get("query_string", b""), root="query")
             content_type = _content_type(scope)
-            checked: str | None = None
             if scope.get("method") in JSON_METHODS and _is_json(content_type):
-                checked = "json"
+                body = await _read_body(receive)
+                if body:
+                    check_json(body)
             elif content_type == "application/x-www-form-urlencoded":
-                checked = "form"
-            if checked is None:
-                await self.app(scope, receive, send)
-                return
-            body = await _read_body(receive)
-            if checked == "json" and body:
-                check_json(body)
-            elif checked == "form":
+                body = await _read_body(receive)
                 check_query(body, root="form")
         except InvalidInput as error:
             response = problem(
@@ -216,19 +211,24 @@ class InputGuard:
             )
             await response(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        except _Disconnected:
+            return  # nobody is waiting for an answer
+        await self.app(scope, receive if body is None else _replay(body, receive), send)
+
+
+class _Disconnected(Exception):
+    pass
 
 
 async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     while True:
         message = await receive()
-        if message["type"] != "http.request":
-            break
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
