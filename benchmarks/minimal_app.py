@@ -2,7 +2,7 @@
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 
@@ -11,4 +11,18 @@ async def check(request: Request) -> JSONResponse:
     return JSONResponse({"results": [{"user": "u", "license": "l", "held": True, "reason": "HELD"}]})
 
 
-app = Starlette(routes=[Route("/check", check, methods=["POST"])])
+async def stream(request: Request) -> StreamingResponse:
+    """`size` bytes in 256 KiB chunks: what moving an answer of that size costs, with no work behind it."""
+    size = int(request.query_params["size"])
+    chunk = b"x" * (256 * 1024)
+
+    def chunks():  # type: ignore[no-untyped-def]
+        left = size
+        while left > 0:
+            yield chunk[: min(left, len(chunk))]
+            left -= len(chunk)
+
+    return StreamingResponse(chunks(), media_type="application/json")
+
+
+app = Starlette(routes=[Route("/check", check, methods=["POST"]), Route("/stream", stream)])

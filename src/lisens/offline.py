@@ -4,8 +4,11 @@ No database and no network: only the snapshot file and the vendor's public key. 
 signed or expired snapshot is refused. Refresh it before it expires (see docs/security.md).
 
     from lisens.offline import OfflineLicenses
-    licenses = OfflineLicenses.load("acme.snapshot.json", Path("lisens.pub").read_bytes())
+    licenses = OfflineLicenses.load("acme.snapshot.json", Path("lisens.pub").read_bytes(), tenant="acme")
     licenses.has_license("alice", "superoffice.quote-cal")
+
+The tenant is required: a snapshot is signed by the same key for every tenant, so without it an
+app server of one tenant would accept another tenant's snapshot (SNAPSHOT_WRONG_TENANT).
 """
 
 from __future__ import annotations
@@ -43,18 +46,27 @@ class OfflineLicenses:
     """A verified snapshot of who holds which module licenses in one tenant, valid until `expires_at`."""
 
     def __init__(self, document: Mapping[str, Any], *, clock: Any = time.time) -> None:
+        """From a verified snapshot body; `load` verifies and checks the tenant first."""
+        missing = [f for f in ("tenant", "issued_at", "expires_at", "users") if f not in document]
+        if missing:
+            raise SnapshotError(f"snapshot lacks {', '.join(missing)}", code="SNAPSHOT_MALFORMED")
         self.tenant: str = str(document["tenant"])
         self.issued_at = _timestamp(document["issued_at"], "issued_at")
         self.expires_at = _timestamp(document["expires_at"], "expires_at")
         users = document["users"]
-        if not isinstance(users, dict):
-            raise SnapshotError("snapshot field users is not an object")
-        self._held: dict[str, frozenset[str]] = {str(u): frozenset(map(_canonical_name, v)) for u, v in users.items()}
+        if not isinstance(users, dict) or not all(isinstance(v, list) for v in users.values()):
+            raise SnapshotError("snapshot field users is not an object of lists", code="SNAPSHOT_MALFORMED")
+        self._held: dict[str, frozenset[str]] = {
+            str(u): frozenset(_canonical_name(str(n)) for n in v) for u, v in users.items()
+        }
         self._clock = clock
 
     @classmethod
-    def load(cls, source: str | Path | bytes, public_key: bytes | str, *, now: float | None = None) -> OfflineLicenses:
-        """Read (a path or the bytes), verify the signature with `public_key` (PEM), refuse if expired."""
+    def load(
+        cls, source: str | Path | bytes, public_key: bytes | str, *, tenant: str, now: float | None = None
+    ) -> OfflineLicenses:
+        """Read (a path or the bytes), verify the signature with `public_key` (PEM), refuse a snapshot of
+        another tenant than `tenant` (SNAPSHOT_WRONG_TENANT) and an expired one (SNAPSHOT_EXPIRED)."""
         raw = Path(source).read_bytes() if isinstance(source, str | Path) else source
         try:
             document = json.loads(raw)
@@ -63,6 +75,13 @@ class OfflineLicenses:
         if not isinstance(document, dict) or document.get("format") != SNAPSHOT_FORMAT:
             raise SnapshotError(f"not a {SNAPSHOT_FORMAT} document", code="SNAPSHOT_MALFORMED")
         body = verify(document, load_public_key(public_key))
+        if body.get("tenant") != tenant:
+            raise SnapshotError(
+                f"snapshot is of tenant {body.get('tenant')!r}, not of {tenant!r}",
+                code="SNAPSHOT_WRONG_TENANT",
+                expected=tenant,
+                found=body.get("tenant"),
+            )
         licenses = cls(body, clock=(lambda: now) if now is not None else time.time)
         licenses.require_fresh()
         return licenses

@@ -26,7 +26,14 @@ class Settings(BaseSettings):
     # SuperOffice clients may be given a base URL with a path: the compatibility routes answer there too.
     compat_prefix: str = ""
     shop_url: str = ""  # what GetShopUrl answers
-    # Signs the panel's session cookies; set it (the same in every worker) to keep sessions across
-    # restarts and workers. Without it each process makes its own.
+    # Signs the panel's session cookies. Without it a secret is made once and kept in the database,
+    # so every worker (and a restarted server) shares it.
     session_secret: str | None = None
-    secure_cookies: bool = False  # set behind HTTPS: cookies only over HTTPS
+    secure_cookies: bool = False  # cookies only over HTTPS even when a request came in plain HTTP
+    # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
+    # (comma-separated IPs or networks, "*" for any); others are the client themselves.
+    trusted_proxies: str = "127.0.0.1"
+    # Failed authentications (unknown tokens, failed panel log-ins) one client address may make in
+    # `auth_failure_window` seconds before it is answered 429; counted per worker process.
+    auth_failure_limit: int = Field(default=20, ge=1)
+    auth_failure_window: int = Field(default=60, ge=1)

@@ -40,7 +40,7 @@ def seed(url: str) -> dict[str, str]:
     engine = make_engine(url)
     upgrade(engine)
     session = make_session_factory(engine)()
-    ctx = Context(session=session, actor="seed")
+    ctx = Context(session=session, actor="seed", may_correct=True)
     tenants.create_tenant(ctx, name="acme", generation="11", company="Acme AS", serial="4711", at=AT)
     tenants.set_seats(ctx, "acme", "sales-premium", 1, at=AT)
     tenants.set_seats(ctx, "acme", "sales-essential", 3, at=AT)
@@ -210,3 +210,27 @@ def test_the_session_cookie_is_http_only_and_same_site(page: Page, site: Site) -
     [cookie] = [c for c in page.context.cookies() if c["name"] == "lisens_session"]
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Strict"
+
+
+def test_the_content_security_policy_blocks_nothing_the_panel_needs(page: Page, site: Site) -> None:
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    log_in(page, site, site.vendor)
+    for path in ("/admin", "/admin/t/acme/licences", "/admin/t/acme/users", "/admin/t/acme/users/bob"):
+        page.goto(f"{site.base}{path}")
+    page.wait_for_function("() => window.htmx !== undefined")  # the local htmx ran under the policy
+    assert refused == []
+
+
+def test_log_out_ends_the_session_even_for_a_copied_cookie(page: Page, site: Site) -> None:
+    log_in(page, site, site.admin)
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "lisens_session"]
+    page.click("button:has-text('Log out')")
+    expect(page).to_have_url(f"{site.base}/admin/login")
+    replay = page.request.get(
+        f"{site.base}/admin/t/acme/users", headers={"cookie": f"lisens_session={cookie['value']}"}, max_redirects=0
+    )
+    assert replay.status == 303
+    assert replay.headers["location"] == "/admin/login"

@@ -39,7 +39,7 @@ class Api:
 
 def seed(database: Database, api: Api) -> None:
     session = make_session_factory(database.engine)()
-    ctx = Context(session=session, actor="seed")
+    ctx = Context(session=session, actor="seed", may_correct=True)
     tenants.create_tenant(ctx, name="acme", generation="11", company="Acme AS", serial="1", at=AT)
     tenants.set_seats(ctx, "acme", "sales-premium", 3, at=AT)
     tenants.set_seats(ctx, "acme", "sales-essential", 3, at=AT)

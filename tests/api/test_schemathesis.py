@@ -106,6 +106,18 @@ def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
     return copy
 
 
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
 def _refused_text(value: str) -> bool:
     # As the server reads it: two surrogates in a row sent as JSON escapes are one character, not hostile.
     read = json.loads(json.dumps(value))
@@ -163,6 +175,8 @@ def test_hostile_values_anywhere_in_any_operation_never_get_a_5xx(api: Api, meth
             assert response.headers["content-type"] == "application/problem+json"
         if expected is not None:
             assert response.status_code == 422, response.text
-            assert response.json()["code"] == expected
+            # Schemathesis itself writes NUL into generated text: the guard may meet that one first.
+            already_hostile = any(_refused_text(text) for text in _texts([case.body, case.path_parameters, case.query]))
+            assert response.json()["code"] in ({expected, "INVALID_TEXT"} if already_hostile else {expected})
 
     run()

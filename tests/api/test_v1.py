@@ -237,9 +237,11 @@ def test_packages_and_snapshots_over_http(api: Api) -> None:
     package["purchases"]["seats"]["sales-premium"] = 0
     tampered = api.client.post("/v1/tenants/acme/packages/activate", headers=vendor, json={"package": package})
     assert (tampered.status_code, tampered.json()["code"]) == (422, "SIGNATURE_INVALID")
-    snapshot = api.client.get("/v1/tenants/acme/snapshot?ttl=600", headers=api.headers("acme-app")).json()
+    server = api.client.post("/v1/tokens", headers=api.headers("acme-admin"), json={"role": "app", "tenant": "acme"})
+    app_server = {"Authorization": f"Bearer {server.json()['token']}"}
+    snapshot = api.client.get("/v1/tenants/acme/snapshot?ttl=600", headers=app_server).json()
     key = load_private_key(api.client.app.state.settings.signing_key).public_key()
-    offline = OfflineLicenses.load(jsonlib.dumps(snapshot).encode(), public_pem(key))
+    offline = OfflineLicenses.load(jsonlib.dumps(snapshot).encode(), public_pem(key), tenant="acme")
     assert offline.has_license("alice", "superoffice.quote-cal")
 
 

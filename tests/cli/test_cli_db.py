@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lisens.cli.main import run
+from tests.db.conftest import LATER
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def lisens(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[
     url = f"sqlite:///{tmp_path / 'cli.db'}"
 
     def call(*args: str) -> tuple[int, str, str]:
-        code = run(["--db", url, *args])
+        code = run(["--db", url, *args], clock=lambda: LATER)
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
@@ -170,8 +171,26 @@ def test_keys_packages_and_snapshots_from_the_command_line(lisens, tmp_path: Pat
     assert (code, err.split(":")[0]) == (1, "error SIGNATURE_INVALID")
     snapshot = tmp_path / "snap.json"
     assert lisens("snapshot", "issue", "acme", "--key", str(private), "--ttl", "1h", "--out", str(snapshot))[0] == 0
-    assert lisens("snapshot", "check", str(snapshot), "alice", "quote-cal", "--public-key", str(public))[0] == 0
-    assert lisens("snapshot", "check", str(snapshot), "alice", "mktg-auto-cal", "--public-key", str(public))[0] == 1
+    assert (
+        lisens(
+            "snapshot", "check", str(snapshot), "alice", "quote-cal", "--public-key", str(public), "--tenant", "acme"
+        )[0]
+        == 0
+    )
+    assert (
+        lisens(
+            "snapshot",
+            "check",
+            str(snapshot),
+            "alice",
+            "mktg-auto-cal",
+            "--public-key",
+            str(public),
+            "--tenant",
+            "acme",
+        )[0]
+        == 1
+    )
     code, _, err = lisens("snapshot", "issue", "acme", "--key", str(private), "--ttl", "forever")
     assert (code, err.split(":")[0]) == (1, "error INVALID_TTL")
 

@@ -27,6 +27,13 @@ POSTGRES_URL = os.environ.get("LISENS_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL or IN_CI else ["sqlite"]
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+# The server's clock in database tests: later than every time a test records its changes at, so each
+# `at=` a test gives is a vendor's correction recorded in order (as the vendor's CLI would).
+LATER = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def later() -> datetime:
+    return LATER
 
 
 @dataclass
@@ -95,7 +102,7 @@ def ctx(database: Database) -> Iterator[Context]:
     transaction = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     try:
-        yield Context(session=session, actor="test")
+        yield Context(session=session, actor="test", clock=later, may_correct=True)
     finally:
         session.close()
         transaction.rollback()

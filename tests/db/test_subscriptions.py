@@ -19,7 +19,7 @@ def at(text: str) -> datetime:
 
 def subscribed(ctx: Context, *, period: int = 3, seats: int = 5) -> str:
     make_tenant(ctx, seats={"sales-essential": seats})
-    subscriptions.create_subscription(ctx, "acme", start=date(2026, 1, 1), period=period, at=at("2026-01-01"))
+    subscriptions.create_subscription(ctx, "acme", start=date(2026, 1, 1), period=period, at=at("2026-01-01T09:00"))
     return "acme"
 
 
@@ -41,7 +41,7 @@ def test_a_subscription_shows_its_term_renewal_and_license_dates(ctx: Context) -
 def test_a_second_subscription_and_a_bad_period_are_refused(ctx: Context) -> None:
     subscribed(ctx)
     with pytest.raises(LisensError) as twice:
-        subscriptions.create_subscription(ctx, "acme", start=date(2026, 1, 1), period=1, at=at("2026-01-01"))
+        subscriptions.create_subscription(ctx, "acme", start=date(2026, 1, 1), period=1, at=at("2026-01-01T09:00"))
     assert twice.value.code == "SUBSCRIPTION_EXISTS"
     with pytest.raises(LisensError) as bad:
         subscriptions.change_period(ctx, "acme", period=2, at=at("2026-02-01"))

@@ -23,7 +23,7 @@ def test_a_tenant_inserted_by_a_racer_that_read_absent_is_a_conflict_with_the_se
 ) -> None:
     factory = make_session_factory(fresh_database.engine)
     with unit_of_work(factory, actor="first", catalog_dir=None) as ctx:
-        tenants.create_tenant(ctx, name="acme", generation="11", at=T0)
+        tenants.create_tenant(ctx, name="acme", generation="11")
     with pytest.raises(AlreadyExists) as caught, unit_of_work(factory, actor="second", catalog_dir=None) as ctx:
         # What the second of two concurrent creates does after both read "no tenant acme".
         TenantRepository(ctx.session).add(TenantRow(name="acme", generation="11", created_at=T0, version=0))
@@ -35,7 +35,7 @@ def test_a_tenant_inserted_by_a_racer_that_read_absent_is_a_conflict_with_the_se
 def test_a_duplicate_without_a_code_of_its_own_is_already_exists_naming_its_table(fresh_database: Database) -> None:
     factory = make_session_factory(fresh_database.engine)
     with unit_of_work(factory, actor="first", catalog_dir=None) as ctx:
-        tenants.create_tenant(ctx, name="acme", generation="11", at=T0)
+        tenants.create_tenant(ctx, name="acme", generation="11")
 
     def add_the_same_addon_twice() -> None:
         with unit_of_work(factory, actor="second", catalog_dir=None) as ctx:
@@ -62,7 +62,7 @@ def test_a_value_postgresql_cannot_store_is_invalid_value_not_a_database_failure
         pytest.skip("SQLite stores any text; only PostgreSQL refuses a NUL")
     factory = make_session_factory(fresh_database.engine)
     with pytest.raises(InvalidInput) as caught, unit_of_work(factory, actor="test", catalog_dir=None) as ctx:
-        tenants.create_tenant(ctx, name="acme", generation="11", company="Acme\x00AS", at=T0)
+        tenants.create_tenant(ctx, name="acme", generation="11", company="Acme\x00AS")
     assert caught.value.code == "INVALID_VALUE"
     assert "NUL" in caught.value.message
     assert tenant_names(fresh_database) == []

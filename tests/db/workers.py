@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from sqlalchemy import text
 
@@ -32,7 +31,6 @@ def assign_in_own_transaction(
             user,
             plans=plans,
             licenses=licenses,
-            at=datetime.now(UTC),
         )
         session.commit()
         return "ok"

@@ -33,7 +33,7 @@ def snapshot(**changes: object) -> bytes:
 
 
 def test_a_fresh_snapshot_answers_has_license_locally() -> None:
-    licenses = OfflineLicenses.load(snapshot(), PUBLIC, now=ISSUED + 60)
+    licenses = OfflineLicenses.load(snapshot(), PUBLIC, tenant="acme", now=ISSUED + 60)
     assert licenses.has_license("alice", "quote-cal")
     assert licenses.has_license("alice", "SuperOffice.Sale-Cal")
     assert not licenses.has_license("bob", "quote-cal")
@@ -43,7 +43,7 @@ def test_a_fresh_snapshot_answers_has_license_locally() -> None:
 
 def test_an_expired_snapshot_is_refused_on_load_and_on_use() -> None:
     with pytest.raises(SnapshotError) as caught:
-        OfflineLicenses.load(snapshot(), PUBLIC, now=ISSUED + 3600)
+        OfflineLicenses.load(snapshot(), PUBLIC, tenant="acme", now=ISSUED + 3600)
     assert caught.value.code == "SNAPSHOT_EXPIRED"
     clock = [ISSUED + 10]
     document = json.loads(snapshot())
@@ -58,27 +58,52 @@ def test_a_tampered_snapshot_is_refused() -> None:
     document = json.loads(snapshot())
     document["users"]["bob"] = ["superoffice.quote-cal"]
     with pytest.raises(SignatureError) as caught:
-        OfflineLicenses.load(json.dumps(document).encode(), PUBLIC, now=ISSUED + 60)
+        OfflineLicenses.load(json.dumps(document).encode(), PUBLIC, tenant="acme", now=ISSUED + 60)
     assert caught.value.code == "SIGNATURE_INVALID"
 
 
 def test_a_snapshot_signed_with_another_key_is_refused() -> None:
     other = public_pem(Ed25519PrivateKey.generate().public_key())
     with pytest.raises(SignatureError) as caught:
-        OfflineLicenses.load(snapshot(), other, now=ISSUED + 60)
+        OfflineLicenses.load(snapshot(), other, tenant="acme", now=ISSUED + 60)
     assert caught.value.code == "KEY_MISMATCH"
+
+
+def test_a_snapshot_of_another_tenant_is_refused_with_snapshot_wrong_tenant() -> None:
+    globex = snapshot(tenant="globex", users={"gina": ["superoffice.quote-cal"]})
+    with pytest.raises(SnapshotError) as caught:
+        OfflineLicenses.load(globex, PUBLIC, tenant="acme", now=ISSUED + 60)
+    assert caught.value.code == "SNAPSHOT_WRONG_TENANT"
+    assert (caught.value.details["expected"], caught.value.details["found"]) == ("acme", "globex")
+    assert "'globex'" in caught.value.message
+    assert "'acme'" in caught.value.message
+    assert OfflineLicenses.load(globex, PUBLIC, tenant="globex", now=ISSUED + 60).has_license("gina", "quote-cal")
+
+
+def test_the_expected_tenant_must_be_named() -> None:
+    with pytest.raises(TypeError):
+        OfflineLicenses.load(snapshot(), PUBLIC, now=ISSUED + 60)  # type: ignore[call-arg]
+
+
+def test_a_signed_snapshot_lacking_a_field_is_refused_as_malformed() -> None:
+    document = json.loads(snapshot())
+    del document["signature"]
+    del document["users"]
+    with pytest.raises(SnapshotError) as caught:
+        OfflineLicenses.load(json.dumps(sign(document, KEY)).encode(), PUBLIC, tenant="acme", now=ISSUED + 60)
+    assert caught.value.code == "SNAPSHOT_MALFORMED"
 
 
 def test_a_snapshot_from_a_file_path_loads(tmp_path: Path) -> None:
     path = tmp_path / "acme.snapshot.json"
     path.write_bytes(snapshot())
-    assert OfflineLicenses.load(path, PUBLIC, now=ISSUED + 1).has_license("alice", "quote-cal")
+    assert OfflineLicenses.load(path, PUBLIC, tenant="acme", now=ISSUED + 1).has_license("alice", "quote-cal")
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[]", b'{"format": "x"}'])
 def test_a_file_that_is_no_snapshot_is_refused(raw: bytes) -> None:
     with pytest.raises(SnapshotError) as caught:
-        OfflineLicenses.load(raw, PUBLIC, now=ISSUED)
+        OfflineLicenses.load(raw, PUBLIC, tenant="acme", now=ISSUED)
     assert caught.value.code == "SNAPSHOT_MALFORMED"
 
 

@@ -10,18 +10,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 
 from lisens.admin.i18n import LOCALES, choose, translations
 from lisens.api.deps import unit_of_work
-from lisens.db.models import TenantRow, TokenRow, UserRow
+from lisens.api.security import FailedAuthLimiter, client_address
 from lisens.domain.errors import LisensError
 from lisens.domain.model import LicenseType
-from lisens.service import migrations, panel, subscriptions, tenants, users
+from lisens.service import migrations, panel, panel_sessions, subscriptions, tenants, users
 from lisens.service.context import Context
 from lisens.service.licenses import license_rows
 from lisens.service.state import load_state, require_user
-from lisens.service.tokens import Principal, authenticate, hash_token
+from lisens.service.tokens import Principal
 
 TEMPLATES = Path(__file__).parent / "templates"
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -66,33 +65,24 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         lang=lang,
         locales=LOCALES,
         csrf=_csrf(request),
-        principal=request.state.__dict__.get("admin"),
+        principal=getattr(request.state, "admin", None),
         **context,
     )
     return HTMLResponse(html, status_code=status)
 
 
 def _principal(request: Request) -> Principal | None:
-    token_hash = request.session.get("token_hash")
-    if not token_hash:
+    """The principal of the request's live server-side session, if any."""
+    session_id = request.session.get("sid")
+    if not isinstance(session_id, str):
         return None
+    tenant_id = request.session.get("tid")
     with unit_of_work(request, "admin", read_only=True) as ctx:
-        row = ctx.session.scalar(
-            select(TokenRow).where(TokenRow.token_hash == token_hash, TokenRow.revoked_at.is_(None))
+        principal = panel_sessions.session_principal(
+            ctx, tenant_id if isinstance(tenant_id, int) else None, session_id, at=ctx.now()
         )
-        if row is None:
-            return None
-        tenant = ctx.session.get(TenantRow, row.tenant_id) if row.tenant_id else None
-        user = ctx.session.get(UserRow, row.user_id) if row.user_id else None
-        principal = Principal(
-            token_id=row.id,
-            role=row.role,  # type: ignore[arg-type]
-            tenant_id=row.tenant_id,
-            tenant=tenant.name if tenant else None,
-            user_id=row.user_id,
-            user=user.name if user else None,
-        )
-    request.state.admin = principal
+    if principal is not None:
+        request.state.admin = principal
     return principal
 
 
@@ -137,12 +127,21 @@ def login_page(request: Request) -> HTMLResponse:
 def login(request: Request, token: Annotated[str, Form(max_length=200)], csrf: Annotated[str, Form()] = "") -> Response:
     if not _check_csrf(request, csrf):
         return render(request, "login.html", status=403, error="csrf")
-    with unit_of_work(request, "admin", read_only=True) as ctx:
-        principal = authenticate(ctx, token.strip())
-    if principal is None or principal.role == "app":
+    with unit_of_work(request, "admin") as ctx:
+        started = panel_sessions.start_session(ctx, token.strip(), at=ctx.now())
+    if started is None:
+        # A valid token is never held back; failed log-ins beyond the limit are answered 429.
+        limiter: FailedAuthLimiter = request.app.state.auth_limiter
+        wait = limiter.failed(client_address(request))
+        if wait is not None:
+            page = render(request, "login.html", status=429, error="too-many", wait=wait)
+            page.headers["Retry-After"] = str(wait)
+            return page
         return render(request, "login.html", status=401, error="token")
     request.session.clear()
-    request.session["token_hash"] = hash_token(token.strip())
+    request.session["sid"] = started.session_id
+    request.session["tid"] = started.tenant_id
+    principal = started.principal
     target = "/admin" if principal.role == "vendor" else f"/admin/t/{principal.tenant}/licences"
     return RedirectResponse(target, status_code=303)
 
@@ -150,6 +149,14 @@ def login(request: Request, token: Annotated[str, Form(max_length=200)], csrf: A
 @router.post("/logout")
 def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     if _check_csrf(request, csrf):
+        session_id = request.session.get("sid")
+        tenant_id = request.session.get("tid")
+        if isinstance(session_id, str):
+            # Ended on the server: a copy of the cookie no longer logs anyone in.
+            with unit_of_work(request, "admin") as ctx:
+                panel_sessions.end_session(
+                    ctx, tenant_id if isinstance(tenant_id, int) else None, session_id, at=ctx.now()
+                )
         request.session.clear()
     return _login_redirect()
 
@@ -292,7 +299,6 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
     wanted = {str(v) for v in form.getlist("license")}
     error: str | None = None
     field: str | None = None
-    now = datetime.now(UTC)
     try:
         with unit_of_work(request, principal.actor) as ctx:
             shown = users.show_user(ctx, tenant, user)
@@ -301,16 +307,16 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
             added = sorted(wanted - current)
             if removed:
                 field = removed[0]
-                users.unassign(ctx, tenant, user, licenses=removed, at=now)
+                users.unassign(ctx, tenant, user, licenses=removed)
             if wanted_plan and wanted_plan != shown["plan"]:
                 field = "plan"
-                users.assign(ctx, tenant, user, plans=wanted_plan.split("+"), at=now)
+                users.assign(ctx, tenant, user, plans=wanted_plan.split("+"))
             elif not wanted_plan and shown["plan"]:
                 field = "plan"
-                users.unassign(ctx, tenant, user, plan=True, at=now)
+                users.unassign(ctx, tenant, user, plan=True)
             if added:
                 field = added[0]
-                users.assign(ctx, tenant, user, licenses=added, at=now)
+                users.assign(ctx, tenant, user, licenses=added)
     except LisensError as failure:
         error = error_text(request, failure)
         field = str(failure.details.get("license") or field or "")

@@ -124,7 +124,6 @@ def assign_third_party_licenses(request: Request, principal: Auth, body: Params 
             params.integer("AssociateId"),
             params.names("ModuleLicenseNames"),
             remove=False,
-            at=_now(),
         )
 
 
@@ -139,7 +138,6 @@ def unassign_third_party_licenses(request: Request, principal: Auth, body: Param
             params.integer("AssociateId"),
             params.names("ModuleLicenseNames"),
             remove=True,
-            at=_now(),
         )
 
 
@@ -170,7 +168,7 @@ def get_license_from_file(request: Request, principal: Auth, body: Params = None
     content = _Params(body).text("FileContent")
     key = verifying_key(request)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return packages.license_from_file(ctx, token_tenant(principal), content, key, at=_now())
+        return packages.license_from_file(ctx, token_tenant(principal), content, key)
 
 
 @router.post("/AddLicenseFromFile", response_model=so.ExtendedLicenseInfo)
@@ -179,7 +177,7 @@ def add_license_from_file(request: Request, principal: Auth, body: Params = None
     tenant = manager_tenant(principal)
     key = verifying_key(request)
     with unit_of_work(request, principal.actor) as ctx:
-        packages.activate_package(ctx, tenant, parse_package(content), key, at=_now())
+        packages.activate_package(ctx, tenant, parse_package(content), key)
         return superoffice.extended_license_info(ctx, tenant, "SUPEROFFICE")
 
 
@@ -188,7 +186,7 @@ def validate_license_info(request: Request, principal: Auth, body: Params = None
     extended = _Params(body).mapping("LicenseInfo")
     key = verifying_key(request)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        ok, reason = packages.validate_license_info(ctx, token_tenant(principal), extended, key, at=_now())
+        ok, reason = packages.validate_license_info(ctx, token_tenant(principal), extended, key)
         ctx.session.rollback()  # validation is a dry run
     return superoffice.license_result(ok, reason)
 
@@ -199,7 +197,7 @@ def activate_license_info(request: Request, principal: Auth, body: Params = None
     tenant = manager_tenant(principal)
     key = verifying_key(request)
     with unit_of_work(request, principal.actor) as ctx:
-        ok, reason = packages.activate_license_info(ctx, tenant, extended, key, at=_now())
+        ok, reason = packages.activate_license_info(ctx, tenant, extended, key)
     return superoffice.license_result(ok, reason)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,24 +11,30 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from lisens import __version__
 from lisens.admin import views as admin_views
+from lisens.admin.sessions import PanelSessions
 from lisens.api import agent, compat, problems, v1
 from lisens.api.inputs import InputGuard
 from lisens.api.observability import Metrics, RequestMiddleware
+from lisens.api.security import FailedAuthLimiter, SecurityHeaders
 from lisens.db.engine import make_engine, make_session_factory
+from lisens.service import panel_sessions
 from lisens.service.cache import EffectiveLicenseCache
+from lisens.service.context import Clock, system_clock
+from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
 
 MAX_BODY = 10 * 1024 * 1024
 ADMIN_STATIC = Path(admin_views.__file__).parent / "static"
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
-    """The app for `settings`; an engine may be given (tests), otherwise one is made from the settings."""
+def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock = system_clock) -> FastAPI:
+    """The app for `settings`; an engine may be given (tests), otherwise one is made from the settings.
+
+    `clock` is the server's clock, the one authority for when a change happens (tests give their own)."""
     own_engine = engine is None
     db = engine or make_engine(settings.database_url)
 
@@ -47,6 +52,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
     metrics = Metrics()
     app.state.settings = settings
+    app.state.clock = clock
     app.state.engine = db
     app.state.sessions = make_session_factory(db)
     app.state.read_sessions = make_session_factory(db, read_only=True)
@@ -79,17 +85,20 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     app.include_router(admin_views.router)
     app.mount("/admin/static", StaticFiles(directory=ADMIN_STATIC), name="admin-static")
+    app.state.auth_limiter = FailedAuthLimiter(limit=settings.auth_failure_limit, window=settings.auth_failure_window)
+
+    def panel_secret() -> str:
+        """LISENS_SESSION_SECRET, else the one kept in the database for every worker."""
+        if settings.session_secret:
+            return settings.session_secret
+        with service_unit_of_work(app.state.sessions, actor="server", catalog_dir=settings.catalog_dir) as ctx:
+            return panel_sessions.shared_secret(ctx, at=clock())
+
     # Middleware added first runs innermost: the body limit and the request log come before the input guard.
     app.add_middleware(InputGuard)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.session_secret or secrets.token_urlsafe(32),
-        session_cookie="lisens_session",
-        max_age=8 * 3600,
-        same_site="strict",
-        https_only=settings.secure_cookies,
-    )
+    app.add_middleware(PanelSessions, secret=panel_secret, always_secure=settings.secure_cookies)
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body=MAX_BODY)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

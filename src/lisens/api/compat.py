@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request
@@ -53,7 +52,7 @@ def add_license_from_file(
     document = parse_package(fileContent)
     key = verifying_key(request)
     with unit_of_work(request, principal.actor) as ctx:
-        activate_package(ctx, tenant, document, key, at=datetime.now(UTC))
+        activate_package(ctx, tenant, document, key)
         return superoffice.extended_license_info(ctx, tenant, "SUPEROFFICE")
 
 
@@ -145,7 +144,6 @@ def assign_third_party_licenses(
             associateId,
             moduleLicenseNames,
             remove=False,
-            at=datetime.now(UTC),
         )
 
 
@@ -166,7 +164,6 @@ def unassign_third_party_licenses(
             associateId,
             moduleLicenseNames,
             remove=True,
-            at=datetime.now(UTC),
         )
 
 

@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from lisens.api.problems import ApiError
+from lisens.api.security import FailedAuthLimiter, client_address
 from lisens.domain.errors import UnknownTenant
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Context
@@ -25,8 +26,15 @@ def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> It
     """One transaction for one request; a `read_only` one takes no write lock (on SQLite) and must not write."""
     factory: sessionmaker[Session] = request.app.state.read_sessions if read_only else request.app.state.sessions
     settings: Settings = request.app.state.settings
+    principal: Principal | None = getattr(request.state, "principal", None)
     with service_unit_of_work(
-        factory, actor=actor, catalog_dir=settings.catalog_dir, prices_dir=settings.prices_dir
+        factory,
+        actor=actor,
+        catalog_dir=settings.catalog_dir,
+        prices_dir=settings.prices_dir,
+        # Only the vendor may record a change at a time it gives (an audited correction).
+        may_correct=principal is not None and principal.role == "vendor",
+        clock=request.app.state.clock,
     ) as ctx:
         yield ctx
 
@@ -44,11 +52,22 @@ def _token_from(header: str | None) -> str:
 def current_principal(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
-    token = _token_from(authorization)
-    with unit_of_work(request, actor="auth", read_only=True) as ctx:
-        principal = authenticate(ctx, token)
-    if principal is None:
-        raise ApiError("unknown or revoked token", code="UNAUTHENTICATED")
+    if not authorization:  # no credentials is not a failed authentication
+        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code="UNAUTHENTICATED")
+    try:
+        token = _token_from(authorization)
+        with unit_of_work(request, actor="auth", read_only=True) as ctx:
+            principal = authenticate(ctx, token)
+        if principal is None:
+            raise ApiError("unknown or revoked token", code="UNAUTHENTICATED")
+    except ApiError:
+        # A valid token is never slowed down; failures beyond the limit are answered 429.
+        limiter: FailedAuthLimiter = request.app.state.auth_limiter
+        client = client_address(request)
+        wait = limiter.failed(client)
+        if wait is not None:
+            raise limiter.refuse(client, wait) from None
+        raise
     request.state.principal = principal
     return principal
 

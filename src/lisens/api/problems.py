@@ -21,6 +21,7 @@ LOGGER = logging.getLogger("lisens.http")
 # By code first: catalog names in a request body are bad input, not a missing resource.
 STATUS_BY_CODE: dict[str, int] = {
     "UNAUTHENTICATED": 401,
+    "TOO_MANY_FAILED_AUTHENTICATIONS": 429,
     "FORBIDDEN": 403,
     "NO_TENANT": 403,
     "NO_USER": 403,
@@ -30,12 +31,15 @@ STATUS_BY_CODE: dict[str, int] = {
     "UNKNOWN_GENERATION": 422,
     "UNKNOWN_PLAN_OR_LICENSE": 422,
     "DATABASE_UNAVAILABLE": 503,
+    "DATABASE_BUSY": 503,
+    "TENANT_BUSY": 409,
     "DATABASE_ERROR": 503,
     "SCHEMA_OUT_OF_DATE": 503,
     "BULK_ASSIGN_FAILED": 409,
     "NO_MIGRATION_MAPPING": 422,
     "UNKNOWN_METRIC": 422,
     "PAYLOAD_TOO_LARGE": 413,
+    "BATCH_TOO_LARGE": 413,
     "UNKNOWN_TOKEN": 404,
     "NO_SIGNING_KEY": 503,
     "NO_PUBLIC_KEY": 503,
@@ -47,6 +51,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "PACKAGE_EXPIRED": 422,
     "PACKAGE_NOT_YET_VALID": 422,
     "PACKAGE_WRONG_TENANT": 422,
+    "PACKAGE_SUPERSEDED": 409,
+    "TIME_NOT_ALLOWED": 403,
+    "CHANGE_IN_FUTURE": 422,
+    "UNKNOWN_SCHEDULED_CHANGE": 404,
+    "NOT_PENDING": 409,
     "INVALID_TEXT": 422,
     "INVALID_NUMBER": 422,
     "JSON_TOO_DEEP": 422,
@@ -107,7 +116,9 @@ def problem(status: int, code: str, detail: str, *, instance: str, **extra: Any)
         "code": code,
         **extra,
     }
-    headers = {"WWW-Authenticate": 'Bearer realm="lisens"'} if status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="lisens"'} if status == 401 else {}
+    if status == 429 and "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
@@ -118,7 +129,12 @@ class ApiError(LisensError):
 def install(app: FastAPI) -> None:
     @app.exception_handler(LisensError)
     async def lisens_error(request: Request, error: LisensError) -> JSONResponse:
-        return problem(status_of(error), error.code, error.message, instance=request.url.path, **dict(error.details))
+        response = problem(
+            status_of(error), error.code, error.message, instance=request.url.path, **dict(error.details)
+        )
+        if "retry_after" in error.details:  # a bounded wait ran out (Busy): tell the client when to retry
+            response.headers["Retry-After"] = str(error.details["retry_after"])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -40,6 +40,17 @@ Day = Annotated[date, AfterValidator(_day_in_range)]
 """A date within `TIME_RANGE` (INVALID_TIME otherwise)."""
 
 
+# The time of a change is the server's: only the vendor may give one, to record a past change exactly.
+CorrectionAt = Annotated[
+    Instant | None,
+    Field(
+        description="Vendor only: record this change at this past time, an audited correction that is "
+        "refused (CHANGE_BEFORE_HISTORY) unless history stays exact. Tenant roles get 403 TIME_NOT_ALLOWED; "
+        "by default the server's clock decides."
+    ),
+]
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,23 +60,23 @@ class TenantCreate(Body):
     generation: str = Field(min_length=1, max_length=20, examples=["11"])
     company: str = Field(default="", max_length=254)
     serial: str = Field(default="", max_length=100)
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class SeatsSet(Body):
     number: int = Field(ge=0, le=10_000_000)
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class SubscriptionCreate(Body):
     start: Day
     period: Literal[1, 3, 6, 12]
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class SubscriptionChange(Body):
     period: Literal[1, 3, 6, 12]
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class SeatsUpgrade(Body):
@@ -73,50 +84,49 @@ class SeatsUpgrade(Body):
     to_plan: str = Field(min_length=1, max_length=350, examples=["sales-premium"])
     number: int = Field(ge=1, le=10_000_000)
     users: list[str] = Field(default_factory=list, max_length=10_000)
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class PackageActivate(Body):
     package: dict[str, Any] = Field(description="A signed license package (JSON), as `POST …/packages` issued it")
     dry_run: bool = False
-    at: Instant | None = None
 
 
 class MigrationApply(Body):
     to: str = Field(min_length=1, max_length=20, examples=["suite"])
     at_renewal: bool = False
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class UsageSet(Body):
     count: int = Field(ge=0, le=10_000_000)
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class UsageAdd(Body):
     count: int = Field(default=1, ge=1, le=10_000_000)
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class PlanChange(Body):
     plan: str = Field(min_length=1, max_length=100, examples=["growth"])
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class AddonAdd(Body):
     addon: str = Field(min_length=1, max_length=100, examples=["cep"])
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class SystemLicenseAdd(Body):
     license: str = Field(min_length=1, max_length=350, examples=["superoffice.sandbox"])
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class OwnerAdd(Body):
     name: str = Field(min_length=1, max_length=100, examples=["ADWIZA"])
     description: str = Field(default="", max_length=254)
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class PartnerLicenseAdd(Body):
@@ -124,40 +134,46 @@ class PartnerLicenseAdd(Body):
     type: Literal["system", "user"] = "user"
     unrestricted: bool = False
     description: str = Field(default="", max_length=254)
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class UserCreate(Body):
     name: str = Field(min_length=1, max_length=254, examples=["alice"])
     type: Literal["internal", "resource", "external", "anonymous", "system"] = "internal"
     can_log_in: bool = True
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class UserUpdate(Body):
     can_log_in: bool
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class Assignment(Body):
     plans: list[str] = Field(default_factory=list, max_length=3, examples=[["sales-premium", "service-essential"]])
     licenses: list[str] = Field(default_factory=list, max_length=500, examples=[["visible-for"]])
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class Unassignment(Body):
     plan: bool = False
     licenses: list[str] = Field(default_factory=list, max_length=500)
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class At(Body):
-    at: Instant | None = None
+    at: CorrectionAt = None
+
+
+# A check repeats each name in every pair it answers: names are bounded like user and license names.
+CheckName = Annotated[str, Field(min_length=1, max_length=254)]
 
 
 class CheckRequest(Body):
-    users: list[str] = Field(min_length=1, max_length=MAX_ITEMS, examples=[["alice", "bob"]])
-    licenses: list[str] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
+    """At most 10,000 users, 1,000 licenses and 1,000,000 pairs (100,000 with `explain`)."""
+
+    users: list[CheckName] = Field(min_length=1, max_length=MAX_ITEMS, examples=[["alice", "bob"]])
+    licenses: list[CheckName] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
     explain: bool = False
     at: Instant | None = Field(default=None, description="When to check (license expiry); default now")
 
@@ -195,7 +211,7 @@ class BulkRequest(Body):
     csv: str | None = Field(default=None, max_length=5_000_000, description="CSV text: user,plans,licenses[,type]")
     partial: bool = False
     create_users: bool = False
-    at: Instant | None = None
+    at: CorrectionAt = None
 
 
 class TokenCreate(Body):
@@ -223,3 +239,17 @@ class Problem(BaseModel):
 
 
 Document = dict[str, Any]
+
+
+class ChainBreakRead(BaseModel):
+    seq: int = Field(description="The first entry that is not as written (or, for MISSING/TRUNCATED, that is gone)")
+    problem: Literal["EDITED", "MISSING", "REORDERED", "TRUNCATED"]
+    message: str
+
+
+class LogVerificationRead(BaseModel):
+    log: str = Field(description="The tenant, or `vendor` for the vendor's own log")
+    ok: bool
+    entries: int
+    head: int = Field(description="The sequence number of the last entry, as recorded apart from the entries")
+    broken: ChainBreakRead | None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from lisens.api.deps import Auth, can_manage, can_read, signing_keys, unit_of_work, vendor_only, verifying_key
 from lisens.api.problems import ApiError
@@ -20,6 +22,7 @@ from lisens.api.schemas import (
     Day,
     Document,
     Instant,
+    LogVerificationRead,
     MigrationApply,
     OwnerAdd,
     PackageActivate,
@@ -41,13 +44,23 @@ from lisens.api.schemas import (
     UserUpdate,
 )
 from lisens.catalog.loader import load_catalog, load_catalogs
-from lisens.catalog.views import addon_view, decision_view, generation_view, license_view, plan_view
-from lisens.domain.engine import require_plan
-from lisens.domain.names import canonical
-from lisens.service import audit, bulk, fencing, migrations, packages, panel, subscriptions, tenants, tokens, users
+from lisens.catalog.views import addon_view, generation_view, grant_view, license_view, plan_view
+from lisens.domain.engine import Decision, require_plan
+from lisens.service import (
+    audit,
+    bulk,
+    fencing,
+    migrations,
+    packages,
+    panel,
+    scheduling,
+    subscriptions,
+    tenants,
+    tokens,
+    users,
+)
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import utc
-from lisens.service.state import load_state
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
@@ -58,11 +71,29 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (409, "Conflicts with the current state: nothing was changed"),
         (413, "Request body too large"),
         (422, "Invalid request"),
+        (429, "Too many failed authentications from this address: wait Retry-After seconds"),
         (503, "Database unavailable"),
     )
 }
 
 router = APIRouter(prefix="/v1", responses=PROBLEMS)
+DEFAULT_AUDIT_PAGE = 100
+MAX_AUDIT_PAGE = 1000
+
+MAX_PAGE = 1000
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page (at most {MAX_PAGE})")]
+PAGED = {"headers": {"Link": {"description": 'The next page: `<URL>; rel="next"`, absent on the last page'}}}
+
+
+def _page(request: Request, response: Response, items: list[Document], *, limit: int, cursor: str) -> list[Document]:
+    """The first `limit` of `items` (fetched as limit + 1); when there are more, a `Link` header to the next
+    page, whose `after` is the `cursor` key of this page's last item (keyset pagination)."""
+    if len(items) <= limit:
+        return items
+    page = items[:limit]
+    following = request.url.include_query_params(after=str(page[-1][cursor]))
+    response.headers["Link"] = f'<{following}>; rel="next"'
+    return page
 
 
 def _at(value: datetime | None) -> datetime:
@@ -109,15 +140,26 @@ def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> Docu
     vendor_only(principal)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.create_tenant(
-            ctx, name=body.name, generation=body.generation, company=body.company, serial=body.serial, at=_at(body.at)
+            ctx, name=body.name, generation=body.generation, company=body.company, serial=body.serial, at=body.at
         )
 
 
-@router.get("/tenants", tags=["tenants"])
-def list_tenants(request: Request, principal: Auth) -> list[Document]:
+@router.get("/tenants", tags=["tenants"], responses={200: PAGED})
+def list_tenants(
+    request: Request,
+    response: Response,
+    principal: Auth,
+    limit: Limit = 100,
+    after: Annotated[str | None, Query(max_length=100, description="The last tenant name of the page before")] = None,
+) -> list[Document]:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        found = tenants.list_tenants(ctx)
-    return [t for t in found if principal.role == "vendor" or t["name"] == principal.tenant]
+        if principal.role != "vendor":  # its own tenant only: one item, one page
+            if principal.tenant is None or (after is not None and principal.tenant <= after):
+                return []
+            shown = tenants.show_tenant(ctx, principal.tenant)
+            return [{key: shown[key] for key in ("name", "generation", "company", "serial")}]
+        found = tenants.list_tenants(ctx, after=after, limit=limit + 1)
+    return _page(request, response, found, limit=limit, cursor="name")
 
 
 @router.get("/tenants/{tenant}", tags=["tenants"])
@@ -131,42 +173,42 @@ def show_tenant(request: Request, principal: Auth, tenant: str) -> Document:
 def set_seats(request: Request, principal: Auth, tenant: str, plan_or_license: str, body: SeatsSet) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.set_seats(ctx, tenant, plan_or_license, body.number, at=_at(body.at))
+        return tenants.set_seats(ctx, tenant, plan_or_license, body.number, at=body.at)
 
 
 @router.post("/tenants/{tenant}/addons", tags=["tenants"])
 def add_addon(request: Request, principal: Auth, tenant: str, body: AddonAdd) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.add_addon(ctx, tenant, body.addon, at=_at(body.at))
+        return tenants.add_addon(ctx, tenant, body.addon, at=body.at)
 
 
 @router.delete("/tenants/{tenant}/addons/{addon}", tags=["tenants"])
 def remove_addon(request: Request, principal: Auth, tenant: str, addon: str) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.remove_addon(ctx, tenant, addon, at=_at(None))
+        return tenants.remove_addon(ctx, tenant, addon)
 
 
 @router.post("/tenants/{tenant}/system-licenses", tags=["tenants"])
 def add_system_license(request: Request, principal: Auth, tenant: str, body: SystemLicenseAdd) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.add_system_license(ctx, tenant, body.license, at=_at(body.at))
+        return tenants.add_system_license(ctx, tenant, body.license, at=body.at)
 
 
 @router.delete("/tenants/{tenant}/system-licenses/{license_name}", tags=["tenants"])
 def remove_system_license(request: Request, principal: Auth, tenant: str, license_name: str) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.remove_system_license(ctx, tenant, license_name, at=_at(None))
+        return tenants.remove_system_license(ctx, tenant, license_name)
 
 
 @router.post("/tenants/{tenant}/owners", tags=["tenants"])
 def add_owner(request: Request, principal: Auth, tenant: str, body: OwnerAdd) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return tenants.add_owner(ctx, tenant, body.name, description=body.description, at=_at(body.at))
+        return tenants.add_owner(ctx, tenant, body.name, description=body.description, at=body.at)
 
 
 @router.post("/tenants/{tenant}/owners/{owner}/licenses", tags=["tenants"])
@@ -182,7 +224,7 @@ def add_partner_license(
             license_type=body.type,
             unrestricted=body.unrestricted,
             description=body.description,
-            at=_at(body.at),
+            at=body.at,
         )
 
 
@@ -197,11 +239,65 @@ def license_panel(
 
 @router.get("/tenants/{tenant}/audit", tags=["tenants"])
 def audit_log(
-    request: Request, principal: Auth, tenant: str, user: str | None = None, at: Instant | None = None
+    request: Request,
+    response: Response,
+    principal: Auth,
+    tenant: str,
+    user: str | None = None,
+    at: Instant | None = None,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Entries after this sequence number")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE, description="Entries per page")] = DEFAULT_AUDIT_PAGE,
 ) -> list[Document]:
+    """The tenant's log in commit order, a page at a time; the `Link` header (rel="next") gives the next page."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return audit.audit_log(ctx, tenant, user=user, until=at)
+        entries = audit.audit_log(ctx, tenant, user=user, until=at, after=after, limit=limit)
+    if len(entries) == limit:
+        following = request.url.include_query_params(after=entries[-1]["seq"], limit=limit)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return entries
+
+
+@router.get("/tenants/{tenant}/audit/verify", tags=["tenants"], response_model=LogVerificationRead)
+def verify_tenant_log(request: Request, principal: Auth, tenant: str) -> Document:
+    """Recompute the tenant's hash chain: `ok`, or the first edited, deleted or reordered entry (vendor only)."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return audit.verify_log(ctx, tenant).view()
+
+
+@router.get("/audit/verify", tags=["tokens"], response_model=LogVerificationRead)
+def verify_vendor_log(request: Request, principal: Auth) -> Document:
+    """Recompute the chain of the vendor's own log (token creation and revocation)."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return audit.verify_log(ctx, None).view()
+
+
+@router.get("/tenants/{tenant}/scheduled", tags=["tenants"])
+def scheduled_changes(request: Request, principal: Auth, tenant: str, pending: bool = False) -> list[Document]:
+    """The vendor's changes dated in the future: pending, applied, failed (with the reason), cancelled."""
+    can_manage(principal, tenant)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return scheduling.list_changes(ctx, tenant, pending_only=pending)
+
+
+@router.delete("/tenants/{tenant}/scheduled/{change_id}", tags=["tenants"])
+def cancel_scheduled_change(
+    request: Request, principal: Auth, tenant: str, change_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Document:
+    """Cancel a pending scheduled change (vendor only; recorded in the tenant's log)."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return scheduling.cancel_change(ctx, tenant, change_id)
+
+
+@router.post("/tenants/{tenant}/scheduled/run", tags=["tenants"])
+def run_scheduled_changes(request: Request, principal: Auth, tenant: str) -> list[Document]:
+    """Apply the changes whose time has come (any later change of the tenant does this first, too)."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return scheduling.run_due(ctx, tenant)[tenant]
 
 
 # ---------------------------------------------------------------- subscriptions and invoices
@@ -211,7 +307,7 @@ def audit_log(
 def create_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionCreate) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return subscriptions.create_subscription(ctx, tenant, start=body.start, period=body.period, at=_at(body.at))
+        return subscriptions.create_subscription(ctx, tenant, start=body.start, period=body.period, at=body.at)
 
 
 @router.get("/tenants/{tenant}/subscription", tags=["billing"])
@@ -225,34 +321,40 @@ def show_subscription(request: Request, principal: Auth, tenant: str, at: Instan
 def change_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionChange) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return subscriptions.change_period(ctx, tenant, period=body.period, at=_at(body.at))
+        return subscriptions.change_period(ctx, tenant, period=body.period, at=body.at)
 
 
 @router.post("/tenants/{tenant}/subscription/cancel", tags=["billing"])
 def cancel_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return subscriptions.cancel_subscription(ctx, tenant, at=_at(body.at if body else None))
+        return subscriptions.cancel_subscription(ctx, tenant, at=body.at if body else None)
 
 
 @router.post("/tenants/{tenant}/subscription/renew", tags=["billing"])
 def renew_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return subscriptions.renew(ctx, tenant, at=_at(body.at if body else None))
+        return subscriptions.renew(ctx, tenant, at=body.at if body else None)
 
 
-@router.get("/tenants/{tenant}/invoices", tags=["billing"])
+@router.get("/tenants/{tenant}/invoices", tags=["billing"], responses={200: PAGED})
 def list_invoices(
     request: Request,
+    response: Response,
     principal: Auth,
     tenant: str,
     start: Annotated[Day, Query(alias="from")],
     end: Annotated[Day, Query(alias="to")],
+    limit: Limit = 100,
+    after: Annotated[Day | None, Query(description="The issue date of the last invoice of the page before")] = None,
 ) -> list[Document]:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return subscriptions.list_invoices(ctx, tenant, start=start, end=end)
+        found = subscriptions.list_invoices(ctx, tenant, start=start, end=end)
+    if after is not None:
+        found = [invoice for invoice in found if invoice["issued"] > after.isoformat()]
+    return _page(request, response, found[: limit + 1], limit=limit, cursor="issued")
 
 
 @router.get("/tenants/{tenant}/invoices/preview", tags=["billing"])
@@ -273,7 +375,7 @@ def upgrade_seats(request: Request, principal: Auth, tenant: str, body: SeatsUpg
             to_plan=body.to_plan,
             number=body.number,
             users=body.users,
-            at=_at(body.at),
+            at=body.at,
         )
 
 
@@ -302,14 +404,14 @@ def migration_apply(request: Request, principal: Auth, tenant: str, body: Migrat
     """Move the tenant to another generation, all users or none; now or at the next renewal."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return migrations.apply(ctx, tenant, to=body.to, at=_at(body.at), at_renewal=body.at_renewal)
+        return migrations.apply(ctx, tenant, to=body.to, at=body.at, at_renewal=body.at_renewal)
 
 
 @router.post("/tenants/{tenant}/migration/rollback", tags=["generations"])
 def migration_rollback(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return migrations.rollback(ctx, tenant, at=_at(body.at if body else None))
+        return migrations.rollback(ctx, tenant, at=body.at if body else None)
 
 
 @router.get("/migrations/report", tags=["generations"])
@@ -342,7 +444,7 @@ def usage_set(request: Request, principal: Auth, tenant: str, metric: str, body:
     """Report how much of a plan-limited thing is in use."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return fencing.set_usage(ctx, tenant, metric, body.count, at=_at(body.at))
+        return fencing.set_usage(ctx, tenant, metric, body.count, at=body.at)
 
 
 @router.post("/tenants/{tenant}/usage/{metric}", tags=["generations"])
@@ -350,7 +452,7 @@ def usage_add(request: Request, principal: Auth, tenant: str, metric: str, body:
     """Create more: 409 PLAN_LIMIT_REACHED beyond the plan's limit."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return fencing.add_usage(ctx, tenant, metric, body.count, at=_at(body.at))
+        return fencing.add_usage(ctx, tenant, metric, body.count, at=body.at)
 
 
 @router.put("/tenants/{tenant}/plan", tags=["generations"])
@@ -358,7 +460,7 @@ def change_plan(request: Request, principal: Auth, tenant: str, body: PlanChange
     """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return fencing.change_tenant_plan(ctx, tenant, body.plan, at=_at(body.at))
+        return fencing.change_tenant_plan(ctx, tenant, body.plan, at=body.at)
 
 
 # ---------------------------------------------------------------- signed packages and snapshots
@@ -370,7 +472,7 @@ def issue_package(request: Request, principal: Auth, tenant: str, body: At | Non
     vendor_only(principal, tenant)
     private, _ = signing_keys(request)
     with unit_of_work(request, principal.actor) as ctx:
-        return packages.issue_package(ctx, tenant, private, at=_at(body.at if body else None))
+        return packages.issue_package(ctx, tenant, private, at=body.at if body else None)
 
 
 @router.post("/tenants/{tenant}/packages/activate", tags=["packages"])
@@ -380,7 +482,7 @@ def activate_package(request: Request, principal: Auth, tenant: str, body: Packa
     can_manage(principal, tenant)
     key = verifying_key(request)
     with unit_of_work(request, principal.actor) as ctx:
-        return packages.activate_package(ctx, tenant, body.package, key, at=_at(body.at), dry_run=body.dry_run)
+        return packages.activate_package(ctx, tenant, body.package, key, dry_run=body.dry_run)
 
 
 @router.get("/tenants/{tenant}/snapshot", tags=["packages"])
@@ -389,29 +491,52 @@ def snapshot(
     principal: Auth,
     tenant: str,
     ttl: Annotated[int, Query(ge=60, le=31 * 86400, description="Seconds the snapshot is valid")] = 3600,
-) -> Document:
-    """A signed, time-limited snapshot of who holds which module licenses, for `lisens.offline`."""
+) -> Response:
+    """A signed, time-limited snapshot of who holds which module licenses, for `lisens.offline`.
+
+    For the vendor, the tenant's admin, and the tenant's app tokens that are not bound to a user
+    (app servers checking offline); a snapshot outlives the token that fetched it.
+    """
     can_read(principal, tenant)
+    if principal.role == "app" and principal.user is not None:
+        raise ApiError(
+            f"an app token bound to user {principal.user!r} may not fetch the tenant's snapshot; "
+            "offline app servers use an app token without a user",
+            code="FORBIDDEN",
+        )
     private, _ = signing_keys(request)
+    cache: EffectiveLicenseCache = request.app.state.cache
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return packages.issue_snapshot(ctx, tenant, private, at=_at(None), ttl=timedelta(seconds=ttl))
+        document = packages.issue_snapshot(
+            ctx, tenant, private, at=_at(None), ttl=timedelta(seconds=ttl), cache=cache.snapshots
+        )
+    # Serialised here: a snapshot of 100,000 users skips a second, slow validation pass.
+    return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
 
 
 # ---------------------------------------------------------------- users and assignments
 
 
-@router.get("/tenants/{tenant}/users", tags=["users"])
-def list_users(request: Request, principal: Auth, tenant: str) -> list[Document]:
+@router.get("/tenants/{tenant}/users", tags=["users"], responses={200: PAGED})
+def list_users(
+    request: Request,
+    response: Response,
+    principal: Auth,
+    tenant: str,
+    limit: Limit = 100,
+    after: Annotated[str | None, Query(max_length=254, description="The last user name of the page before")] = None,
+) -> list[Document]:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return users.list_users(ctx, tenant)
+        found = users.list_users(ctx, tenant, after=after, limit=limit + 1)
+    return _page(request, response, found, limit=limit, cursor="user")
 
 
 @router.post("/tenants/{tenant}/users", status_code=status.HTTP_201_CREATED, tags=["users"])
 def add_user(request: Request, principal: Auth, tenant: str, body: UserCreate) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.add_user(ctx, tenant, body.name, user_type=body.type, can_log_in=body.can_log_in, at=_at(body.at))
+        return users.add_user(ctx, tenant, body.name, user_type=body.type, can_log_in=body.can_log_in, at=body.at)
 
 
 @router.get("/tenants/{tenant}/users/{user}", tags=["users"])
@@ -425,28 +550,28 @@ def show_user(request: Request, principal: Auth, tenant: str, user: str) -> Docu
 def update_user(request: Request, principal: Auth, tenant: str, user: str, body: UserUpdate) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.set_can_log_in(ctx, tenant, user, body.can_log_in, at=_at(body.at))
+        return users.set_can_log_in(ctx, tenant, user, body.can_log_in, at=body.at)
 
 
 @router.post("/tenants/{tenant}/users/{user}/retire", tags=["users"])
 def retire_user(request: Request, principal: Auth, tenant: str, user: str, body: At | None = None) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.retire_user(ctx, tenant, user, at=_at(body.at if body else None))
+        return users.retire_user(ctx, tenant, user, at=body.at if body else None)
 
 
 @router.post("/tenants/{tenant}/users/{user}/assignments", tags=["users"])
 def assign(request: Request, principal: Auth, tenant: str, user: str, body: Assignment) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.assign(ctx, tenant, user, plans=body.plans, licenses=body.licenses, at=_at(body.at))
+        return users.assign(ctx, tenant, user, plans=body.plans, licenses=body.licenses, at=body.at)
 
 
 @router.delete("/tenants/{tenant}/users/{user}/assignments", tags=["users"])
 def unassign(request: Request, principal: Auth, tenant: str, user: str, body: Unassignment) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
-        return users.unassign(ctx, tenant, user, plan=body.plan, licenses=body.licenses, at=_at(body.at))
+        return users.unassign(ctx, tenant, user, plan=body.plan, licenses=body.licenses, at=body.at)
 
 
 @router.get("/tenants/{tenant}/users/{user}/licenses", tags=["users"])
@@ -469,47 +594,79 @@ def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkReques
     if body.csv is not None:
         rows.extend(bulk.parse_bulk_csv(body.csv))
     with unit_of_work(request, principal.actor) as ctx:
-        return bulk.bulk_assign(
-            ctx, tenant, rows, partial=body.partial, create_users=body.create_users, at=_at(body.at)
-        )
+        return bulk.bulk_assign(ctx, tenant, rows, partial=body.partial, create_users=body.create_users, at=body.at)
 
 
-@router.post("/tenants/{tenant}/check", response_model=CheckResponse, tags=["checks"])
+@router.post(
+    "/tenants/{tenant}/check",
+    response_model=CheckResponse,
+    tags=["checks"],
+    responses={413: {"model": Problem, "description": "Too many (user, license) pairs: BATCH_TOO_LARGE"}},
+)
 def check(request: Request, principal: Auth, tenant: str, body: CheckRequest) -> Response:
-    """Every (user, license) pair: held, and a reason code; with `explain`, what grants it or would."""
+    """Every (user, license) pair: held, and a reason code; with `explain`, what grants it or would.
+
+    At most 1,000,000 pairs (100,000 with `explain`); a larger answer is streamed in chunks.
+    """
     can_read(principal, tenant)
-    cache: EffectiveLicenseCache = request.app.state.cache
-    names = [canonical(n) for n in body.licenses]
+    users.require_batch_size(len(body.users), len(body.licenses), explain=body.explain)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        found = cache.users(ctx, tenant, body.users)
-        expiry, dates = users.expiry_of(ctx, load_state(ctx, tenant), body.at)
-    results: list[dict[str, Any]] = []
-    append = results.append
-    for user in body.users:
-        entry = found.get(user)
-        if entry is None or entry.retired:
-            reason = "UNKNOWN_USER" if entry is None else users.USER_RETIRED_REASON
-            for name in names:
-                append({"user": user, "license": name, "held": False, "reason": reason})
-            continue
-        has = entry.resolution.has_license
-        for name in names:
-            if has(name) and not body.explain:
-                append({"user": user, "license": name, "held": True, "reason": "HELD"})
-                continue
-            decision = decision_view(entry.resolution.explain(name))
-            row = {"user": user, "license": name, "held": decision["held"], "reason": decision["reason"]}
-            if body.explain:
-                row["granted_by"] = decision["granted_by"]
-                row["would_grant"] = decision["would_grant"]
-            append(row)
-    if expiry in (users.LICENSE_EXPIRED, users.LICENSE_NOT_STARTED):
-        results = [{**row, "held": False, "reason": expiry} for row in results]
-    document: dict[str, Any] = {"results": results}
-    if dates is not None:
-        document["license"] = {**dates, "warning": expiry}
-    # Serialised here: a response of many thousand pairs skips a second validation pass.
-    return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
+        answer = users.check_batch(
+            ctx, request.app.state.cache, tenant, body.users, body.licenses, explain=body.explain, at=body.at
+        )
+    chunks = _check_chunks(answer, explain=body.explain)
+    if len(answer.rows) * len(answer.licenses) <= STREAM_ABOVE_PAIRS:
+        return Response(b"".join(chunks), media_type="application/json")
+    return StreamingResponse(chunks, media_type="application/json")
+
+
+STREAM_ABOVE_PAIRS = 20_000
+CHUNK_BYTES = 256 * 1024
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _check_chunks(answer: users.BatchCheck, *, explain: bool) -> Iterator[bytes]:
+    """The check's JSON document in chunks of about CHUNK_BYTES: memory stays flat however many pairs.
+
+    Serialised here rather than through the response model: each distinct tuple of decisions is
+    encoded once, and a user's row is its name joined onto those encoded tails (C-level joins).
+    """
+    tails: dict[int, list[str]] = {}
+
+    def encoded(decisions: tuple[Decision, ...]) -> list[str]:
+        found = tails.get(id(decisions))
+        if found is None:
+            found = []
+            for d in decisions:
+                tail = f',"license":{_json(d.license)},"held":{_json(d.held)},"reason":{_json(d.reason)}'
+                if explain:
+                    granted = _json([grant_view(g) for g in d.granted_by])
+                    would = _json([grant_view(g) for g in d.would_grant])
+                    tail += f',"granted_by":{granted},"would_grant":{would}'
+                found.append(tail + "}")
+            tails[id(decisions)] = found
+        return found
+
+    buffer: list[str] = ['{"results":[']
+    size = 0
+    first = True
+    for user, decisions in answer.rows:
+        head = '{"user":' + _json(user)
+        line = head + ("," + head).join(encoded(decisions))
+        buffer.append(line if first else "," + line)
+        first = False
+        size += len(line)
+        if size >= CHUNK_BYTES:
+            yield "".join(buffer).encode()
+            buffer, size = [], 0
+    buffer.append("]")
+    if answer.dates is not None:
+        buffer.append(',"license":' + _json({**answer.dates, "warning": answer.expiry}))
+    buffer.append("}")
+    yield "".join(buffer).encode()
 
 
 # ---------------------------------------------------------------- tokens
@@ -523,17 +680,25 @@ def create_token(request: Request, principal: Auth, body: TokenCreate) -> TokenC
         raise ApiError("a tenant admin may only create app tokens of its own tenant", code="FORBIDDEN")
     with unit_of_work(request, principal.actor) as ctx:
         plain, info = tokens.create_token(
-            ctx, role=body.role, tenant=body.tenant, user=body.user, description=body.description, at=_at(None)
+            ctx, role=body.role, tenant=body.tenant, user=body.user, description=body.description
         )
     return TokenCreated(token=plain, info=info)
 
 
-@router.get("/tokens", tags=["tokens"])
-def list_tokens(request: Request, principal: Auth) -> list[Document]:
+@router.get("/tokens", tags=["tokens"], responses={200: PAGED})
+def list_tokens(
+    request: Request,
+    response: Response,
+    principal: Auth,
+    limit: Limit = 100,
+    after: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="The last token id of the page before")] = None,
+) -> list[Document]:
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+    tenant = principal.tenant if principal.role != "vendor" else None
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return tokens.list_tokens(ctx, tenant=principal.tenant if principal.role != "vendor" else None)
+        found = tokens.list_tokens(ctx, tenant=tenant, after=after, limit=limit + 1)
+    return _page(request, response, found, limit=limit, cursor="id")
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"])
@@ -545,4 +710,4 @@ def revoke_token(request: Request, principal: Auth, token_id: Annotated[int, Pat
             own = {t["id"] for t in tokens.list_tokens(ctx, tenant=principal.tenant)}
             if token_id not in own:
                 raise ApiError(f"no token with id {token_id}", code="UNKNOWN_TOKEN")
-        return tokens.revoke_token(ctx, token_id, at=_at(None))
+        return tokens.revoke_token(ctx, token_id)

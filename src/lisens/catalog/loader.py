@@ -47,6 +47,94 @@ GENERATION_GLOB = "generation-*.toml"
 
 M = TypeVar("M", bound=BaseModel)
 
+# Catalog files are written by people and may come from anywhere (`lisens catalog validate`): they
+# are refused, with a code, before they can exhaust memory, the stack or the terminal. The shipped
+# files are at most 62 KB, 4 levels deep, with strings of at most 272 characters.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 16  # tables and arrays inside each other; the top-level table is level 1
+MAX_STRING = 10_000  # characters in one string value or key
+SHOWN = 80  # characters of a bad value quoted in a message
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one catalog (or price list, or mapping) file within the limits above.
+
+    Raises FileNotFoundError for a missing file (callers name what was missing), CatalogError
+    otherwise: CATALOG_FILE_TOO_LARGE, CATALOG_TOO_DEEP, CATALOG_VALUE_TOO_LONG, CATALOG_INVALID.
+    """
+    if path.exists() and not path.is_file():
+        raise CatalogError(f"{path}: not a regular file", file=str(path))
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot be read: {exc.strerror}", file=str(path)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise CatalogError(
+            f"{path}: larger than {MAX_FILE_BYTES} bytes",
+            code="CATALOG_FILE_TOO_LARGE",
+            file=str(path),
+            limit=MAX_FILE_BYTES,
+        )
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: not valid TOML: {exc}", file=str(path)) from None
+    except RecursionError:  # the parser recurses once per nested array or inline table
+        raise _too_deep(path, "file") from None
+    _check_shape(path, raw)
+    return raw
+
+
+def _too_deep(path: Path, where: str) -> CatalogError:
+    return CatalogError(
+        f"{path}: {where}: values nested more than {MAX_DEPTH} levels deep",
+        code="CATALOG_TOO_DEEP",
+        file=str(path),
+        where=where,
+        limit=MAX_DEPTH,
+    )
+
+
+def _check_shape(path: Path, raw: dict[str, Any]) -> None:
+    """Depth and string length of every value, walked without recursion."""
+    stack: list[tuple[Any, str, int]] = [(raw, "file", 1)]
+    while stack:
+        node, where, depth = stack.pop()
+        if isinstance(node, dict | list) and depth > MAX_DEPTH:
+            raise _too_deep(path, where)
+        items: Iterable[tuple[Any, Any]]
+        if isinstance(node, dict):
+            for key in node:
+                _check_string(path, f"{where} key", key)
+            items = ((f"{where}.{key}" if where != "file" else str(key), value) for key, value in node.items())
+        elif isinstance(node, list):
+            items = ((f"{where}[{index}]", value) for index, value in enumerate(node))
+        else:
+            _check_string(path, where, node)
+            continue
+        for child_where, value in items:
+            stack.append((value, child_where[: SHOWN * 2], depth + 1))
+
+
+def _check_string(path: Path, where: str, value: Any) -> None:
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise CatalogError(
+            f"{path}: {where}: a string of {len(value)} characters, more than {MAX_STRING}",
+            code="CATALOG_VALUE_TOO_LONG",
+            file=str(path),
+            where=where,
+            length=len(value),
+            limit=MAX_STRING,
+        )
+
 
 class _Problems:
     """Collects every cross-reference problem of one file so the user sees them all at once."""
@@ -65,11 +153,9 @@ class _Problems:
 
 def _read(path: Path, model: type[M]) -> M:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_toml(path)
     except FileNotFoundError:
         raise CatalogError(f"{path}: no such catalog file", file=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: not valid TOML: {exc}", file=str(path)) from None
     return _validate(path, raw, model)
 
 
@@ -93,7 +179,7 @@ def _describe_schema_error(raw: Mapping[str, Any], error: Any) -> str:
             if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
                 label = node[part].get("key") or node[part].get("name") or node[part].get("plans")
                 if label is not None:
-                    entry += f" ({'key' if 'key' in node[part] else 'name'}={label!r})"
+                    entry += f" ({'key' if 'key' in node[part] else 'name'}={_shown(label)})"
         elif entry or index > 0 or not isinstance(loc[0], str) or len(loc) == 1:
             field_parts.append(str(part))
         if isinstance(node, dict):
@@ -107,7 +193,7 @@ def _describe_schema_error(raw: Mapping[str, Any], error: Any) -> str:
         field_parts = [str(p) for p in loc[1:]]
     where = f"{entry}: field {'.'.join(field_parts)!r}" if field_parts else entry
     got = error.get("input")
-    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+    shown = "" if isinstance(got, dict | list) else f" (got {_shown(got)})"
     return f"{where}: {error['msg']}{shown}"
 
 
@@ -154,8 +240,34 @@ def load_module_licenses(path: Path) -> dict[str, ModuleLicense]:
                 f"license[{index}] (name={entry.name!r})",
                 f"prerequisite {entry.prerequisite!r} is not a module license",
             )
+    for cycle in _cycles({name: lic.prerequisite for name, lic in licenses.items()}):
+        problems.add("license", f"prerequisite cycle: {' -> '.join(cycle)} (no license could ever be turned on)")
     problems.raise_if_any()
     return licenses
+
+
+def _cycles(edges: Mapping[str, str | None]) -> list[list[str]]:
+    """The cycles of a graph in which each node points to at most one other (prerequisite, requires, parent).
+
+    Each is listed once, from its smallest name and back to it: `['a', 'b', 'a']`.
+    """
+    found: list[list[str]] = []
+    done: set[str] = set()
+    for start in sorted(edges):
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        node: str | None = start
+        while node is not None and node in edges and node not in done:
+            if node in on_path:
+                loop = path[on_path[node] :]
+                first = loop.index(min(loop))
+                found.append(loop[first:] + loop[:first] + [min(loop)])
+                break
+            on_path[node] = len(path)
+            path.append(node)
+            node = edges[node]
+        done.update(path)
+    return found
 
 
 def load_addons(path: Path, licenses: Mapping[str, ModuleLicense]) -> dict[str, Addon]:
@@ -171,6 +283,8 @@ def load_addons(path: Path, licenses: Mapping[str, ModuleLicense]) -> dict[str, 
     for index, entry in enumerate(parsed.addon):
         if entry.requires is not None and entry.requires not in addons:
             problems.add(f"addon[{index}] (key={entry.key!r})", f"requires {entry.requires!r}, which is not an add-on")
+    for cycle in _cycles({key: addon.requires for key, addon in addons.items()}):
+        problems.add("addon", f"requires cycle: {' -> '.join(cycle)} (none of them could ever be sold)")
     problems.raise_if_any()
     return addons
 
@@ -419,6 +533,8 @@ def _features(
                 provenance=_provenance(entry.provenance),
             )
         )
+    for cycle in _cycles({entry.key: entry.parent for entry in parsed.feature}):
+        problems.add("feature", f"parent cycle: {' -> '.join(cycle)}")
     return tuple(features)
 
 
@@ -516,12 +632,10 @@ def validate_path(path: Path) -> dict[str, Any]:
             "kind": "directory",
             "generations": {key: {"plans": len(c.plans), "licenses": len(c.licenses)} for key, c in catalogs.items()},
         }
-    if not path.exists():
-        raise CatalogError(f"{path}: no such file or directory", file=str(path))
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: not valid TOML: {exc}", file=str(path)) from None
+        raw = read_toml(path)
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: no such file or directory", file=str(path)) from None
     # A file is validated against its sibling catalog files, or the shipped ones when it has none.
     sibling = path.parent
     base_dir = sibling if (sibling / MODULE_LICENSES_FILE).exists() else DATA_DIR
@@ -544,6 +658,7 @@ def validate_path(path: Path) -> dict[str, Any]:
             "features": len(catalog.features),
         }
     raise CatalogError(
-        f"{path}: not a catalog file: expected [[license]], [[addon]] or [generation] tables, found {sorted(raw)!r}",
+        f"{path}: not a catalog file: expected [[license]], [[addon]] or [generation] tables, "
+        f"found {_shown(sorted(raw))}",
         file=str(path),
     )

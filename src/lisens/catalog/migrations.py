@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lisens.catalog.loader import DATA_DIR, load_catalog
+from lisens.catalog.loader import DATA_DIR, load_catalog, read_toml
 from lisens.catalog.schema import ProvenanceEntry
 from lisens.domain.engine import require_plan
 from lisens.domain.errors import CatalogError, LisensError, NotFound
@@ -59,7 +59,7 @@ def load_mapping(source: str, target: str, directory: Path | None = None) -> Pla
 def load_mapping_file(path: Path, catalog_dir: Path | None = None) -> PlanMapping:
     """Read and check a mapping file against the two generations' catalogs."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_toml(path)
         parsed = _MappingFile.model_validate(raw)
     except FileNotFoundError:
         raise CatalogError(f"{path}: no such mapping file", file=str(path)) from None

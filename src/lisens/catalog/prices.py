@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lisens.catalog.loader import DATA_DIR, load_catalog
+from lisens.catalog.loader import DATA_DIR, load_catalog, read_toml
 from lisens.domain.billing import PriceList
 from lisens.domain.engine import combinations
 from lisens.domain.errors import CatalogError
@@ -43,7 +43,7 @@ def load_price_list(generation: str, directory: Path | None = None, *, catalog_d
 @cache
 def _load(path: Path, catalog_dir: Path | None) -> PriceList:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_toml(path)
     except FileNotFoundError:
         raise CatalogError(f"{path}: no price list file", code="NO_PRICE_LIST", file=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -92,7 +92,8 @@ class PlanEntry(Strict):
 
 class CombinationsEntry(Strict):
     rule: Literal["one-tier-per-solution"]
-    solutions: Annotated[list[Key], Field(min_length=2)]
+    # Every subset of solutions needs a combined plan license: a handful, not an exponential number.
+    solutions: Annotated[list[Key], Field(min_length=2, max_length=6)]
     provenance: ProvenanceEntry
 
 

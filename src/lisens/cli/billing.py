@@ -9,7 +9,7 @@ import typer
 
 from lisens.catalog.prices import load_price_list
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import At, Json, at_option, runtime
+from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime, show_scheduled
 from lisens.domain.errors import InvalidInput
 from lisens.service import subscriptions as service
 
@@ -79,12 +79,12 @@ def create(
     tenant: str,
     period: Period,
     start: Annotated[str, typer.Option("--start", help="First day of the contract (YYYY-MM-DD).")],
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Start a subscription: a 12-month contract, then renewals of one billing period at a time."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.create_subscription(uow, tenant, start=_date(start, "--start"), period=period, at=at_option(at))
+        data = service.create_subscription(uow, tenant, start=_date(start, "--start"), period=period, at=change_at(at))
     print_json(data) if as_json else _print_subscription(data)
 
 
@@ -92,31 +92,35 @@ def create(
 def show(ctx: typer.Context, tenant: str, at: At = None, as_json: Json = False) -> None:
     """Billing period, term, next renewal, license dates and the upcoming invoice."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.show_subscription(uow, tenant, at=at_option(at))
+        data = service.show_subscription(uow, tenant, at=at_option(ctx, at))
     print_json(data) if as_json else _print_subscription(data)
 
 
 @subscription_app.command("change")
-def change(ctx: typer.Context, tenant: str, period: Period, at: At = None, as_json: Json = False) -> None:
+def change(ctx: typer.Context, tenant: str, period: Period, at: ChangeAt = None, as_json: Json = False) -> None:
     """Change the billing period; it takes effect at the next renewal."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.change_period(uow, tenant, period=period, at=at_option(at))
+        data = service.change_period(uow, tenant, period=period, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     print_json(data) if as_json else _print_subscription(data)
 
 
 @subscription_app.command("cancel")
-def cancel(ctx: typer.Context, tenant: str, at: At = None, as_json: Json = False) -> None:
+def cancel(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json = False) -> None:
     """Cancel: the subscription ends with the current term."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.cancel_subscription(uow, tenant, at=at_option(at))
+        data = service.cancel_subscription(uow, tenant, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     print_json(data) if as_json else _print_subscription(data)
 
 
 @subscription_app.command("renew")
-def renew(ctx: typer.Context, tenant: str, at: At = None, as_json: Json = False) -> None:
+def renew(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json = False) -> None:
     """Bring the subscription up to date: apply due scheduled changes, issue due invoices (idempotent)."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.renew(uow, tenant, at=at_option(at))
+        data = service.renew(uow, tenant, at=change_at(at))
     if as_json:
         print_json(data)
         return
@@ -139,7 +143,7 @@ def renew(ctx: typer.Context, tenant: str, at: At = None, as_json: Json = False)
 def preview(ctx: typer.Context, tenant: str, at: At = None, as_json: Json = False) -> None:
     """The next invoice, as it stands now."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.preview_invoice(uow, tenant, at=at_option(at))
+        data = service.preview_invoice(uow, tenant, at=at_option(ctx, at))
     if as_json:
         print_json(data)
     elif data is None:

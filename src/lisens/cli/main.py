@@ -7,14 +7,15 @@ import sys
 import typer
 
 from lisens import __version__
-from lisens.cli import billing, catalog, extrainfo, migrate, packages, server, tenants, users
+from lisens.cli import billing, catalog, extrainfo, migrate, packages, schedule, server, tenants, users
 from lisens.cli.output import report_error
 from lisens.cli.runtime import Runtime
 from lisens.domain.errors import LisensError
+from lisens.service.context import Clock, system_clock
 from lisens.settings import Settings
 
 
-def build_app() -> typer.Typer:
+def build_app(clock: Clock = system_clock) -> typer.Typer:
     app = typer.Typer(
         name="lisens",
         help="Lisens: license server and entitlement engine for the SuperOffice licensing model.",
@@ -37,7 +38,7 @@ def build_app() -> typer.Typer:
             typer.echo(__version__)
             raise typer.Exit()
         settings = Settings() if db is None else Settings(database_url=db)
-        ctx.obj = Runtime(settings)
+        ctx.obj = Runtime(settings, clock=clock)
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(extrainfo.app, name="extrainfo")
@@ -48,6 +49,7 @@ def build_app() -> typer.Typer:
     app.add_typer(tenants.system_app, name="system")
     app.add_typer(tenants.owner_app, name="owner")
     app.add_typer(users.user_app, name="user")
+    app.add_typer(schedule.app, name="schedule")
     app.command("assign")(users.assign_command)
     app.command("unassign")(users.unassign_command)
     app.command("check")(users.check_command)
@@ -70,12 +72,14 @@ def build_app() -> typer.Typer:
     return app
 
 
-def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code: 0 ok, 1 an error or a negative answer, 2 a usage error."""
+def run(argv: list[str] | None = None, *, clock: Clock = system_clock) -> int:
+    """Run the CLI and return its exit code: 0 ok, 1 an error or a negative answer, 2 a usage error.
+
+    `clock` is the server's clock, which decides when a change happens (tests give their own)."""
     args = sys.argv[1:] if argv is None else argv
     try:
         # Standalone mode prints usage errors itself and ends in SystemExit; our errors pass through.
-        build_app()(args=args, prog_name="lisens")
+        build_app(clock)(args=args, prog_name="lisens")
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)

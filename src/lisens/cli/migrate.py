@@ -9,7 +9,7 @@ import typer
 
 from lisens.catalog.migrations import load_mapping_file
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import At, Json, at_option, runtime
+from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
 from lisens.service import fencing as fencing_service
 from lisens.service import migrations as service
 
@@ -73,12 +73,12 @@ def apply(
     at_renewal: Annotated[
         bool, typer.Option("--at-renewal", help="Wait for the next renewal of the subscription.")
     ] = False,
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Move the tenant, all users or none; now, or at the next renewal."""
     with runtime(ctx).unit_of_work() as uow:
-        view = service.apply(uow, tenant, to=to, at=at_option(at), at_renewal=at_renewal)
+        view = service.apply(uow, tenant, to=to, at=change_at(at), at_renewal=at_renewal)
     if as_json:
         print_json(view)
     elif view["applied"]:
@@ -88,10 +88,10 @@ def apply(
 
 
 @migrate_app.command("rollback")
-def rollback(ctx: typer.Context, tenant: str, at: At = None, as_json: Json = False) -> None:
+def rollback(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json = False) -> None:
     """Undo the last migration: every assignment restored exactly."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.rollback(uow, tenant, at=at_option(at))
+        data = service.rollback(uow, tenant, at=change_at(at))
     if as_json:
         print_json(data)
     else:
@@ -131,20 +131,26 @@ def validate(
 
 
 @usage_app.command("set")
-def usage_set(ctx: typer.Context, tenant: str, metric: str, count: int, at: At = None, as_json: Json = False) -> None:
+def usage_set(
+    ctx: typer.Context, tenant: str, metric: str, count: int, at: ChangeAt = None, as_json: Json = False
+) -> None:
     """Report how much of a plan-limited thing is in use."""
     with runtime(ctx).unit_of_work() as uow:
-        data = fencing_service.set_usage(uow, tenant, metric, count, at=at_option(at))
+        data = fencing_service.set_usage(uow, tenant, metric, count, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     print_json(data) if as_json else _print_metric(data)
 
 
 @usage_app.command("add")
 def usage_add(
-    ctx: typer.Context, tenant: str, metric: str, count: int = 1, at: At = None, as_json: Json = False
+    ctx: typer.Context, tenant: str, metric: str, count: int = 1, at: ChangeAt = None, as_json: Json = False
 ) -> None:
     """Create more of a plan-limited thing: refused with PLAN_LIMIT_REACHED beyond the plan's limit."""
     with runtime(ctx).unit_of_work() as uow:
-        data = fencing_service.add_usage(uow, tenant, metric, count, at=at_option(at))
+        data = fencing_service.add_usage(uow, tenant, metric, count, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     print_json(data) if as_json else _print_metric(data)
 
 
@@ -172,10 +178,12 @@ def fencing_command(ctx: typer.Context, tenant: str, as_json: Json = False) -> N
 
 
 @plan_app.command("change")
-def plan_change(ctx: typer.Context, tenant: str, plan: str, at: At = None, as_json: Json = False) -> None:
+def plan_change(ctx: typer.Context, tenant: str, plan: str, at: ChangeAt = None, as_json: Json = False) -> None:
     """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
     with runtime(ctx).unit_of_work() as uow:
-        data = fencing_service.change_tenant_plan(uow, tenant, plan, at=at_option(at))
+        data = fencing_service.change_tenant_plan(uow, tenant, plan, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:

@@ -12,7 +12,7 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from lisens.cli.output import console, err_console, print_json, table
-from lisens.cli.runtime import At, Json, at_option, runtime
+from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime
 from lisens.domain.errors import Conflict, InvalidInput
 from lisens.offline import OfflineLicenses
 from lisens.packages import package_xml, parse_package, verify_package
@@ -100,13 +100,13 @@ def package_issue(
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON package here (default: stdout).")] = None,
     xml: Annotated[Path | None, typer.Option("--xml", help="Also write the XML rendering here.")] = None,
     key: KeyOption = None,
-    at: At = None,
+    at: ChangeAt = None,
 ) -> None:
     """Issue a signed license package of the tenant (LicenseInfo, module licenses, dates)."""
     rt = runtime(ctx)
     private = _private(rt.settings, key)
     with rt.unit_of_work() as uow:
-        package = service.issue_package(uow, tenant, private, at=at_option(at))
+        package = service.issue_package(uow, tenant, private, at=change_at(at))
     text = json.dumps(package, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     if out is None:
         typer.echo(text, nl=False)
@@ -131,7 +131,7 @@ def package_verify(
 ) -> None:
     """Verify a package offline (no database, no network); exit 1 with the reason when it fails."""
     body = verify_package(
-        parse_package(_read(file)), public_key_for(runtime(ctx).settings, public_key), at=at_option(at)
+        parse_package(_read(file)), public_key_for(runtime(ctx).settings, public_key), at=at_option(ctx, at)
     )
     summary = {
         "valid": True,
@@ -158,7 +158,6 @@ def package_activate(
     file: Path,
     public_key: PublicKeyOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would change.")] = False,
-    at: At = None,
     as_json: Json = False,
 ) -> None:
     """Verify a package and replace the tenant's licenses with it, all or nothing."""
@@ -167,7 +166,7 @@ def package_activate(
     key = public_key_for(rt.settings, public_key)
     try:
         with rt.unit_of_work() as uow:
-            report = service.activate_package(uow, tenant, document, key, at=at_option(at), dry_run=dry_run)
+            report = service.activate_package(uow, tenant, document, key, dry_run=dry_run)
     except Conflict as error:
         if not as_json and error.details.get("superfluous"):
             _print_superfluous(error.details["superfluous"])
@@ -208,7 +207,7 @@ def snapshot_issue(
     rt = runtime(ctx)
     private = _private(rt.settings, key)
     with rt.unit_of_work() as uow:
-        snapshot = service.issue_snapshot(uow, tenant, private, at=at_option(at), ttl=parse_ttl(ttl))
+        snapshot = service.issue_snapshot(uow, tenant, private, at=at_option(ctx, at), ttl=parse_ttl(ttl))
     text = json.dumps(snapshot, ensure_ascii=False, sort_keys=True) + "\n"
     if out is None:
         typer.echo(text, nl=False)
@@ -223,11 +222,12 @@ def snapshot_check(
     file: Path,
     user: str,
     license_name: Annotated[str, typer.Argument(metavar="LICENSE")],
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant the snapshot must be of.")],
     public_key: PublicKeyOption = None,
 ) -> None:
     """Check a license against a snapshot offline, as an app server would; exit 1 when not held."""
     key = public_key_for(runtime(ctx).settings, public_key)
-    licenses = OfflineLicenses.load(file, public_pem(key))
+    licenses = OfflineLicenses.load(file, public_pem(key), tenant=tenant, now=runtime(ctx).clock().timestamp())
     held = licenses.has_license(user, license_name)
     console.print(f"{user} {'holds' if held else 'does not hold'} {license_name}", markup=False)
     if not held:

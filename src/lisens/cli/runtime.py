@@ -6,17 +6,18 @@ import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from lisens.cli.output import console, print_json
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.db.migrate import alembic_config, current_revision, upgrade
-from lisens.service.context import Context, parse_time
+from lisens.service.context import Clock, Context, parse_time, system_clock, utc
 from lisens.service.uow import DatabaseUnavailable, unit_of_work
 from lisens.settings import Settings
 
@@ -24,6 +25,7 @@ from lisens.settings import Settings
 @dataclass
 class Runtime:
     settings: Settings
+    clock: Clock = system_clock
     _engine: Engine | None = field(default=None, repr=False)
 
     @property
@@ -61,8 +63,14 @@ class Runtime:
         """One transaction: committed when the command succeeds, rolled back on any error."""
         self.ensure_schema()
         factory = make_session_factory(self.engine)
+        # Whoever runs the CLI holds the database: the vendor, who may record corrections.
         with unit_of_work(
-            factory, actor=self.actor, catalog_dir=self.settings.catalog_dir, prices_dir=self.settings.prices_dir
+            factory,
+            actor=self.actor,
+            catalog_dir=self.settings.catalog_dir,
+            prices_dir=self.settings.prices_dir,
+            may_correct=True,
+            clock=self.clock,
         ) as ctx:
             yield ctx
 
@@ -73,9 +81,39 @@ def runtime(ctx: typer.Context) -> Runtime:
     return obj
 
 
-def at_option(text: str | None) -> datetime:
-    return parse_time(text) if text else datetime.now(UTC)
+def at_option(ctx: typer.Context, text: str | None) -> datetime:
+    """The time a read is answered for: any time asked, else now by the server's clock."""
+    return parse_time(text) if text else utc(runtime(ctx).clock())
 
 
-At = Annotated[str | None, typer.Option("--at", help="When the change happens (ISO 8601; default now).")]
+def change_at(text: str | None) -> datetime | None:
+    """The time of a change: None (the server's clock decides), or a vendor's correction to check."""
+    return parse_time(text) if text else None
+
+
+At = Annotated[str | None, typer.Option("--at", help="Answer as of this time (ISO 8601; default now).")]
+ChangeAt = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Record the change at this past time: an audited correction, refused unless it can be "
+        "recorded exactly (ISO 8601; default: now, by the server's clock).",
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def show_scheduled(data: dict[str, Any], as_json: bool) -> bool:
+    """Print a change the vendor dated in the future (kept until then); False for one made now."""
+    scheduled = data.get("scheduled") if len(data) == 1 else None
+    if not isinstance(scheduled, dict) or "operation" not in scheduled:
+        return False
+    if as_json:
+        print_json(data)
+    else:
+        console.print(
+            f"scheduled {scheduled['operation']} for {scheduled['effective']} (id {scheduled['id']}); "
+            "`lisens schedule list` shows it",
+            markup=False,
+        )
+    return True

@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from datetime import UTC, datetime
+import re
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from lisens.api.observability import configure_logging
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import Json, at_option, runtime
+from lisens.cli.runtime import Json, runtime
 from lisens.service import demo, tokens
 
 token_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
+
+# uvicorn's supervisor says "Child process [PID] died" (at INFO) when a worker exits or stops
+# answering its health check and is killed; it then starts a new one.
+WORKER_DIED = re.compile(r"Child process \[(\d+)\] died")
+
+
+class WorkerDeaths(logging.Filter):
+    """Raises the supervisor's note of a dead worker to a warning, with the event and the pid as fields."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        found = WORKER_DIED.search(record.getMessage())
+        if found is not None:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.fields = {"event": "worker_died", "pid": int(found.group(1))}
+        return True
+
+
+def configure_supervisor_logging() -> None:
+    """The serving process logs like its workers (JSON lines), so a worker's death is not lost.
+
+    Without this the parent of `--workers N` has no handler for uvicorn's logger, and Python's
+    last-resort handler drops everything below WARNING, the supervisor's messages included.
+    """
+    configure_logging()
+    supervisor = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, WorkerDeaths) for f in supervisor.filters):
+        supervisor.addFilter(WorkerDeaths())
 
 
 def serve(
@@ -28,7 +57,7 @@ def serve(
     rt.ensure_schema()
     if with_demo:
         with rt.unit_of_work() as uow:
-            made = demo.ensure_demo(uow, at=datetime.now(UTC))
+            made = demo.ensure_demo(uow)
         console.print(
             f"demo tenant {made['tenant']!r} {'created' if made['created'] else 'exists'}; tokens:", markup=False
         )
@@ -44,8 +73,18 @@ def serve(
     os.environ["LISENS_DATABASE_URL"] = rt.settings.database_url
     if rt.settings.catalog_dir is not None:
         os.environ["LISENS_CATALOG_DIR"] = str(rt.settings.catalog_dir)
+    configure_supervisor_logging()
     uvicorn.run(
-        "lisens.api.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_config=None
+        "lisens.api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        # Only these addresses may say, in X-Forwarded-For and X-Forwarded-Proto, who the client is and
+        # whether it came over HTTPS (limits on failed log-ins, Secure cookies).
+        proxy_headers=True,
+        forwarded_allow_ips=rt.settings.trusted_proxies,
     )
 
 
@@ -62,9 +101,7 @@ def token_create(
     """Create a token and print it once; only its hash is stored."""
     chosen = "vendor" if vendor else (role or "")
     with runtime(ctx).unit_of_work() as uow:
-        plain, info = tokens.create_token(
-            uow, role=chosen, tenant=tenant, user=user, description=description, at=at_option(None)
-        )
+        plain, info = tokens.create_token(uow, role=chosen, tenant=tenant, user=user, description=description)
     if as_json:
         print_json({"token": plain, "info": info})
     else:
@@ -94,7 +131,7 @@ def token_revoke(
 ) -> None:
     """Revoke a token by its id."""
     with runtime(ctx).unit_of_work() as uow:
-        data = tokens.revoke_token(uow, token_id, at=at_option(None))
+        data = tokens.revoke_token(uow, token_id)
     if as_json:
         print_json(data)
     else:

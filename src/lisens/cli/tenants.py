@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import At, Json, at_option, runtime
+from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
 from lisens.db.migrate import current_revision, upgrade
 from lisens.service import tenants as service
 
@@ -47,13 +47,13 @@ def tenant_create(
     generation: Annotated[str, typer.Option("--generation", "-g", help="Packaging generation: 7, 9 or 11.")],
     company: Annotated[str, typer.Option(help="Company name.")] = "",
     serial: Annotated[str, typer.Option(help="Serial number.")] = "",
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Create a tenant on a packaging generation."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.create_tenant(
-            uow, name=name, generation=generation, company=company, serial=serial, at=at_option(at)
+            uow, name=name, generation=generation, company=company, serial=serial, at=change_at(at)
         )
     _show(data, as_json, f"created tenant {name} (generation {data['generation']})")
 
@@ -114,12 +114,14 @@ def seats_set(
         str, typer.Argument(metavar="PLAN_OR_LICENSE", help="A plan key, a combined plan a+b, or a user license.")
     ],
     number: Annotated[int, typer.Argument(metavar="N")],
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Set the number of seats; refused below what is in use, naming the users who hold it."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.set_seats(uow, tenant, item, number, at=at_option(at))
+        data = service.set_seats(uow, tenant, item, number, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     text = f"{data['item']}: {data['in_use']} in use / {data['total']} total"
     if "scheduled" in data:
         text += f"; lowering to {data['scheduled']['number']} scheduled for {data['scheduled']['effective']}"
@@ -127,20 +129,24 @@ def seats_set(
 
 
 @addon_app.command("add")
-def addon_add(ctx: typer.Context, tenant: str, addon: str, at: At = None, as_json: Json = False) -> None:
+def addon_add(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = None, as_json: Json = False) -> None:
     """Add an add-on subscription (it turns on its system licenses)."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.add_addon(uow, tenant, addon, at=at_option(at))
+        data = service.add_addon(uow, tenant, addon, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(
         data, as_json, f"add-ons of {tenant}: {', '.join(data['addons'])}" + ("" if data["changed"] else " (unchanged)")
     )
 
 
 @addon_app.command("remove")
-def addon_remove(ctx: typer.Context, tenant: str, addon: str, at: At = None, as_json: Json = False) -> None:
+def addon_remove(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = None, as_json: Json = False) -> None:
     """Remove an add-on subscription."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.remove_addon(uow, tenant, addon, at=at_option(at))
+        data = service.remove_addon(uow, tenant, addon, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"add-ons of {tenant}: {', '.join(data['addons']) or '-'}")
 
 
@@ -149,12 +155,14 @@ def system_add(
     ctx: typer.Context,
     tenant: str,
     license_name: Annotated[str, typer.Argument(metavar="LICENSE")],
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Turn on a system license for the whole tenant."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.add_system_license(uow, tenant, license_name, at=at_option(at))
+        data = service.add_system_license(uow, tenant, license_name, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"{data['license']} on" + ("" if data["changed"] else " (unchanged)"))
 
 
@@ -163,12 +171,14 @@ def system_remove(
     ctx: typer.Context,
     tenant: str,
     license_name: Annotated[str, typer.Argument(metavar="LICENSE")],
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Turn off a system license bought on its own."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.remove_system_license(uow, tenant, license_name, at=at_option(at))
+        data = service.remove_system_license(uow, tenant, license_name, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"{data['license']} off")
 
 
@@ -178,12 +188,14 @@ def owner_add(
     tenant: str,
     owner: str,
     description: Annotated[str, typer.Option(help="Owner description.")] = "",
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Add a partner license owner (upper case A-Z, 0-9)."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.add_owner(uow, tenant, owner, description=description, at=at_option(at))
+        data = service.add_owner(uow, tenant, owner, description=description, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"owner {data['owner']} added to {tenant}")
 
 
@@ -195,7 +207,7 @@ def owner_license(
     license_type: Annotated[str, typer.Option("--type", help="system or user.")] = "user",
     unrestricted: Annotated[bool, typer.Option(help="Any number may be assigned.")] = False,
     description: Annotated[str, typer.Option(help="Description.")] = "",
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Define a module license of a partner owner for the tenant."""
@@ -207,8 +219,10 @@ def owner_license(
             license_type=license_type,
             unrestricted=unrestricted,
             description=description,
-            at=at_option(at),
+            at=change_at(at),
         )
+    if show_scheduled(data, as_json):
+        return
     _show(data, as_json, f"{data['license']} ({data['type']}) defined for {tenant}")
 
 
@@ -220,13 +234,15 @@ def seats_upgrade(
     to_plan: Annotated[str, typer.Argument(metavar="TO_PLAN")],
     number: Annotated[int, typer.Argument(metavar="N")],
     user: Annotated[list[str] | None, typer.Option("--user", help="A user to switch to the new plan.")] = None,
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Move N seats from one plan to another at once (e.g. Essential to Premium), switching the users named."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.upgrade_seats(
-            uow, tenant, from_plan=from_plan, to_plan=to_plan, number=number, users=user or [], at=at_option(at)
+            uow, tenant, from_plan=from_plan, to_plan=to_plan, number=number, users=user or [], at=change_at(at)
         )
+    if show_scheduled(data, as_json):
+        return
     switched = ", ".join(data["switched"]) or "nobody"
     _show(data, as_json, f"moved {data['moved']} seats from {data['from']} to {data['to']}; switched {switched}")

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress
 
 from lisens.cli.output import console, err_console, print_json, table
-from lisens.cli.runtime import At, Json, at_option, runtime
+from lisens.cli.runtime import ChangeAt, Json, at_option, change_at, runtime, show_scheduled
 from lisens.domain.errors import InvalidInput
 from lisens.service import audit as audit_service
 from lisens.service import bulk as bulk_service
@@ -36,12 +36,14 @@ def user_add(
         str, typer.Option("--type", help="internal, resource, external, anonymous or system.")
     ] = "internal",
     can_log_in: Annotated[bool, typer.Option("--can-log-in/--no-log-in", help="Whether the user may log in.")] = True,
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Add a user to a tenant."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.add_user(uow, tenant, user, user_type=user_type, can_log_in=can_log_in, at=at_option(at))
+        data = service.add_user(uow, tenant, user, user_type=user_type, can_log_in=can_log_in, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:
@@ -81,12 +83,14 @@ def user_set(
     tenant: str,
     user: str,
     can_log_in: Annotated[bool, typer.Option("--can-log-in/--no-log-in", help="Whether the user may log in.")],
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Turn a user's login on or off (licenses stay assigned)."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.set_can_log_in(uow, tenant, user, can_log_in, at=at_option(at))
+        data = service.set_can_log_in(uow, tenant, user, can_log_in, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:
@@ -94,10 +98,12 @@ def user_set(
 
 
 @user_app.command("retire")
-def user_retire(ctx: typer.Context, tenant: str, user: str, at: At = None, as_json: Json = False) -> None:
+def user_retire(ctx: typer.Context, tenant: str, user: str, at: ChangeAt = None, as_json: Json = False) -> None:
     """Retire a user: every license removed and login off, in one step."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.retire_user(uow, tenant, user, at=at_option(at))
+        data = service.retire_user(uow, tenant, user, at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:
@@ -135,12 +141,14 @@ def assign_command(
     license_names: Annotated[
         list[str] | None, typer.Option("--license", help="A user license to assign directly.")
     ] = None,
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Assign plans and/or user licenses to a user (one transaction; a new plan replaces the old one)."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.assign(uow, tenant, user, plans=plan or [], licenses=license_names or [], at=at_option(at))
+        data = service.assign(uow, tenant, user, plans=plan or [], licenses=license_names or [], at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:
@@ -155,12 +163,14 @@ def unassign_command(
     license_names: Annotated[
         list[str] | None, typer.Option("--license", help="A directly assigned license to remove.")
     ] = None,
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Remove the user's plan and/or directly assigned licenses."""
     with runtime(ctx).unit_of_work() as uow:
-        data = service.unassign(uow, tenant, user, plan=plan, licenses=license_names or [], at=at_option(at))
+        data = service.unassign(uow, tenant, user, plan=plan, licenses=license_names or [], at=change_at(at))
+    if show_scheduled(data, as_json):
+        return
     if as_json:
         print_json(data)
     else:
@@ -177,7 +187,7 @@ def check_command(
 ) -> None:
     """Does the user hold these licenses? Exit 0 when all are held, 1 when any is not."""
     with runtime(ctx).unit_of_work() as uow:
-        decisions = service.check(uow, tenant, user, licenses, at=at_option(at))
+        decisions = service.check(uow, tenant, user, licenses, at=at_option(ctx, at))
     if as_json:
         print_json(decisions)
     else:
@@ -235,7 +245,7 @@ def bulk_assign_command(
     file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="CSV with columns user, plans, licenses[, type].")],
     partial: Annotated[bool, typer.Option("--partial", help="Apply the valid rows even if others fail.")] = False,
     create_users: Annotated[bool, typer.Option("--create-users", help="Add users that do not exist yet.")] = False,
-    at: At = None,
+    at: ChangeAt = None,
     as_json: Json = False,
 ) -> None:
     """Assign from a CSV file: all or nothing unless --partial; every failing row is reported."""
@@ -244,7 +254,7 @@ def bulk_assign_command(
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read {file}: {exc}", code="INVALID_FILE") from None
     rows = bulk_service.parse_bulk_csv(text)
-    moment = at_option(at)
+    moment = change_at(at)
     try:
         with runtime(ctx).unit_of_work() as uow, Progress(console=err_console, transient=True, disable=as_json) as bar:
             task = bar.add_task(f"assigning {len(rows)} rows", total=len(rows))
@@ -274,16 +284,42 @@ def _print_failed_rows(failed: list[dict[str, Any]], title: str) -> None:
     err_console.print(table(title, ["line", "user", "code", "message"], rows))
 
 
+def _verify_command(ctx: typer.Context, tenant: str | None, *, as_json: bool) -> None:
+    with runtime(ctx).unit_of_work() as uow:
+        report = audit_service.verify_log(uow, tenant)
+    if as_json:
+        print_json(report.view())
+    elif report.broken is None:
+        console.print(f"{report.log}: {report.entries} entries, chain intact up to entry {report.head}", markup=False)
+    else:
+        err_console.print(
+            f"{report.log}: NOT INTACT at entry {report.broken.seq} ({report.broken.problem}): {report.broken.message}",
+            markup=False,
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def audit_command(
     ctx: typer.Context,
-    tenant: str,
+    tenant: Annotated[str, typer.Argument(help="The tenant, or `verify` followed by the tenant.")],
+    verified: Annotated[str | None, typer.Argument(metavar="[TENANT]", show_default=False)] = None,
     user: Annotated[str | None, typer.Option("--user", help="Only this user's entries.")] = None,
     at: Annotated[
         str | None, typer.Option("--at", help="Up to this time; with --user, what the user held then.")
     ] = None,
+    vendor: Annotated[bool, typer.Option("--vendor", help="With verify: the vendor's own log.")] = False,
     as_json: Json = False,
 ) -> None:
-    """The audit log; with --user and --at, which licenses the user held at that time."""
+    """The audit log; with --user and --at, which licenses the user held at that time.
+
+    `lisens audit verify TENANT` (or `--vendor`) recomputes the log's hash chain and names the first
+    edited, deleted or reordered entry; it exits 1 when the log does not verify."""
+    if tenant == "verify" and (verified is not None or vendor):
+        _verify_command(ctx, None if vendor else verified, as_json=as_json)
+        return
+    if verified is not None:
+        raise typer.BadParameter(f"unexpected argument {verified!r}; did you mean `lisens audit verify {verified}`?")
     until = parse_time(at) if at else None
     with runtime(ctx).unit_of_work() as uow:
         holdings = audit_service.holdings_at(uow, tenant, user, until) if (user and until) else None

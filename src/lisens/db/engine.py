@@ -1,4 +1,9 @@
-"""Engine and session factories. SQLite gets foreign keys, WAL and write transactions that lock at once."""
+"""Engine and session factories. SQLite gets foreign keys, WAL and write transactions that lock at once.
+
+Every wait is bounded: SQLite's busy timeout, PostgreSQL's `lock_timeout` and the pool's checkout
+timeout. A wait that runs out becomes `Busy` (TENANT_BUSY or DATABASE_BUSY, with a retry hint),
+never a driver error or a request hanging on an exhausted pool.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,22 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from lisens.domain.errors import InvalidInput
+from lisens.domain.errors import Busy, InvalidInput
+
+# Seconds. Long enough for any ordinary change to finish; short enough that a request waiting behind
+# a long one (a 100,000-row bulk, a migration) answers soon, and a pool connection is given back.
+LOCK_TIMEOUT = 5.0
+POOL_TIMEOUT = 10.0
+RETRY_AFTER = 2  # seconds, the hint sent with a Busy answer
+PG_LOCK_NOT_AVAILABLE = "55P03"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, lock_timeout: float = LOCK_TIMEOUT, pool_timeout: float = POOL_TIMEOUT, **kwargs: Any
+) -> Engine:
     """An engine for `url`; for SQLite the file's directory is created and transactions serialised."""
     try:
         parsed = make_url(url)
@@ -24,17 +38,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
-        _serialise_sqlite(engine)
-        return engine
-    if parsed.get_backend_name() != "postgresql":
+        engine = create_engine(parsed, connect_args={"timeout": lock_timeout}, **kwargs)
+        _serialise_sqlite(engine, lock_timeout)
+    elif parsed.get_backend_name() == "postgresql":
+        engine = create_engine(parsed, pool_pre_ping=True, pool_timeout=pool_timeout, **kwargs)
+        _bound_postgres_waits(engine, lock_timeout)
+    else:
         raise InvalidInput(
             f"database URL {url!r}: only sqlite and postgresql are supported", code="INVALID_DATABASE_URL"
         )
-    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    _map_timeouts(engine)
+    return engine
 
 
-def _serialise_sqlite(engine: Engine) -> None:
+def _serialise_sqlite(engine: Engine, lock_timeout: float) -> None:
     """Every transaction starts with BEGIN IMMEDIATE: the count-then-write of a seat check never races."""
 
     @event.listens_for(engine, "connect")
@@ -44,7 +61,7 @@ def _serialise_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -52,6 +69,37 @@ def _serialise_sqlite(engine: Engine) -> None:
         # Reads need no write lock: a read-only session begins a deferred transaction.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _bound_postgres_waits(engine: Engine, lock_timeout: float) -> None:
+    """A statement waiting for a row lock (another change to the same tenant) gives up after `lock_timeout`."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = {int(lock_timeout * 1000)}")
+        cursor.close()
+        dbapi_connection.commit()
+
+
+def _map_timeouts(engine: Engine) -> None:
+    """Lock waits that ran out become Busy errors with a stable code, raised instead of the driver's."""
+
+    @event.listens_for(engine, "handle_error")
+    def _handle(context: ExceptionContext) -> None:
+        original = context.original_exception
+        if getattr(original, "sqlstate", None) == PG_LOCK_NOT_AVAILABLE:
+            raise Busy(
+                "another change to this tenant holds its lock; nothing was changed, retry shortly",
+                code="TENANT_BUSY",
+                retry_after=RETRY_AFTER,
+            ) from None
+        if engine.dialect.name == "sqlite" and "database is locked" in str(original):
+            raise Busy(
+                "the database is busy with another write; nothing was changed, retry shortly",
+                code="DATABASE_BUSY",
+                retry_after=RETRY_AFTER,
+            ) from None
 
 
 READ_ONLY = "lisens_read_only"

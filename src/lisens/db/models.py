@@ -48,6 +48,14 @@ class TenantRow(Base):
     # Bumped by every change to the tenant's licensing, in the same transaction: a cache of
     # effective licenses is valid while the version it was computed at is current.
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # The head of the tenant's audit log: its last sequence number, hash and time. Changed only
+    # under the tenant's lock, in the transaction that appends the entry.
+    log_seq: Mapped[int] = mapped_column(Integer, default=0)
+    log_hash: Mapped[str] = mapped_column(String(64), default="")
+    log_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # License packages only move forward: the last sequence number issued and the one active.
+    package_issued: Mapped[int] = mapped_column(Integer, default=0)
+    package_active: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OwnerRow(Base):
@@ -150,12 +158,22 @@ class UserLicenseRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only: one row per change, written in the change's own transaction."""
+    """Append-only: one row per change, written in the change's own transaction.
+
+    Each tenant's entries are numbered 1, 2, 3, ... in commit order (`seq`, taken under the tenant's
+    lock) and hash-chained; entries without a tenant form the vendor's own log (tokens).
+    """
 
     __tablename__ = "audit"
+    __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    # A vendor's explicit correction: the change was recorded with a time the caller gave.
+    correction: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(50))
@@ -163,6 +181,17 @@ class AuditRow(Base):
     subject: Mapped[str] = mapped_column(String(350), default="")
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class VendorLogRow(Base):
+    """The head of the vendor's own log (entries with no tenant): one row, locked to append."""
+
+    __tablename__ = "vendor_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TokenRow(Base):
@@ -221,6 +250,23 @@ class ScheduledSeatsRow(Base):
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ScheduledChangeRow(Base):
+    """A vendor's change dated in the future: kept until its time, then applied as if made then."""
+
+    __tablename__ = "scheduled_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    effective: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    operation: Mapped[str] = mapped_column(String(100))  # e.g. tenants.set_seats
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[str] = mapped_column(String(254))
+    state: Mapped[str] = mapped_column(String(20))  # pending | applied | failed | cancelled
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(1000), default="")
+
+
 class InvoiceRow(Base):
     """An issued invoice, kept as issued. Money in cents."""
 
@@ -264,3 +310,30 @@ class MigrationRow(Base):
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PanelSessionRow(Base):
+    """A log-in to the web panel. The cookie carries the session id; only its SHA-256 hash is stored.
+
+    Log-out sets `ended_at`: the cookie stops working at once, in every worker, even if it was copied.
+    """
+
+    __tablename__ = "panel_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ServerSecretRow(Base):
+    """A secret the server makes once and every worker shares (the panel's cookie-signing key)."""
+
+    __tablename__ = "server_secret"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from lisens.db.models import (
@@ -14,22 +14,42 @@ from lisens.db.models import (
     AuditRow,
     InvoiceRow,
     OwnerRow,
+    PanelSessionRow,
     PartnerLicenseRow,
     PeriodChangeRow,
+    ScheduledChangeRow,
     ScheduledSeatsRow,
     SeatRow,
+    ServerSecretRow,
     SubscriptionRow,
     SystemLicenseRow,
     TenantRow,
+    TokenRow,
     UserLicenseRow,
     UserPlanRow,
     UserRow,
+    VendorLogRow,
 )
+from lisens.domain.auditchain import GENESIS, Entry, entry_hash
+from lisens.domain.errors import ChangeBeforeHistory
+
+# Bound parameters per statement: PostgreSQL allows 65,535, SQLite 32,766. Id and name lists are
+# sent in chunks of this size (or replaced by a query over the whole tenant).
+CHUNK = 5_000
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class TenantRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def get(self, tenant_id: int) -> TenantRow | None:
+        return self.session.get(TenantRow, tenant_id)
 
     def get_by_name(self, name: str) -> TenantRow | None:
         return self.session.scalar(select(TenantRow).where(TenantRow.name == name))
@@ -43,7 +63,18 @@ class TenantRepository:
             .execution_options(populate_existing=True)
         )
         assert row is not None
+        self.session.info.setdefault(LOCKED_TENANTS, set()).add(tenant_id)
         return row
+
+    def is_locked(self, tenant_id: int) -> bool:
+        return tenant_id in self.session.info.get(LOCKED_TENANTS, set())
+
+    def names_of(self, tenant_ids: Sequence[int]) -> list[str]:
+        if not tenant_ids:
+            return []
+        return list(
+            self.session.scalars(select(TenantRow.name).where(TenantRow.id.in_(tenant_ids)).order_by(TenantRow.name))
+        )
 
     def version(self, tenant_id: int) -> int | None:
         return self.session.scalar(select(TenantRow.version).where(TenantRow.id == tenant_id))
@@ -51,10 +82,41 @@ class TenantRepository:
     def all(self) -> Sequence[TenantRow]:
         return self.session.scalars(select(TenantRow).order_by(TenantRow.name)).all()
 
+    def page(self, *, after: str | None, limit: int) -> Sequence[TenantRow]:
+        """Up to `limit` tenants by name, from the first name after `after` (keyset pagination)."""
+        query = select(TenantRow).order_by(TenantRow.name).limit(limit)
+        if after is not None:
+            query = query.where(TenantRow.name > after)
+        return self.session.scalars(query).all()
+
+    def user_counts(self) -> dict[int, int]:
+        """Users per tenant id, in one query (every tenant, for the vendor's reports)."""
+        query = select(UserRow.tenant_id, func.count()).group_by(UserRow.tenant_id)
+        return dict(self.session.execute(query).all())
+
     def add(self, row: TenantRow) -> TenantRow:
         self.session.add(row)
         self.session.flush()
+        # Nobody else sees the new row before this transaction commits: it is as good as locked.
+        self.session.info.setdefault(LOCKED_TENANTS, set()).add(row.id)
         return row
+
+
+# The tenants whose row this session has locked (session.info key); the lock lasts until commit.
+LOCKED_TENANTS = "lisens_locked_tenants"
+# Per tenant, the time a vendor's correction in this session was stamped with (its entries say so).
+CORRECTED_TENANTS = "lisens_corrected_tenants"
+# Per tenant, the time the change in this session was stamped with (use cases calling use cases share it).
+STAMPED_TENANTS = "lisens_stamped_tenants"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _locks_released(session: Session) -> None:
+    """A lock lasts until its transaction ends; so does what this session knows of it."""
+    session.info.pop(LOCKED_TENANTS, None)
+    session.info.pop(CORRECTED_TENANTS, None)
+    session.info.pop(STAMPED_TENANTS, None)
 
 
 class PurchaseRepository:
@@ -139,28 +201,106 @@ class UserRepository:
         self.session.flush()
         return row
 
+    def page(self, tenant_id: int, *, after: str | None, limit: int) -> Sequence[UserRow]:
+        """Up to `limit` users by name, from the first name after `after` (keyset pagination)."""
+        query = select(UserRow).where(UserRow.tenant_id == tenant_id).order_by(UserRow.name).limit(limit)
+        if after is not None:
+            query = query.where(UserRow.name > after)
+        return self.session.scalars(query).all()
+
+    def names(self, tenant_id: int) -> list[tuple[int, str, bool]]:
+        """(id, name, retired) of every user of the tenant, by name, without loading ORM objects."""
+        query = select(UserRow.id, UserRow.name, UserRow.retired).where(UserRow.tenant_id == tenant_id)
+        return [
+            (user_id, name, retired) for user_id, name, retired in self.session.execute(query.order_by(UserRow.name))
+        ]
+
+    def count(self, tenant_id: int) -> int:
+        return self.session.scalar(select(func.count()).where(UserRow.tenant_id == tenant_id)) or 0
+
     def by_names(self, tenant_id: int, names: Sequence[str]) -> Sequence[UserRow]:
+        found: list[UserRow] = []
+        for part in chunks(list(dict.fromkeys(names))):
+            found.extend(
+                self.session.scalars(select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.name.in_(part)))
+            )
+        return found
+
+    def add_many(self, tenant_id: int, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Insert users (name, type, can_log_in, retired, created_at) in one executemany; their ids by name."""
+        ids: dict[str, int] = {}
+        values = [{**row, "tenant_id": tenant_id} for row in rows]
+        for part in chunks(values):
+            result = self.session.execute(insert(UserRow).returning(UserRow.id, UserRow.name), list(part))
+            ids.update({name: user_id for user_id, name in result})
+        return ids
+
+    def by_ids(self, tenant_id: int, user_ids: Sequence[int]) -> Sequence[UserRow]:
         return self.session.scalars(
-            select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.name.in_(names))
+            select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id.in_(user_ids))
         ).all()
 
     def get_by_id(self, tenant_id: int, user_id: int) -> UserRow | None:
         return self.session.scalar(select(UserRow).where(UserRow.tenant_id == tenant_id, UserRow.id == user_id))
 
     def plans_of(self, tenant_id: int, user_ids: Sequence[int]) -> dict[int, str]:
-        query = select(UserPlanRow.user_id, UserPlanRow.plan_key).where(
-            UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(user_ids)
-        )
-        return dict(self.session.execute(query).all())
+        found: dict[int, str] = {}
+        for part in chunks(user_ids):
+            query = select(UserPlanRow.user_id, UserPlanRow.plan_key).where(
+                UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(part)
+            )
+            found.update(dict(self.session.execute(query).all()))
+        return found
 
     def licenses_of(self, tenant_id: int, user_ids: Sequence[int]) -> dict[int, list[str]]:
-        query = select(UserLicenseRow.user_id, UserLicenseRow.name).where(
-            UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.user_id.in_(user_ids)
+        found: dict[int, list[str]] = {}
+        for part in chunks(user_ids):
+            query = select(UserLicenseRow.user_id, UserLicenseRow.name).where(
+                UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.user_id.in_(part)
+            )
+            for user_id, name in self.session.execute(query):
+                found.setdefault(user_id, []).append(name)
+        return found
+
+    def all_licenses(self, tenant_id: int) -> dict[int, list[str]]:
+        """Every directly assigned license of the tenant by user id, names sorted, in one query."""
+        query = (
+            select(UserLicenseRow.user_id, UserLicenseRow.name)
+            .where(UserLicenseRow.tenant_id == tenant_id)
+            .order_by(UserLicenseRow.user_id, UserLicenseRow.name)
         )
         found: dict[int, list[str]] = {}
         for user_id, name in self.session.execute(query):
             found.setdefault(user_id, []).append(name)
         return found
+
+    def set_plans(self, tenant_id: int, plans: Mapping[int, str | None]) -> None:
+        """Set many users' plans (None: no plan) with one delete and one insert per chunk."""
+        user_ids = list(plans)
+        for part in chunks(user_ids):
+            self.session.execute(
+                delete(UserPlanRow).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(part))
+            )
+        rows = [{"tenant_id": tenant_id, "user_id": user_id, "plan_key": key} for user_id, key in plans.items() if key]
+        if rows:
+            self.session.execute(insert(UserPlanRow), rows)
+
+    def add_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]]) -> None:
+        """Assign (user id, license name) pairs in one executemany."""
+        rows = [{"tenant_id": tenant_id, "user_id": user_id, "name": name} for user_id, name in pairs]
+        if rows:
+            self.session.execute(insert(UserLicenseRow), rows)
+
+    def remove_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]]) -> None:
+        """Unassign (user id, license name) pairs in one executemany."""
+        rows = [{"t": tenant_id, "u": user_id, "n": name} for user_id, name in pairs]
+        if rows:
+            statement = delete(UserLicenseRow).where(
+                UserLicenseRow.tenant_id == bindparam("t"),
+                UserLicenseRow.user_id == bindparam("u"),
+                UserLicenseRow.name == bindparam("n"),
+            )
+            self.session.connection().execute(statement, rows)
 
     def plan(self, tenant_id: int, user_id: int) -> str | None:
         return self.session.scalar(
@@ -265,6 +405,8 @@ USER_STATE_ACTIONS = ("user.add", "assign", "unassign", "user.retire", "user.log
 
 
 class AuditRepository:
+    """The tenant logs and the vendor's log: appended under a lock, numbered and hash-chained."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
 
@@ -279,36 +421,246 @@ class AuditRepository:
         user_id: int | None = None,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
-    ) -> None:
-        self.session.add(
-            AuditRow(
-                tenant_id=tenant_id,
-                at=at,
-                actor=actor,
-                action=action,
-                subject=subject,
-                user_id=user_id,
-                before=before,
-                after=after,
-            )
+        correction: bool = False,
+    ) -> AuditRow:
+        """Append an entry to the tenant's log: its number and hash are taken under the tenant's lock, so
+        the log is the order of commits. An entry dated before the last one is refused, never reordered."""
+        tenant, moment, correction = self._head(tenant_id, at, correction)
+        row = self._append(
+            tenant.log_seq,
+            tenant.log_hash,
+            tenant_id=tenant_id,
+            at=moment,
+            actor=actor,
+            action=action,
+            subject=subject,
+            user_id=user_id,
+            before=before,
+            after=after,
+            correction=correction,
         )
+        tenant.log_seq, tenant.log_hash, tenant.log_at = row.seq, row.hash, moment
+        self.session.flush()
+        return row
+
+    def _head(self, tenant_id: int, at: datetime, correction: bool = False) -> tuple[TenantRow, datetime, bool]:
+        """The tenant's locked row, the entry's time in UTC, and whether it is a vendor's correction.
+        An entry dated before the last one is refused, never reordered."""
+        tenants = TenantRepository(self.session)
+        tenant = self.session.get(TenantRow, tenant_id) if tenants.is_locked(tenant_id) else None
+        if tenant is None:
+            tenant = tenants.lock(tenant_id)
+        moment = _utc(at)
+        if tenant.log_at is not None and moment < _utc(tenant.log_at):
+            raise ChangeBeforeHistory(
+                f"a change at {moment.isoformat()} would come before the tenant's last recorded change "
+                f"({_utc(tenant.log_at).isoformat()}, entry {tenant.log_seq})",
+                at=moment.isoformat(),
+                last=_utc(tenant.log_at).isoformat(),
+            )
+        correction = correction or self.session.info.get(CORRECTED_TENANTS, {}).get(tenant_id) == moment
+        return tenant, moment, correction
+
+    def add_many(self, tenant_id: int, *, at: datetime, actor: str, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append many entries of one change at once, numbered and chained in order, with one multi-row
+        insert: a bulk or a move of 100,000 users is one statement, not 100,000. Each entry is a mapping
+        with `action`, `subject`, and optionally `user_id`, `before`, `after`."""
+        if not entries:
+            return
+        tenant, moment, correction = self._head(tenant_id, at)
+        seq, prev = tenant.log_seq, tenant.log_hash or GENESIS
+        values = []
+        for item in entries:
+            seq += 1
+            entry = Entry(
+                seq=seq,
+                at=moment,
+                actor=actor,
+                action=item["action"],
+                subject=item["subject"],
+                user_id=item.get("user_id"),
+                before=item.get("before"),
+                after=item.get("after"),
+                correction=correction,
+                prev_hash=prev,
+            )
+            digest = entry_hash(entry)
+            values.append(
+                {
+                    "tenant_id": tenant_id,
+                    "seq": seq,
+                    "prev_hash": prev,
+                    "hash": digest,
+                    "at": moment,
+                    "actor": actor,
+                    "action": entry.action,
+                    "subject": entry.subject,
+                    "user_id": entry.user_id,
+                    "before": entry.before,
+                    "after": entry.after,
+                    "correction": correction,
+                }
+            )
+            prev = digest
+        self.session.execute(insert(AuditRow), values)
+        tenant.log_seq, tenant.log_hash, tenant.log_at = seq, prev, moment
         self.session.flush()
 
+    def add_vendor(
+        self, *, at: datetime, actor: str, action: str, subject: str, after: dict[str, Any] | None = None
+    ) -> AuditRow:
+        """Append an entry to the vendor's own log (tokens and other changes of no tenant)."""
+        head = self.session.scalar(select(VendorLogRow).where(VendorLogRow.id == 1).with_for_update())
+        if head is None:
+            head = VendorLogRow(id=1, seq=0, hash="", at=None)
+            self.session.add(head)
+            self.session.flush()
+        moment = max(_utc(at), _utc(head.at)) if head.at is not None else _utc(at)
+        row = self._append(
+            head.seq,
+            head.hash,
+            tenant_id=None,
+            at=moment,
+            actor=actor,
+            action=action,
+            subject=subject,
+            user_id=None,
+            before=None,
+            after=after,
+            correction=False,
+        )
+        head.seq, head.hash, head.at = row.seq, row.hash, moment
+        self.session.flush()
+        return row
+
+    def _append(
+        self,
+        last_seq: int,
+        last_hash: str,
+        *,
+        tenant_id: int | None,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        user_id: int | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        correction: bool,
+    ) -> AuditRow:
+        entry = Entry(
+            seq=last_seq + 1,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            user_id=user_id,
+            before=before,
+            after=after,
+            correction=correction,
+            prev_hash=last_hash or GENESIS,
+        )
+        row = AuditRow(
+            tenant_id=tenant_id,
+            seq=entry.seq,
+            prev_hash=entry.prev_hash,
+            hash=entry_hash(entry),
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            user_id=user_id,
+            before=before,
+            after=after,
+            correction=correction,
+        )
+        self.session.add(row)
+        return row
+
+    def head(self, tenant_id: int | None) -> tuple[int, str]:
+        """The last sequence number and hash the log's owner recorded (the vendor's log for None)."""
+        if tenant_id is None:
+            found = self.session.execute(
+                select(VendorLogRow.seq, VendorLogRow.hash).where(VendorLogRow.id == 1)
+            ).first()
+        else:
+            found = self.session.execute(
+                select(TenantRow.log_seq, TenantRow.log_hash).where(TenantRow.id == tenant_id)
+            ).first()
+        return (found[0], found[1]) if found is not None else (0, "")
+
+    def chain(self, tenant_id: int | None, *, batch: int = 5000) -> Iterator[Entry]:
+        """Every entry of one log in sequence order, as its hash saw it; read as plain rows in batches
+        (no ORM objects kept), so a long log is verified in bounded memory."""
+        owner = AuditRow.tenant_id.is_(None) if tenant_id is None else AuditRow.tenant_id == tenant_id
+        columns = (
+            AuditRow.seq,
+            AuditRow.at,
+            AuditRow.actor,
+            AuditRow.action,
+            AuditRow.subject,
+            AuditRow.user_id,
+            AuditRow.before,
+            AuditRow.after,
+            AuditRow.correction,
+            AuditRow.prev_hash,
+            AuditRow.hash,
+        )
+        after = 0
+        while True:
+            rows = self.session.execute(
+                select(*columns).where(owner, AuditRow.seq > after).order_by(AuditRow.seq).limit(batch)
+            ).all()
+            for seq, at, actor, action, subject, user_id, before, entry_after, correction, prev, digest in rows:
+                yield Entry(
+                    seq=seq,
+                    at=_utc(at),
+                    actor=actor,
+                    action=action,
+                    subject=subject,
+                    user_id=user_id,
+                    before=before,
+                    after=entry_after,
+                    correction=bool(correction),
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
     def entries(
-        self, tenant_id: int, *, user_id: int | None = None, until: datetime | None = None
+        self,
+        tenant_id: int,
+        *,
+        user_id: int | None = None,
+        until: datetime | None = None,
+        after_seq: int = 0,
+        limit: int | None = None,
     ) -> Sequence[AuditRow]:
         query = select(AuditRow).where(AuditRow.tenant_id == tenant_id)
         if user_id is not None:
             query = query.where(AuditRow.user_id == user_id)
         if until is not None:
             query = query.where(AuditRow.at <= until)
-        return self.session.scalars(query.order_by(AuditRow.at, AuditRow.id)).all()
+        if after_seq:
+            query = query.where(AuditRow.seq > after_seq)
+        query = query.order_by(AuditRow.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        return self.session.scalars(query).all()
+
+    def vendor_entries(self, *, after_seq: int = 0, limit: int | None = None) -> Sequence[AuditRow]:
+        query = select(AuditRow).where(AuditRow.tenant_id.is_(None), AuditRow.seq > after_seq).order_by(AuditRow.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        return self.session.scalars(query).all()
 
     def last_tenant_state(self, tenant_id: int, *, until: datetime) -> AuditRow | None:
         query = (
             select(AuditRow)
             .where(AuditRow.tenant_id == tenant_id, AuditRow.action.in_(TENANT_STATE_ACTIONS), AuditRow.at <= until)
-            .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+            .order_by(AuditRow.seq.desc())
             .limit(1)
         )
         return self.session.scalar(query)
@@ -322,10 +674,31 @@ class AuditRepository:
                 AuditRow.action.in_(USER_STATE_ACTIONS),
                 AuditRow.at <= until,
             )
-            .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+            .order_by(AuditRow.seq.desc())
             .limit(1)
         )
         return self.session.scalar(query)
+
+
+def entry_of(row: AuditRow) -> Entry:
+    return Entry(
+        seq=row.seq,
+        at=_utc(row.at),
+        actor=row.actor,
+        action=row.action,
+        subject=row.subject,
+        user_id=row.user_id,
+        before=row.before,
+        after=row.after,
+        correction=row.correction,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; every time stored here is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class SubscriptionRepository:
@@ -399,4 +772,111 @@ class SubscriptionRepository:
     def add_invoice(self, tenant_id: int, row: InvoiceRow) -> None:
         row.tenant_id = tenant_id
         self.session.add(row)
+        self.session.flush()
+
+
+class ScheduledChangeRepository:
+    """A vendor's future-dated changes, per tenant, in the order they fall due."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tenant_id: int, row: ScheduledChangeRow) -> ScheduledChangeRow:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def due(self, tenant_id: int, *, until: datetime) -> Sequence[ScheduledChangeRow]:
+        query = select(ScheduledChangeRow).where(
+            ScheduledChangeRow.tenant_id == tenant_id,
+            ScheduledChangeRow.state == "pending",
+            ScheduledChangeRow.effective <= until,
+        )
+        return self.session.scalars(query.order_by(ScheduledChangeRow.effective, ScheduledChangeRow.id)).all()
+
+    def listed(self, tenant_id: int, *, pending_only: bool = False) -> Sequence[ScheduledChangeRow]:
+        query = select(ScheduledChangeRow).where(ScheduledChangeRow.tenant_id == tenant_id)
+        if pending_only:
+            query = query.where(ScheduledChangeRow.state == "pending")
+        return self.session.scalars(query.order_by(ScheduledChangeRow.effective, ScheduledChangeRow.id)).all()
+
+    def get(self, tenant_id: int, change_id: int) -> ScheduledChangeRow | None:
+        return self.session.scalar(
+            select(ScheduledChangeRow).where(
+                ScheduledChangeRow.tenant_id == tenant_id, ScheduledChangeRow.id == change_id
+            )
+        )
+
+    def tenants_with_due(self, *, until: datetime) -> list[int]:
+        query = (
+            select(ScheduledChangeRow.tenant_id)
+            .where(ScheduledChangeRow.state == "pending", ScheduledChangeRow.effective <= until)
+            .distinct()
+            .order_by(ScheduledChangeRow.tenant_id)
+        )
+        return list(self.session.scalars(query))
+
+
+class PanelSessionRepository:
+    """Log-ins to the web panel. `tenant_id` is the session's tenant, None for the vendor's."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tenant_id: int | None, row: PanelSessionRow) -> PanelSessionRow:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def live(
+        self, tenant_id: int | None, session_hash: str, *, at: datetime
+    ) -> tuple[PanelSessionRow, TokenRow] | None:
+        """The session and its token, while the session is neither ended nor expired and the token not revoked."""
+        same_tenant = (
+            PanelSessionRow.tenant_id.is_(None) if tenant_id is None else PanelSessionRow.tenant_id == tenant_id
+        )
+        found = self.session.execute(
+            select(PanelSessionRow, TokenRow)
+            .join(TokenRow, TokenRow.id == PanelSessionRow.token_id)
+            .where(
+                same_tenant,
+                PanelSessionRow.session_hash == session_hash,
+                PanelSessionRow.ended_at.is_(None),
+                PanelSessionRow.expires_at > at,
+                TokenRow.revoked_at.is_(None),
+            )
+        ).first()
+        return None if found is None else (found[0], found[1])
+
+    def end(self, tenant_id: int | None, session_hash: str, *, at: datetime) -> bool:
+        """End the session (log-out); False if there was no such live session."""
+        same_tenant = (
+            PanelSessionRow.tenant_id.is_(None) if tenant_id is None else PanelSessionRow.tenant_id == tenant_id
+        )
+        row = self.session.scalar(
+            select(PanelSessionRow).where(
+                same_tenant, PanelSessionRow.session_hash == session_hash, PanelSessionRow.ended_at.is_(None)
+            )
+        )
+        if row is None:
+            return False
+        row.ended_at = at
+        self.session.flush()
+        return True
+
+
+class ServerSecretRepository:
+    """Secrets of the server itself, shared by its workers: not tenant data, so no tenant_id."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, name: str) -> str | None:
+        row = self.session.get(ServerSecretRow, name)
+        return None if row is None else row.value
+
+    def add(self, name: str, value: str, *, at: datetime) -> None:
+        self.session.add(ServerSecretRow(name=name, value=value, created_at=at))
         self.session.flush()

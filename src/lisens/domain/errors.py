@@ -116,3 +116,30 @@ class NotAssignable(InvalidInput):
     """A license that cannot be assigned by hand: hidden, a system license, a plan license, wrong user type."""
 
     default_code = "NOT_ASSIGNABLE"
+
+
+class ChangeBeforeHistory(Conflict):
+    """A change dated before what the log already holds: it cannot be recorded exactly, so it is refused."""
+
+    default_code = "CHANGE_BEFORE_HISTORY"
+
+
+class AuditLogTampered(Conflict):
+    """The log no longer chains: an entry was edited, deleted or reordered outside Lisens."""
+
+    default_code = "AUDIT_LOG_TAMPERED"
+
+
+class TimeNotAllowed(LisensError):
+    """Only the vendor may give the time of a change (an audited correction); the server's clock decides."""
+
+    default_code = "TIME_NOT_ALLOWED"
+
+
+class Busy(LisensError):
+    """A bounded wait ran out (a lock held by a long change, no free database connection): retry later.
+
+    `retry_after` (seconds) is sent as the `Retry-After` header at the HTTP edge.
+    """
+
+    default_code = "DATABASE_BUSY"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from lisens.db.models import AuditRow
 from lisens.db.repositories import AuditRepository, UserRepository
+from lisens.domain.auditchain import ChainBreak, verify_chain
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
-from lisens.domain.errors import NotFound
+from lisens.domain.errors import AuditLogTampered, NotFound
 from lisens.domain.model import Catalog
 from lisens.service.context import Context, utc
 from lisens.service.state import load_state, require_tenant_row, require_user
@@ -17,6 +19,8 @@ from lisens.service.state import load_state, require_tenant_row, require_user
 def entry_view(row: AuditRow, user_names: dict[int, str]) -> dict[str, Any]:
     return {
         "id": row.id,
+        "seq": row.seq,
+        "correction": row.correction,
         "at": utc(row.at).isoformat(),
         "actor": row.actor,
         "action": row.action,
@@ -28,13 +32,65 @@ def entry_view(row: AuditRow, user_names: dict[int, str]) -> dict[str, Any]:
 
 
 def audit_log(
-    ctx: Context, tenant: str, *, user: str | None = None, until: datetime | None = None
+    ctx: Context,
+    tenant: str,
+    *,
+    user: str | None = None,
+    until: datetime | None = None,
+    after: int = 0,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
+    """The tenant's log in commit order; a page of it with `after` (a sequence number) and `limit`."""
     state = load_state(ctx, tenant)
     user_id = require_user(ctx, state, user).id if user else None
-    rows = AuditRepository(ctx.session).entries(state.id, user_id=user_id, until=utc(until) if until else None)
-    names = {row.id: row.name for row in UserRepository(ctx.session).all(state.id)}
+    rows = AuditRepository(ctx.session).entries(
+        state.id, user_id=user_id, until=utc(until) if until else None, after_seq=after, limit=limit
+    )
+    wanted = sorted({row.user_id for row in rows if row.user_id is not None})
+    repo = UserRepository(ctx.session)
+    # A page names few users; a whole log may name more than one query may list.
+    named = repo.by_ids(state.id, wanted) if len(wanted) <= 1000 else repo.all(state.id)
+    names = {row.id: row.name for row in named}
     return [entry_view(row, names) for row in rows]
+
+
+@dataclass(frozen=True)
+class LogVerification:
+    """`lisens audit verify`: whether a log still chains, and where it first does not."""
+
+    log: str
+    ok: bool
+    entries: int
+    head: int
+    broken: ChainBreak | None
+
+    def view(self) -> dict[str, Any]:
+        broken = None
+        if self.broken is not None:
+            broken = {"seq": self.broken.seq, "problem": self.broken.problem, "message": self.broken.message}
+        return {"log": self.log, "ok": self.ok, "entries": self.entries, "head": self.head, "broken": broken}
+
+
+def verify_log(ctx: Context, tenant: str | None) -> LogVerification:
+    """Recompute the hash chain of a tenant's log (the vendor's own log for None), in bounded memory."""
+    tenant_id = load_state(ctx, tenant).id if tenant is not None else None
+    audit = AuditRepository(ctx.session)
+    head_seq, head_hash = audit.head(tenant_id)
+    report = verify_chain(audit.chain(tenant_id), head_seq=head_seq, head_hash=head_hash)
+    return LogVerification(tenant or "vendor", report.ok, report.entries, head_seq, report.broken)
+
+
+def require_intact(ctx: Context, tenant: str) -> None:
+    """Refuse to bill from a log that no longer chains (AUDIT_LOG_TAMPERED, naming the first bad entry)."""
+    verified = verify_log(ctx, tenant)
+    if verified.broken is not None:
+        raise AuditLogTampered(
+            f"the audit log of tenant {tenant!r} was changed outside Lisens: {verified.broken.message} "
+            f"({verified.broken.problem}); run `lisens audit verify {tenant}`",
+            tenant=tenant,
+            seq=verified.broken.seq,
+            problem=verified.broken.problem,
+        )
 
 
 def holdings_at(ctx: Context, tenant: str, user: str, at: datetime) -> dict[str, Any]:

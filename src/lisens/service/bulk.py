@@ -1,19 +1,46 @@
-"""Bulk assignment from CSV: all or nothing by default, every failing row reported with its reason."""
+"""Bulk assignment from CSV: all or nothing by default, every failing row reported with its reason.
+
+Set-based, so that a 100,000-row bulk holds its tenant's lock (and, on SQLite, the database's write
+lock) for seconds, not minutes: the tenant's state is loaded once, every row is checked in memory
+against seat counts kept in memory (the same rules, in the same order, as `users.assign`), and only
+then is anything written, with one executemany per table. A refused bulk writes nothing at all.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lisens.db.repositories import UserRepository
-from lisens.domain.errors import InvalidInput, LisensError
-from lisens.service.context import Context
-from lisens.service.state import load_state
-from lisens.service.users import add_user, assign
+from lisens.db.models import UserRow
+from lisens.db.repositories import AuditRepository, UserRepository
+from lisens.domain.engine import TenantLicenses, require_plan, resolve
+from lisens.domain.errors import (
+    InvalidCombination,
+    InvalidInput,
+    LisensError,
+    PrerequisiteMissing,
+    UnknownUser,
+    UserRetired,
+)
+from lisens.domain.model import UserType
+from lisens.service.clock import change_time
+from lisens.service.context import Context, utc
+from lisens.service.fencing import tenant_plan
+from lisens.service.scheduling import apply_due_changes
+from lisens.service.state import TenantState, load_state
+from lisens.service.users import (
+    USER_NAME_RE,
+    _assignable,
+    _check_user_type,
+    _require_tenant_plan,
+    _take_seat,
+    plan_for,
+)
 
 REQUIRED_COLUMNS = ("user",)
 KNOWN_COLUMNS = ("user", "plans", "licenses", "type")
@@ -73,6 +100,228 @@ def _parse(text: str) -> list[BulkRow]:
     return rows
 
 
+@dataclass
+class _User:
+    """A user as the bulk sees it: the row (transient for a user the bulk creates) and what they hold."""
+
+    row: UserRow
+    plan: str | None
+    licenses: list[str]  # sorted
+    new: bool = False
+
+    def snapshot(self) -> dict[str, Any]:
+        # The shape `users.user_snapshot` writes to the audit log.
+        return {
+            "plan": self.plan,
+            "licenses": list(self.licenses),
+            "type": self.row.type,
+            "can_log_in": self.row.can_log_in,
+            "retired": self.row.retired,
+        }
+
+
+@dataclass
+class _Entry:
+    action: str
+    user: str
+    subject: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+
+@dataclass
+class _Bulk:
+    """The tenant's state in memory while the rows are checked; written once at the end."""
+
+    state: TenantState
+    users: dict[str, _User]
+    plan_counts: Counter[str]
+    license_counts: Counter[str]
+    tenant_licenses: TenantLicenses
+    initial: dict[str, tuple[str | None, frozenset[str]]] = field(default_factory=dict)
+    entries: list[_Entry] = field(default_factory=list)
+
+    def row(self, row: BulkRow, *, create_users: bool, at: datetime) -> bool:
+        """Check one row against the state so far and keep its effect in memory; raise if it fails.
+
+        Returns whether the user's holdings changed. Nothing is kept of a row that fails.
+        """
+        state = self.state
+        user = self.users.get(row.user)
+        plans, licenses = Counter[str](), Counter[str]()
+        entries: list[_Entry] = []
+        if user is None:
+            if not create_users:
+                raise UnknownUser(
+                    f"tenant {state.row.name!r} has no user {row.user!r}", tenant=state.row.name, user=row.user
+                )
+            user = self._new_user(row, plans, entries, at=at)
+        before = user.snapshot()
+        if not row.plans and not row.licenses:
+            raise InvalidInput("nothing to assign: give plans or licenses", code="NOTHING_TO_ASSIGN")
+        if user.row.retired:
+            raise UserRetired(f"user {row.user!r} is retired and holds no licenses", user=row.user)
+        new_plan = before["plan"]
+        if row.plans:
+            plan = plan_for(state, row.plans)
+            if state.catalog.tenant_plan and plan.key != tenant_plan(state):
+                raise InvalidCombination(
+                    f"in {state.catalog.name} every user holds the tenant's plan "
+                    f"({tenant_plan(state) or 'none bought'}), not {plan.key}; change the tenant's plan instead",
+                    code="NOT_TENANT_PLAN",
+                    plan=plan.key,
+                )
+            allowed = state.catalog.licenses[plan.plan_license].allowed_user_types
+            _check_user_type(f"plan {plan.key}", allowed, user.row)
+            if plan.key != new_plan:
+                if not plan.unrestricted:
+                    in_use = self.plan_counts[plan.key] + plans[plan.key]
+                    _take_seat(state, item=plan.key, label=f"plan {plan.key} ({plan.plan_license})", in_use=in_use)
+                if new_plan is not None:
+                    plans[new_plan] -= 1
+                plans[plan.key] += 1
+                new_plan = plan.key
+        held = set(user.licenses)
+        for name in dict.fromkeys(row.licenses):
+            info = _assignable(state, name, user.row)
+            if info.full_name in held:
+                continue
+            if not info.unrestricted:
+                in_use = self.license_counts[info.full_name]
+                _take_seat(state, item=info.full_name, label=info.full_name, in_use=in_use)
+            licenses[info.full_name] += 1
+            held.add(info.full_name)
+        direct = sorted(held)
+        resolution = resolve(
+            state.catalog,
+            self.tenant_licenses,
+            plan=require_plan(state.catalog, new_plan) if new_plan else None,
+            direct=direct,
+        )
+        for name in direct:
+            needed = state.get_license(name)
+            if needed is not None and needed.prerequisite and not resolution.has_license(needed.prerequisite):
+                raise PrerequisiteMissing(
+                    f"{name} needs {needed.prerequisite}, which user {row.user!r} does not hold",
+                    license=name,
+                    prerequisite=needed.prerequisite,
+                    user=row.user,
+                )
+        # The row holds: keep its effect.
+        if user.new:
+            self.users[row.user] = user
+        user.plan = new_plan
+        user.licenses = direct
+        self.plan_counts.update(plans)
+        self.license_counts.update(licenses)
+        after = user.snapshot()
+        subject = ",".join([*row.plans, *row.licenses])
+        self.entries.extend([*entries, _Entry("assign", row.user, subject, before, after)])
+        return before != after
+
+    def _new_user(self, row: BulkRow, plans: Counter[str], entries: list[_Entry], *, at: datetime) -> _User:
+        """A user the row creates, checked as `users.add_user` checks it (CRM Suite: a seat of the tenant's plan)."""
+        if not USER_NAME_RE.fullmatch(row.user):
+            raise InvalidInput(
+                f"user name {row.user!r} must be 1-254 letters, digits and . _ @ + -, starting with a letter or digit",
+                code="INVALID_NAME",
+                value=row.user,
+            )
+        try:
+            kind = UserType(row.user_type)
+        except ValueError:
+            raise InvalidInput(
+                f"user type {row.user_type!r} is not one of {', '.join(t.value for t in UserType)}",
+                code="INVALID_USER_TYPE",
+                value=row.user_type,
+            ) from None
+        state = self.state
+        user = _User(
+            UserRow(name=row.user, type=kind.value, can_log_in=True, retired=False, created_at=utc(at)),
+            None,
+            [],
+            new=True,
+        )
+        entries.append(_Entry("user.add", row.user, row.user, None, user.snapshot()))
+        if state.catalog.tenant_plan:
+            # CRM Suite: a seat is a user who can log in, holding the tenant's plan.
+            plan = _require_tenant_plan(state)
+            _take_seat(state, item=plan, label=f"plan {plan} (suite-user)", in_use=self.plan_counts[plan])
+            before = user.snapshot()
+            user.plan = plan
+            plans[plan] += 1
+            entries.append(_Entry("assign", row.user, plan, before, user.snapshot()))
+        return user
+
+    def write(self, ctx: Context, *, at: datetime) -> None:
+        """Everything the kept rows did: new users, plans, licenses and one audit entry per change."""
+        state = self.state
+        repo = UserRepository(ctx.session)
+        created = [user for user in self.users.values() if user.new]
+        ids = repo.add_many(
+            state.id,
+            [
+                {
+                    "name": u.row.name,
+                    "type": u.row.type,
+                    "can_log_in": u.row.can_log_in,
+                    "retired": u.row.retired,
+                    "created_at": u.row.created_at,
+                }
+                for u in created
+            ],
+        )
+        for user in created:
+            user.row.id = ids[user.row.name]
+        plans: dict[int, str | None] = {}
+        added: list[tuple[int, str]] = []
+        for name, user in self.users.items():
+            plan_before, licenses_before = self.initial.get(name, (None, frozenset()))
+            if user.plan != plan_before:
+                plans[user.row.id] = user.plan
+            added.extend((user.row.id, license_) for license_ in user.licenses if license_ not in licenses_before)
+        repo.set_plans(state.id, plans)
+        repo.add_licenses(state.id, added)
+        # One entry per change, as `assign` writes them, numbered and chained in one multi-row insert.
+        AuditRepository(ctx.session).add_many(
+            state.id,
+            at=at,
+            actor=ctx.actor,
+            entries=[
+                {
+                    "action": entry.action,
+                    "subject": entry.subject,
+                    "user_id": self.users[entry.user].row.id,
+                    "before": entry.before,
+                    "after": entry.after,
+                }
+                for entry in self.entries
+            ],
+        )
+        state.row.version += len(self.entries)
+        ctx.session.flush()
+
+
+def _load(ctx: Context, tenant: str, rows: Sequence[BulkRow]) -> _Bulk:
+    """The tenant locked, and in memory: the named users with what they hold, and the seats in use."""
+    state = load_state(ctx, tenant, lock=True)
+    repo = UserRepository(ctx.session)
+    found = repo.by_names(state.id, [row.user for row in rows])
+    ids = [row.id for row in found]
+    plans = repo.plans_of(state.id, ids)
+    direct = repo.licenses_of(state.id, ids)
+    users = {row.name: _User(row, plans.get(row.id), sorted(direct.get(row.id, []))) for row in found}
+    bulk = _Bulk(
+        state=state,
+        users=users,
+        plan_counts=Counter(repo.plan_counts(state.id)),
+        license_counts=Counter(repo.license_counts(state.id)),
+        tenant_licenses=state.licenses(),
+    )
+    bulk.initial = {name: (user.plan, frozenset(user.licenses)) for name, user in users.items()}
+    return bulk
+
+
 def bulk_assign(
     ctx: Context,
     tenant: str,
@@ -80,34 +329,35 @@ def bulk_assign(
     *,
     partial: bool = False,
     create_users: bool = False,
-    at: datetime,
+    at: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Apply each row in its own savepoint; without `partial`, any failure raises BULK_ASSIGN_FAILED.
+    """Check every row, then write the valid ones; without `partial`, any failure raises BULK_ASSIGN_FAILED
+    and nothing is written.
 
-    The caller's transaction holds the applied rows; on BULK_ASSIGN_FAILED the caller rolls it back.
+    Rows apply in order (a later row sees what an earlier one assigned). The caller's transaction
+    holds the writes, with the tenant locked from the start: no other change to the tenant can
+    take a seat counted here.
     """
-    load_state(ctx, tenant)  # UNKNOWN_TENANT before any row
-    users = UserRepository(ctx.session)
-    applied: list[dict[str, Any]] = []
+    apply_due_changes(ctx, tenant, until=utc(at) if at is not None else None)
+    bulk = _load(ctx, tenant, rows)  # UNKNOWN_TENANT before any row
+    moment = change_time(ctx, bulk.state.row, at)
+    applied = 0
     failed: list[dict[str, Any]] = []
     for row in rows:
         try:
-            with ctx.session.begin_nested():
-                state = load_state(ctx, tenant)
-                if create_users and users.get(state.id, row.user) is None:
-                    add_user(ctx, tenant, row.user, user_type=row.user_type, at=at)
-                result = assign(ctx, tenant, row.user, plans=row.plans, licenses=row.licenses, at=at)
-            applied.append({"line": row.line, "user": row.user, "changed": result["changed"]})
+            bulk.row(row, create_users=create_users, at=moment)
+            applied += 1
         except LisensError as error:
             failed.append({"line": row.line, "user": row.user, "code": error.code, "message": error.message})
         if progress is not None:
             progress(1)
-    report = {"rows": len(rows), "applied": len(applied), "failed": failed, "partial": partial}
+    report = {"rows": len(rows), "applied": applied, "failed": failed, "partial": partial}
     if failed and not partial:
         raise BulkFailed(
             f"{len(failed)} of {len(rows)} rows failed; nothing was applied (use --partial to apply the valid rows)",
             rows=len(rows),
             failed=failed,
         )
+    bulk.write(ctx, at=moment)
     return report

@@ -1,4 +1,6 @@
-"""A cache of users' effective licenses, invalidated by every change to their tenant (read-your-writes).
+"""Caches: users' effective licenses, and signed snapshots, both keyed by the tenant's version.
+
+A cache of users' effective licenses, invalidated by every change to their tenant (read-your-writes).
 
 Every change bumps the tenant's `version` in the change's own transaction. A cached resolution is
 served only while the tenant's version in the database is still the one it was computed at, so a
@@ -12,6 +14,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from lisens.db.repositories import TenantRepository, UserRepository
 from lisens.domain.engine import Resolution, TenantLicenses, require_plan, resolve
@@ -28,9 +32,55 @@ class CachedUser:
     retired: bool = False
 
 
+@dataclass(frozen=True)
+class SnapshotKey:
+    """What a signed snapshot depends on: a change to the tenant bumps its version; the license
+    dates (expiry, grace, status) move with the clock; the TTL and the signing key are the caller's."""
+
+    tenant_id: int
+    version: int
+    ttl_s: int
+    key_id: str
+    license_dates: tuple[tuple[str, str], ...]
+
+
+SNAPSHOT_REUSE_MAX = timedelta(minutes=5)
+
+
+class SnapshotCache:
+    """Signed snapshots, each served again for a tenth of its TTL (at most 5 minutes) after it was
+    issued, while nothing it depends on changed. Then it still has at least 90% of its TTL to run."""
+
+    def __init__(self, maxsize: int = 8) -> None:
+        self.maxsize = maxsize  # snapshots of big tenants are large: keep a few
+        self._entries: OrderedDict[SnapshotKey, tuple[datetime, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: SnapshotKey, moment: datetime) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            reuse = min(timedelta(seconds=key.ttl_s) / 10, SNAPSHOT_REUSE_MAX)
+            if entry is None or not timedelta(0) <= moment - entry[0] < reuse:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def put(self, key: SnapshotKey, moment: datetime, document: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries[key] = (moment, document)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+
 class EffectiveLicenseCache:
     def __init__(self, maxsize: int = 100_000) -> None:
         self.maxsize = maxsize
+        self.snapshots = SnapshotCache()
         self._entries: OrderedDict[tuple[str, str], CachedUser] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -109,3 +159,4 @@ class EffectiveLicenseCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+        self.snapshots = SnapshotCache(self.snapshots.maxsize)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,16 +13,31 @@ from lisens.catalog.loader import load_catalog
 from lisens.domain.errors import InvalidInput
 from lisens.domain.model import Catalog
 
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The server's clock: the one authority for when a change happens."""
+    return datetime.now(UTC)
+
 
 @dataclass(frozen=True)
 class Context:
+    """`clock` is read only to stamp a change, under its tenant's lock. `may_correct` is the vendor's
+    right to record a change at a past time it gives (an audited correction); nobody else has it."""
+
     session: Session
     actor: str
     catalog_dir: Path | None = None
     prices_dir: Path | None = None
+    clock: Clock = system_clock
+    may_correct: bool = False
 
     def catalog(self, generation: str) -> Catalog:
         return load_catalog(generation, self.catalog_dir)
+
+    def now(self) -> datetime:
+        return utc(self.clock())
 
 
 def utc(moment: datetime) -> datetime:

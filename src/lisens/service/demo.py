@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from lisens.db.repositories import TenantRepository
@@ -24,18 +23,18 @@ PEOPLE = {
 }
 
 
-def ensure_demo(ctx: Context, *, at: datetime) -> dict[str, Any]:
+def ensure_demo(ctx: Context) -> dict[str, Any]:
     """Create the demo tenant unless it exists; always issue fresh tokens (shown once)."""
     created = TenantRepository(ctx.session).get_by_name(DEMO) is None
     if created:
-        tenants.create_tenant(ctx, name=DEMO, generation="11", company="Demo AS", serial="1000001", at=at)
+        tenants.create_tenant(ctx, name=DEMO, generation="11", company="Demo AS", serial="1000001")
         for item, number in SEATS.items():
-            tenants.set_seats(ctx, DEMO, item, number, at=at)
-        tenants.add_addon(ctx, DEMO, "cep", at=at)
+            tenants.set_seats(ctx, DEMO, item, number)
+        tenants.add_addon(ctx, DEMO, "cep")
         for name, plans in PEOPLE.items():
-            users.add_user(ctx, DEMO, name, at=at)
-            users.assign(ctx, DEMO, name, plans=plans, at=at)
-    vendor, _ = tokens.create_token(ctx, role="vendor", description="demo vendor", at=at)
-    admin, _ = tokens.create_token(ctx, role="admin", tenant=DEMO, description="demo admin", at=at)
-    app, _ = tokens.create_token(ctx, role="app", tenant=DEMO, user="alice", description="demo app (alice)", at=at)
+            users.add_user(ctx, DEMO, name)
+            users.assign(ctx, DEMO, name, plans=plans)
+    vendor, _ = tokens.create_token(ctx, role="vendor", description="demo vendor")
+    admin, _ = tokens.create_token(ctx, role="admin", tenant=DEMO, description="demo admin")
+    app, _ = tokens.create_token(ctx, role="app", tenant=DEMO, user="alice", description="demo app (alice)")
     return {"tenant": DEMO, "created": created, "tokens": {"vendor": vendor, "admin": admin, "app (user alice)": app}}

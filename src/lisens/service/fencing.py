@@ -10,8 +10,10 @@ from sqlalchemy import select
 from lisens.db.models import UsageRow
 from lisens.db.repositories import AuditRepository, PurchaseRepository, UserRepository
 from lisens.domain.errors import Conflict, InvalidInput, NotFound
+from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.migrations import record_snapshots
+from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state
 
 NEARING = 0.85  # IsNearingMaximum from 85% of the limit (the documented yellow warning)
@@ -128,20 +130,24 @@ def _write_usage(ctx: Context, state: TenantState, metric: str, count: int, *, a
     ctx.session.flush()
 
 
-def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetime | None = None) -> dict[str, Any]:
     """Report how much is in use (a fact: accepted even above the limit, which then shows as reached)."""
     if count < 0:
         raise InvalidInput(f"usage {count} must be 0 or more", code="INVALID_NUMBER", value=count)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     _write_usage(ctx, state, _require_metric(state, metric), count, at=at, action="usage.set")
     return _metric_view(state, tenant_plan(state), metric, count)
 
 
-def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: datetime | None = None) -> dict[str, Any]:
     """Create `count` more (a dashboard, a project, …): refused with PLAN_LIMIT_REACHED beyond the limit."""
     if count <= 0:
         raise InvalidInput(f"count {count} must be 1 or more", code="INVALID_NUMBER", value=count)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     _require_metric(state, metric)
     plan = tenant_plan(state)
     current = _usage(ctx, state).get(metric, 0)
@@ -158,12 +164,14 @@ def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: dat
     return _metric_view(state, plan, metric, current + count)
 
 
-def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Move a CRM Suite tenant to another plan: its seats and every seated user, at once.
 
     Refused with PLAN_LIMIT_REACHED when what is in use does not fit the new plan's limits.
     """
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     if not state.catalog.tenant_plan:
         raise InvalidInput(f"generation {state.row.generation} has no tenant-wide plan", code="NO_TENANT_PLAN")
     if to not in state.catalog.plans:

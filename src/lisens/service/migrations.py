@@ -6,18 +6,19 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 
 from lisens.catalog.migrations import load_mapping
-from lisens.db.models import AuditRow, MigrationRow, SeatRow, UserLicenseRow, UserPlanRow, UserRow
+from lisens.db.models import MigrationRow, SeatRow, UserLicenseRow, UserPlanRow, UserRow
 from lisens.db.repositories import AuditRepository, PurchaseRepository, TenantRepository, UserRepository
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
 from lisens.domain.errors import Conflict, InvalidInput, NotFound
 from lisens.domain.migration import PlanMapping, carried_licenses
 from lisens.domain.model import Catalog, LicenseType, Plan
+from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
 from lisens.service.state import TenantState, load_state
@@ -55,13 +56,10 @@ class MigrationPlan:
 
 
 def assignments(ctx: Context, state: TenantState) -> tuple[list[UserRow], dict[int, str], dict[int, list[str]]]:
-    """Every user of the tenant with their plan key and direct licenses, in three queries."""
+    """Every user of the tenant with their plan key and direct licenses, in three queries over the whole
+    tenant (no list of ids: a tenant may have more users than a statement may carry parameters)."""
     users = UserRepository(ctx.session)
-    rows = list(users.all(state.id))
-    ids = [row.id for row in rows]
-    plans = users.plans_of(state.id, ids) if ids else {}
-    direct = users.licenses_of(state.id, ids) if ids else {}
-    return rows, plans, direct
+    return list(users.all(state.id)), users.all_plans(state.id), users.all_licenses(state.id)
 
 
 def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
@@ -107,11 +105,17 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
 
     target_plans = [require_plan(target, key) for key, number in seats_after.items() if number > 0 and "." not in key]
     target_held = tenant_licenses(target, plans=target_plans, addons=addons_kept, system=system_kept)
+    # Price-list and tier markers and plan licenses change with every move; apps check features.
+    markers = {f"superoffice.{name}" for name in source.markers | target.markers}
+    # Many users share a plan and direct licenses: each distinct move is resolved once.
+    changes: dict[tuple[str | None, tuple[str, ...], str | None, tuple[str, ...]], tuple[list[str], list[str]]] = {}
     for move in moves:
-        before = (
-            set()
-            if move.retired
-            else set(
+        if move.retired:
+            continue
+        shape = (move.plan_before, tuple(sorted(move.direct_before)), move.plan_after, tuple(sorted(move.direct_after)))
+        found = changes.get(shape)
+        if found is None:
+            before = set(
                 resolve(
                     source,
                     source_held,
@@ -119,11 +123,7 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
                     direct=move.direct_before,
                 ).held
             )
-        )
-        after = (
-            set()
-            if move.retired
-            else set(
+            after = set(
                 resolve(
                     target,
                     target_held,
@@ -131,11 +131,8 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
                     direct=move.direct_after,
                 ).held
             )
-        )
-        # Price-list and tier markers and plan licenses change with every move; apps check features.
-        markers = {f"superoffice.{name}" for name in source.markers | target.markers}
-        move.gained = sorted(after - before - markers)
-        move.lost = sorted(before - after - markers)
+            found = changes[shape] = (sorted(after - before - markers), sorted(before - after - markers))
+        move.gained, move.lost = list(found[0]), list(found[1])
     return MigrationPlan(
         state=state,
         target=target,
@@ -272,9 +269,12 @@ def _full_state(ctx: Context, state: TenantState) -> dict[str, Any]:
     }
 
 
-def apply(ctx: Context, tenant: str, *, to: str, at: datetime, at_renewal: bool = False) -> dict[str, Any]:
+def apply(
+    ctx: Context, tenant: str, *, to: str, at: datetime | None = None, at_renewal: bool = False
+) -> dict[str, Any]:
     """Move the tenant now (all users or none), or schedule it for the next renewal."""
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     plan = _compute(ctx, state, to)  # refuses a missing mapping or the same generation before anything
     if at_renewal:
         contract = contract_of(ctx, state.id)
@@ -317,12 +317,7 @@ def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
     if plan_rows:
         session.execute(insert(UserPlanRow), plan_rows)
     dropped = [(m.user_id, name) for m in plan.moves for name in set(m.direct_before) - set(m.direct_after)]
-    for user_id, name in dropped:
-        session.execute(
-            delete(UserLicenseRow).where(
-                UserLicenseRow.tenant_id == state.id, UserLicenseRow.user_id == user_id, UserLicenseRow.name == name
-            )
-        )
+    UserRepository(session).remove_licenses(state.id, dropped)
     state.row.generation = plan.target.generation
     session.add(
         MigrationRow(
@@ -355,13 +350,9 @@ def record_snapshots(ctx: Context, tenant: str, *, action: str, subject: str, at
     )
     entries = [
         {
-            "tenant_id": state.id,
-            "at": at,
-            "actor": ctx.actor,
             "action": "assign",
-            "user_id": row.id,
             "subject": action,
-            "before": None,
+            "user_id": row.id,
             "after": {
                 "plan": plans.get(row.id),
                 "licenses": sorted(direct.get(row.id, [])),
@@ -372,15 +363,15 @@ def record_snapshots(ctx: Context, tenant: str, *, action: str, subject: str, at
         }
         for row in rows
     ]
-    if entries:
-        ctx.session.execute(insert(AuditRow), entries)
+    AuditRepository(ctx.session).add_many(state.id, at=at, actor=ctx.actor, entries=entries)
     state.row.version += 1
     ctx.session.flush()
 
 
-def rollback(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
+def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Undo the last applied migration: generation, seats, add-ons, system licenses and every assignment."""
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     migration = ctx.session.scalars(
         select(MigrationRow)
         .where(MigrationRow.tenant_id == state.id, MigrationRow.state == "applied")
@@ -445,7 +436,9 @@ def apply_due(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]
     applied = []
     for scheduled in due:
         plan = _compute(ctx, load_state(ctx, tenant, lock=True), scheduled.to_generation)
-        effective = datetime.combine(scheduled.effective, datetime.min.time(), tzinfo=utc(at).tzinfo)
+        effective = datetime.combine(scheduled.effective, datetime.min.time(), tzinfo=UTC)
+        last = state.row.log_at
+        effective = max(effective, utc(last)) if last is not None else effective
         _write(ctx, plan, at=effective)
         scheduled.state = "superseded"
         applied.append({"to": scheduled.to_generation, "effective": scheduled.effective.isoformat()})

@@ -10,18 +10,22 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from lisens.db.repositories import AuditRepository, PurchaseRepository, UserRepository
+from lisens.db.repositories import AuditRepository, PurchaseRepository, SubscriptionRepository, UserRepository
+from lisens.domain.engine import require_plan, resolve
 from lisens.domain.errors import Conflict, InvalidInput, LisensError
 from lisens.domain.names import SUPEROFFICE
 from lisens.offline import SNAPSHOT_FORMAT
 from lisens.packages import PACKAGE_FORMAT, PackageError, parse_package, verify_package
+from lisens.service.cache import SnapshotCache, SnapshotKey
+from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
+from lisens.service.contracts import contract_of
 from lisens.service.licenses import license_rows
 from lisens.service.state import TenantState, load_state
 from lisens.service.superoffice import license_info
 from lisens.service.tenants import apply_due_schedules
-from lisens.service.users import LICENSE_EXPIRED, LICENSE_NOT_STARTED, expiry_of, resolution_for
-from lisens.signing import canonical, sign
+from lisens.service.users import LICENSE_EXPIRED, LICENSE_NOT_STARTED, expiry_of
+from lisens.signing import canonical, key_id, sign
 
 DEFAULT_VALIDITY = timedelta(days=365)
 MAX_SNAPSHOT_TTL = timedelta(days=31)
@@ -31,8 +35,12 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def build_package(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
-    """The unsigned package: SUPEROFFICE's LicenseInfo for the tenant, and the purchases behind it."""
+def build_package(ctx: Context, tenant: str, *, at: datetime, sequence: int, lower_now: bool = False) -> dict[str, Any]:
+    """The unsigned package: SUPEROFFICE's LicenseInfo for the tenant, and the purchases behind it.
+
+    `sequence` numbers the tenant's packages: activation only ever moves to a higher one. `lower_now`
+    is the vendor's word that lower numbers apply at activation instead of at the end of the term.
+    """
     state = load_state(ctx, tenant)
     moment = utc(at)
     rows = license_rows(ctx, state)
@@ -46,9 +54,11 @@ def build_package(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
         "format": PACKAGE_FORMAT,
         "tenant": state.row.name,
         "generation": state.row.generation,
+        "sequence": sequence,
         "issued_at": moment.isoformat(),
         "not_before": moment.isoformat(),
         "not_after": not_after.isoformat(),
+        "lowering": "now" if lower_now else "term_end",
         "license": info,
         "purchases": {
             "seats": {k: v for k, v in snapshot["seats"].items() if "." not in k or k.startswith("superoffice.")},
@@ -58,16 +68,33 @@ def build_package(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
     }
 
 
-def issue_package(ctx: Context, tenant: str, private_key: Ed25519PrivateKey, *, at: datetime) -> dict[str, Any]:
-    package = sign(build_package(ctx, tenant, at=at), private_key)
-    state = load_state(ctx, tenant)
+def issue_package(
+    ctx: Context,
+    tenant: str,
+    private_key: Ed25519PrivateKey,
+    *,
+    at: datetime | None = None,
+    lower_now: bool = False,
+) -> dict[str, Any]:
+    """Sign the tenant's current licenses as its next package (sequence number one higher than the last)."""
+    state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
+    state.row.package_issued += 1
+    package = sign(
+        build_package(ctx, tenant, at=at, sequence=state.row.package_issued, lower_now=lower_now), private_key
+    )
     AuditRepository(ctx.session).add(
         state.id,
-        at=utc(at),
+        at=at,
         actor=ctx.actor,
         action="package.issue",
         subject=tenant,
-        after={"key_id": package["signature"]["key_id"], "not_after": package["not_after"]},
+        after={
+            "sequence": package["sequence"],
+            "key_id": package["signature"]["key_id"],
+            "not_after": package["not_after"],
+            "lowering": package["lowering"],
+        },
     )
     return package
 
@@ -76,36 +103,79 @@ def _module_numbers(info: Mapping[str, Any]) -> dict[str, int]:
     return {str(m["ModuleName"]): int(m["NumberOfLicenses"]) for m in info.get("ModuleLicenses", [])}
 
 
+def _require_newer(state: TenantState, body: Mapping[str, Any]) -> int:
+    """Signed things only move forward: a package at or below the active sequence is refused, whoever sends it."""
+    sequence = body.get("sequence")
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
+        raise PackageError(
+            "the package has no sequence number; ask the vendor for a new package", code="PACKAGE_SUPERSEDED"
+        )
+    if sequence <= state.row.package_active:
+        raise Conflict(
+            f"package {sequence} of tenant {state.row.name!r} is superseded: package {state.row.package_active} "
+            "is active, and packages only move forward",
+            code="PACKAGE_SUPERSEDED",
+            sequence=sequence,
+            active=state.row.package_active,
+        )
+    return sequence
+
+
 def activate_package(
     ctx: Context,
     tenant: str,
     document: Mapping[str, Any],
     public_key: Ed25519PublicKey,
     *,
-    at: datetime,
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Verify, show what changes, and replace the tenant's licenses with the package's, all or nothing.
 
-    Refused ("remove superfluous licences") when a new number is below what is in use: the report
-    lists per plan or license the number in use, the new total, how many to remove and who holds them.
+    Validity is judged by the server's clock. A package older than or equal to the active one is
+    refused (PACKAGE_SUPERSEDED). Lower numbers follow the rule of lowering seats directly: with a
+    subscription they wait for the end of the current term, unless the vendor issued the package to
+    lower them at once; a lowering applied at once below what is in use is refused ("remove
+    superfluous licences"), with the number in use, new total, how many to remove and who holds them.
     """
-    body = verify_package(document, public_key, at=utc(at))
-    apply_due_schedules(ctx, tenant, at=at)
+    body = verify_package(document, public_key, at=ctx.now())
+    apply_due_schedules(ctx, tenant)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row)
     if body.get("tenant") != state.row.name or body.get("generation") != state.row.generation:
         raise PackageError(
             f"the package is for tenant {body.get('tenant')!r} (generation {body.get('generation')}), "
             f"not {state.row.name!r} (generation {state.row.generation})",
             code="PACKAGE_WRONG_TENANT",
         )
+    sequence = _require_newer(state, body)
     purchases = body.get("purchases")
     if not isinstance(purchases, dict):
         raise PackageError("the package has no purchases", code="PACKAGE_MALFORMED")
     new_seats: dict[str, int] = {str(k): int(v) for k, v in purchases.get("seats", {}).items()}
+    term = None
+    contract = contract_of(ctx, state.id)
+    if contract is not None and body.get("lowering") != "now":
+        term = contract.term_at(at.date())
+    scheduled: dict[str, int] = {}
+    if term is not None:
+        for item, current in state.seats.items():
+            if _superoffice_item(item) and new_seats.get(item, 0) < current.number:
+                scheduled[item] = new_seats.get(item, 0)
+                new_seats[item] = current.number  # kept until the term ends
     changes = _diff(ctx, state, body)
     superfluous = _superfluous(ctx, state, new_seats)
-    report = {"tenant": tenant, "changes": changes, "superfluous": superfluous, "activated": False}
+    report: dict[str, Any] = {
+        "tenant": tenant,
+        "sequence": sequence,
+        "changes": changes,
+        "superfluous": superfluous,
+        "scheduled": [
+            {"item": item, "number": number, "effective": term.end.isoformat()}
+            for item, number in sorted(scheduled.items())
+            if term is not None
+        ],
+        "activated": False,
+    }
     if superfluous:
         raise Conflict(
             "the package lowers licenses below what is in use; remove superfluous licences first: "
@@ -122,10 +192,14 @@ def activate_package(
     before = state.snapshot()
     repo = PurchaseRepository(ctx.session)
     for item in sorted(set(state.seats) | set(new_seats)):
-        if "." in item and not item.startswith("superoffice."):
+        if not _superoffice_item(item):
             continue  # partner owners' licenses are not in SUPEROFFICE's package
         kind = "license" if "." in item else "plan"
         repo.set_seats(state.id, kind=kind, item=item, number=new_seats.get(item, 0))
+    subscriptions = SubscriptionRepository(ctx.session)
+    for item, number in sorted(scheduled.items()):
+        assert term is not None
+        subscriptions.schedule(state.id, effective=term.end, item=item, number=number, requested_at=at)
     new_addons = set(purchases.get("addons", []))
     for key in set(state.addons) - new_addons:
         repo.remove_addon(state.id, key)
@@ -140,20 +214,25 @@ def activate_package(
     info = body.get("license", {})
     state.row.company = str(info.get("CompanyName") or state.row.company)
     state.row.serial = str(info.get("SerialNr") or state.row.serial)
+    state.row.package_active = sequence
     ctx.session.flush()
     fresh = load_state(ctx, tenant)
     AuditRepository(ctx.session).add(
         state.id,
-        at=utc(at),
+        at=at,
         actor=ctx.actor,
         action="package.activate",
-        subject=tenant,
+        subject=f"{tenant} package {sequence}",
         before=before,
         after=fresh.snapshot(),
     )
     state.row.version += 1
     ctx.session.flush()
     return {**report, "activated": True}
+
+
+def _superoffice_item(item: str) -> bool:
+    return "." not in item or item.startswith("superoffice.")
 
 
 def _diff(ctx: Context, state: TenantState, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -194,20 +273,35 @@ def _superfluous(ctx: Context, state: TenantState, new_seats: Mapping[str, int])
 
 
 def issue_snapshot(
-    ctx: Context, tenant: str, private_key: Ed25519PrivateKey, *, at: datetime, ttl: timedelta
+    ctx: Context,
+    tenant: str,
+    private_key: Ed25519PrivateKey,
+    *,
+    at: datetime,
+    ttl: timedelta,
+    cache: SnapshotCache | None = None,
 ) -> dict[str, Any]:
-    """Who holds which module licenses, signed, valid for `ttl` (at most a month)."""
+    """Who holds which module licenses, signed, valid for `ttl` (at most a month).
+
+    With a `cache`, a snapshot issued for the same tenant version, TTL, license dates and signing
+    key a short while ago (a tenth of the TTL, at most 5 minutes) is served again as it was issued.
+    """
     if ttl <= timedelta(0) or ttl > MAX_SNAPSHOT_TTL:
         raise InvalidInput(f"snapshot TTL {ttl} must be more than 0 and at most {MAX_SNAPSHOT_TTL}", code="INVALID_TTL")
     state = load_state(ctx, tenant)
     moment = utc(at)
     code, dates = expiry_of(ctx, state, moment)
-    held: dict[str, list[str]] = {}
-    for user in UserRepository(ctx.session).all(state.id):
-        if user.retired or code in (LICENSE_EXPIRED, LICENSE_NOT_STARTED):
-            held[user.name] = []
-        else:
-            held[user.name] = list(resolution_for(ctx, state, user).licenses)
+    key = SnapshotKey(
+        tenant_id=state.id,
+        version=state.row.version,
+        ttl_s=int(ttl.total_seconds()),
+        key_id=key_id(private_key.public_key()),
+        license_dates=tuple(sorted((dates or {}).items())),
+    )
+    if cache is not None:
+        found = cache.get(key, moment)
+        if found is not None:
+            return found
     document = {
         "format": SNAPSHOT_FORMAT,
         "tenant": state.row.name,
@@ -215,9 +309,34 @@ def issue_snapshot(
         "issued_at": moment.isoformat(),
         "expires_at": (moment + ttl).isoformat(),
         "license": dates,
-        "users": held,
+        "users": _holdings(ctx, state, nothing=code in (LICENSE_EXPIRED, LICENSE_NOT_STARTED)),
     }
-    return sign(document, private_key)
+    signed = sign(document, private_key)
+    if cache is not None:
+        cache.put(key, moment, signed)
+    return signed
+
+
+def _holdings(ctx: Context, state: TenantState, *, nothing: bool) -> dict[str, list[str]]:
+    """Every user's effective licenses, from three queries over the whole tenant; each distinct
+    (plan, direct licenses) is resolved once, as many users share one."""
+    repo = UserRepository(ctx.session)
+    plans = repo.all_plans(state.id)
+    direct = repo.all_licenses(state.id)
+    tenant_held = state.licenses()
+    resolved: dict[tuple[str | None, tuple[str, ...]], list[str]] = {}
+    held: dict[str, list[str]] = {}
+    for user_id, name, retired in repo.names(state.id):
+        if retired or nothing:
+            held[name] = []
+            continue
+        shape = (plans.get(user_id), tuple(direct.get(user_id, ())))
+        found = resolved.get(shape)
+        if found is None:
+            plan = require_plan(state.catalog, shape[0]) if shape[0] else None
+            found = resolved[shape] = list(resolve(state.catalog, tenant_held, plan=plan, direct=shape[1]).licenses)
+        held[name] = found
+    return held
 
 
 # ---------------------------------------------------------------- the SuperOffice forms of activation
@@ -253,13 +372,11 @@ def _get(mapping: Any, key: str) -> Any:
     return None
 
 
-def license_from_file(
-    ctx: Context, tenant: str, file_content: str, public_key: Ed25519PublicKey, *, at: datetime
-) -> dict[str, Any]:
+def license_from_file(ctx: Context, tenant: str, file_content: str, public_key: Ed25519PublicKey) -> dict[str, Any]:
     """GetLicenseFromFile: the package as an ExtendedLicenseInfo next to the current license, with what
     activation would change; nothing is stored."""
     document = parse_package(file_content)
-    body = verify_package(document, public_key, at=utc(at))
+    body = verify_package(document, public_key, at=ctx.now())
     state = load_state(ctx, tenant)
     rows = {row.info.module: row for row in license_rows(ctx, state) if row.info.owner == SUPEROFFICE}
     current = {key: _iso(value) for key, value in license_info(ctx, state, SUPEROFFICE, list(rows.values())).items()}
@@ -289,8 +406,14 @@ def license_from_file(
     superfluous = _superfluous(ctx, state, {k: int(v) for k, v in body["purchases"]["seats"].items()})
     wrong = body.get("tenant") != state.row.name
     reason = ""
-    if wrong:
+    try:
+        _require_newer(state, body)
+    except LisensError as error:
+        wrong, reason = True, f"{error.code}: {error.message}"
+    if body.get("tenant") != state.row.name:
         reason = f"the package is for tenant {body.get('tenant')!r}"
+    elif wrong:
+        pass
     elif superfluous:
         reason = "remove superfluous licences first: " + ", ".join(f"{s['item']} ({s['remove']})" for s in superfluous)
     return {
@@ -304,19 +427,19 @@ def license_from_file(
 
 
 def validate_license_info(
-    ctx: Context, tenant: str, extended: Mapping[str, Any], public_key: Ed25519PublicKey, *, at: datetime
+    ctx: Context, tenant: str, extended: Mapping[str, Any], public_key: Ed25519PublicKey
 ) -> tuple[bool, str]:
     """ValidateLicenseInfo: can this license (from GetLicenseFromFile) be activated here?"""
     try:
-        report = activate_package(ctx, tenant, _decode(extended), public_key, at=at, dry_run=True)
+        report = activate_package(ctx, tenant, _decode(extended), public_key, dry_run=True)
     except LisensError as error:
         return False, f"{error.code}: {error.message}"
     return True, f"valid; {len(report['changes']['changed'])} module licenses change"
 
 
 def activate_license_info(
-    ctx: Context, tenant: str, extended: Mapping[str, Any], public_key: Ed25519PublicKey, *, at: datetime
+    ctx: Context, tenant: str, extended: Mapping[str, Any], public_key: Ed25519PublicKey
 ) -> tuple[bool, str]:
     """ActivateLicenseInfo: activate the license that GetLicenseFromFile returned."""
-    activate_package(ctx, tenant, _decode(extended), public_key, at=at)
+    activate_package(ctx, tenant, _decode(extended), public_key)
     return True, "activated"

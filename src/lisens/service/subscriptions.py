@@ -27,9 +27,12 @@ from lisens.domain.billing import (
     require_period,
 )
 from lisens.domain.errors import AlreadyExists, Conflict, NotFound
+from lisens.service.audit import require_intact
+from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of, require_contract
 from lisens.service.migrations import apply_due as apply_due_migrations
+from lisens.service.scheduling import apply_due_changes, schedulable
 from lisens.service.state import TenantState, load_state
 from lisens.service.tenants import apply_due_schedules
 
@@ -63,7 +66,10 @@ def _billable(state: TenantState, item: str) -> bool:
 
 
 def history(ctx: Context, state: TenantState, *, with_scheduled: bool = True) -> History:
-    """The purchases over time, from the audit log's tenant snapshots (plus pending scheduled changes)."""
+    """The purchases over time, from the audit log's tenant snapshots (plus pending scheduled changes).
+
+    Only a log that still chains is billed from: an edited entry stops invoicing (AUDIT_LOG_TAMPERED)."""
+    require_intact(ctx, state.row.name)
     snapshots: dict[date, Purchases] = {}
     for entry in AuditRepository(ctx.session).entries(state.id):
         if entry.action not in TENANT_STATE_ACTIONS or not isinstance(entry.after, dict):
@@ -116,9 +122,12 @@ def _stored_view(row: InvoiceRow) -> dict[str, Any]:
     }
 
 
-def create_subscription(ctx: Context, tenant: str, *, start: date, period: int, at: datetime) -> dict[str, Any]:
+def create_subscription(
+    ctx: Context, tenant: str, *, start: date, period: int, at: datetime | None = None
+) -> dict[str, Any]:
     require_period(period)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     repo = SubscriptionRepository(ctx.session)
     if repo.get(state.id) is not None:
         raise AlreadyExists(f"tenant {tenant!r} has a subscription already", code="SUBSCRIPTION_EXISTS")
@@ -177,10 +186,12 @@ def show_subscription(ctx: Context, tenant: str, *, at: datetime) -> dict[str, A
     }
 
 
-def change_period(ctx: Context, tenant: str, *, period: int, at: datetime) -> dict[str, Any]:
+@schedulable
+def change_period(ctx: Context, tenant: str, *, period: int, at: datetime | None = None) -> dict[str, Any]:
     """A new billing period, in force from the next renewal."""
     require_period(period)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     contract = require_contract(ctx, state)
     if contract.next_renewal(_day(at)) is None:
         raise Conflict(f"tenant {tenant!r}'s subscription is cancelled or ended", code="SUBSCRIPTION_ENDED")
@@ -193,9 +204,11 @@ def change_period(ctx: Context, tenant: str, *, period: int, at: datetime) -> di
     return show_subscription(ctx, tenant, at=at)
 
 
-def cancel_subscription(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def cancel_subscription(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Cancelled from the end of the current term (the contract end during the first 12 months)."""
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     row = SubscriptionRepository(ctx.session).get(state.id)
     if row is None:
         raise NotFound(f"tenant {tenant!r} has no subscription", code="NO_SUBSCRIPTION")
@@ -238,13 +251,15 @@ def list_invoices(ctx: Context, tenant: str, *, start: date, end: date) -> list[
     return sorted(result, key=lambda view: view["issued"])
 
 
-def renew(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
+def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Bring the subscription up to `at`: apply scheduled changes that are due, issue due invoices.
 
     Idempotent. A scheduled lowering never goes below what is in use at that moment: the seats stay
     at the number in use, and the report lists the users to unassign.
     """
+    apply_due_changes(ctx, tenant, until=utc(at) if at is not None else None)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     contract = require_contract(ctx, state)
     repo = SubscriptionRepository(ctx.session)
     day = _day(at)

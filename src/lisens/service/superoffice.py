@@ -226,7 +226,14 @@ def owner_assignments(ctx: Context, tenant: str, owner: str, associate_id: int) 
 
 
 def change_owner_assignments(
-    ctx: Context, tenant: str, owner: str, associate_id: int, modules: list[str], *, remove: bool, at: datetime
+    ctx: Context,
+    tenant: str,
+    owner: str,
+    associate_id: int,
+    modules: list[str],
+    *,
+    remove: bool,
+    at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Assign (or unassign) module licenses of one owner to an associate, all or none."""
     state = load_state(ctx, tenant)

@@ -26,8 +26,10 @@ from lisens.domain.errors import (
 )
 from lisens.domain.model import LicenseType
 from lisens.domain.names import SUPEROFFICE, parse_license_name
+from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
+from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state, require_tenant_row
 from lisens.service.users import switch_plan
 
@@ -48,7 +50,7 @@ def _changed(
 
 
 def create_tenant(
-    ctx: Context, *, name: str, generation: str, company: str = "", serial: str = "", at: datetime
+    ctx: Context, *, name: str, generation: str, company: str = "", serial: str = "", at: datetime | None = None
 ) -> dict[str, Any]:
     if not NAME_RE.fullmatch(name):
         raise InvalidInput(
@@ -62,12 +64,13 @@ def create_tenant(
         raise AlreadyExists(f"tenant {name!r} exists already", code="TENANT_EXISTS", tenant=name)
     row = tenants.add(
         TenantRow(
-            name=name, generation=catalog.generation, company=company, serial=serial, created_at=utc(at), version=0
+            name=name, generation=catalog.generation, company=company, serial=serial, created_at=ctx.now(), version=0
         )
     )
+    at = row.created_at = change_time(ctx, row, at)
     state = load_state(ctx, name)
     AuditRepository(ctx.session).add(
-        row.id, at=utc(at), actor=ctx.actor, action="tenant.create", subject=name, after=state.snapshot()
+        row.id, at=at, actor=ctx.actor, action="tenant.create", subject=name, after=state.snapshot()
     )
     return tenant_view(ctx, state)
 
@@ -89,14 +92,16 @@ def tenant_view(ctx: Context, state: TenantState) -> dict[str, Any]:
             name: {"type": lic.type, "unrestricted": lic.unrestricted, "description": lic.description}
             for name, lic in sorted(state.partner.items())
         },
-        "users": len(UserRepository(ctx.session).all(row.id)),
+        "users": UserRepository(ctx.session).count(row.id),
     }
 
 
-def list_tenants(ctx: Context) -> list[dict[str, Any]]:
+def list_tenants(ctx: Context, *, after: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Tenants by name; with `limit`, a page of them after the name `after`."""
+    repo = TenantRepository(ctx.session)
+    rows = repo.all() if limit is None else repo.page(after=after, limit=limit)
     return [
-        {"name": row.name, "generation": row.generation, "company": row.company, "serial": row.serial}
-        for row in TenantRepository(ctx.session).all()
+        {"name": row.name, "generation": row.generation, "company": row.company, "serial": row.serial} for row in rows
     ]
 
 
@@ -140,7 +145,8 @@ def seat_item(state: TenantState, text: str) -> tuple[str, str]:
     return "license", info.full_name
 
 
-def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime | None = None) -> dict[str, Any]:
     """Set how many of a plan or a user license the tenant has; never below what is in use.
 
     With a subscription, a lowering waits for the end of the current term (the contract end during
@@ -150,6 +156,7 @@ def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime
         raise InvalidInput(f"number of seats {number} must be 0 or more", code="INVALID_NUMBER", value=number)
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     kind, key = seat_item(state, item)
     holders = _holders(ctx, state, kind, key)
     contract = contract_of(ctx, state.id)
@@ -200,7 +207,7 @@ def _below_in_use(key: str, holders: list[str], number: int) -> SeatsBelowInUse:
     )
 
 
-def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]]:
+def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
     """Apply the scheduled lowerings whose date has come, each dated on its renewal day.
 
     Called before any later change is recorded, so the purchase history stays in time order. A
@@ -208,6 +215,7 @@ def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime) -> list[dict
     report lists the holders, of whom that many more than asked must be unassigned.
     """
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     repo = SubscriptionRepository(ctx.session)
     day = utc(at).date()
     applied: list[dict[str, Any]] = []
@@ -217,7 +225,7 @@ def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime) -> list[dict
         kind = "plan" if "." not in row.item else "license"
         holders = _holders(ctx, state, kind, row.item)
         number = max(row.number, len(holders))
-        effective = datetime.combine(row.effective, time(0), tzinfo=UTC)
+        effective = _not_before_log(state, datetime.combine(row.effective, time(0), tzinfo=UTC))
         apply_seats(ctx, tenant, kind=kind, item=row.item, number=number, at=effective, action="seats.renewal")
         row.applied_at = utc(at)
         over = len(holders) - row.number
@@ -234,6 +242,13 @@ def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime) -> list[dict
     return applied
 
 
+def _not_before_log(state: TenantState, effective: datetime) -> datetime:
+    """A scheduled change is recorded on its day, or, when the log has moved past that day already
+    (a change that did not wait for it), right after the log's last entry: never out of order."""
+    last = state.row.log_at
+    return max(effective, utc(last)) if last is not None else effective
+
+
 def apply_seats(
     ctx: Context, tenant: str, *, kind: str, item: str, number: int, at: datetime, action: str = "seats.set"
 ) -> None:
@@ -244,6 +259,7 @@ def apply_seats(
     _changed(ctx, state, at=at, action=action, subject=item, before=before)
 
 
+@schedulable
 def upgrade_seats(
     ctx: Context,
     tenant: str,
@@ -252,7 +268,7 @@ def upgrade_seats(
     to_plan: str,
     number: int,
     users: Sequence[str] = (),
-    at: datetime,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """Move `number` seats from one plan to another at once (Essential -> Premium), switching `users`.
 
@@ -262,6 +278,7 @@ def upgrade_seats(
         raise InvalidInput(f"number of seats {number} must be 1 or more", code="INVALID_NUMBER", value=number)
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     kind_from, source = seat_item(state, from_plan)
     kind_to, target = seat_item(state, to_plan)
     if kind_from != "plan" or kind_to != "plan" or source == target:
@@ -294,9 +311,11 @@ def upgrade_seats(
     return {"from": source, "to": target, "moved": number, "switched": list(users)}
 
 
-def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None) -> dict[str, Any]:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     addon = state.catalog.require_addon(key)
     if addon.requires and addon.requires not in state.addons:
         raise Conflict(
@@ -313,9 +332,11 @@ def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[str,
     return {"addon": key, "changed": True, "addons": sorted([*state.addons, key])}
 
 
-def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None) -> dict[str, Any]:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     state.catalog.require_addon(key)
     if key not in state.addons:
         raise NotFound(f"tenant {tenant!r} has no add-on {key!r}", code="ADDON_NOT_PRESENT", addon=key)
@@ -333,9 +354,11 @@ def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime) -> dict[s
     return {"addon": key, "changed": True, "addons": [a for a in state.addons if a != key]}
 
 
-def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | None = None) -> dict[str, Any]:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     info = state.require_license(name)
     if info.type is LicenseType.USER:
         raise NotAssignable(
@@ -349,9 +372,11 @@ def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime) ->
     return {"license": info.full_name, "changed": True}
 
 
-def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | None = None) -> dict[str, Any]:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     info = state.require_license(name)
     if info.full_name not in state.system:
         raise NotFound(
@@ -364,8 +389,12 @@ def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime)
     return {"license": info.full_name, "changed": True}
 
 
-def add_owner(ctx: Context, tenant: str, owner: str, *, description: str = "", at: datetime) -> dict[str, Any]:
+@schedulable
+def add_owner(
+    ctx: Context, tenant: str, owner: str, *, description: str = "", at: datetime | None = None
+) -> dict[str, Any]:
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     if not OWNER_RE.fullmatch(owner) or owner == SUPEROFFICE:
         raise InvalidInput(
             f"owner name {owner!r} must be upper case A-Z and 0-9, and not SUPEROFFICE", code="INVALID_OWNER"
@@ -379,6 +408,7 @@ def add_owner(ctx: Context, tenant: str, owner: str, *, description: str = "", a
     return {"owner": owner, "description": description}
 
 
+@schedulable
 def add_partner_license(
     ctx: Context,
     tenant: str,
@@ -387,9 +417,10 @@ def add_partner_license(
     license_type: str,
     unrestricted: bool = False,
     description: str = "",
-    at: datetime,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     parsed = parse_license_name(name)
     owners = PurchaseRepository(ctx.session).owners(state.id)
     if parsed.owner not in owners:
@@ -435,14 +466,15 @@ def generation_report(ctx: Context) -> dict[str, Any]:
     """Per generation: its tenants, their seats per plan or license, and their users (tenants stay on
     their generation until they are moved)."""
     report: dict[str, Any] = {}
-    users = UserRepository(ctx.session)
-    for row in TenantRepository(ctx.session).all():
+    repo = TenantRepository(ctx.session)
+    counts = repo.user_counts()  # one query for every tenant's users, however many
+    purchases = PurchaseRepository(ctx.session)
+    for row in repo.all():
         entry = report.setdefault(row.generation, {"tenants": [], "seats": {}, "users": 0})
-        state = load_state(ctx, row.name)
         entry["tenants"].append(row.name)
-        for item, seat in state.seats.items():
+        for item, seat in purchases.seats(row.id).items():
             entry["seats"][item] = entry["seats"].get(item, 0) + seat.number
-        entry["users"] += len(users.all(row.id))
+        entry["users"] += counts.get(row.id, 0)
     return {
         generation: {**entry, "seats": dict(sorted(entry["seats"].items()))}
         for generation, entry in sorted(report.items())

@@ -11,8 +11,9 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from lisens.db.models import TenantRow, TokenRow, UserRow
-from lisens.db.repositories import AuditRepository
+from lisens.db.repositories import AuditRepository, TenantRepository
 from lisens.domain.errors import InvalidInput, NotFound
+from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.state import load_state, require_user
 
@@ -62,7 +63,7 @@ def create_token(
     tenant: str | None = None,
     user: str | None = None,
     description: str = "",
-    at: datetime,
+    at: datetime | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """A new token; the plain text is returned once and never stored."""
     if role not in ROLES:
@@ -73,12 +74,15 @@ def create_token(
         )
     tenant_id = user_id = None
     if tenant is not None:
-        state = load_state(ctx, tenant)
+        state = load_state(ctx, tenant, lock=True)
+        moment = change_time(ctx, state.row, at)
         tenant_id = state.id
         if user is not None:
             user_id = require_user(ctx, state, user).id
     elif user is not None:
         raise InvalidInput("a vendor token cannot be bound to a user", code="INVALID_ROLE")
+    else:
+        moment = ctx.now()
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = TokenRow(
         token_hash=hash_token(plain),
@@ -87,18 +91,24 @@ def create_token(
         tenant_id=tenant_id,
         user_id=user_id,
         description=description,
-        created_at=utc(at),
+        created_at=moment,
     )
     ctx.session.add(row)
     ctx.session.flush()
+    subject = f"{row.prefix}… ({role})"
     if tenant_id is not None:
-        AuditRepository(ctx.session).add(
-            tenant_id, at=utc(at), actor=ctx.actor, action="token.create", subject=f"{row.prefix}… ({role})"
+        AuditRepository(ctx.session).add(tenant_id, at=moment, actor=ctx.actor, action="token.create", subject=subject)
+    else:
+        AuditRepository(ctx.session).add_vendor(
+            at=moment, actor=ctx.actor, action="token.create", subject=subject, after={"id": row.id}
         )
     return plain, token_view(row, tenant, user)
 
 
-def list_tokens(ctx: Context, *, tenant: str | None = None) -> list[dict[str, Any]]:
+def list_tokens(
+    ctx: Context, *, tenant: str | None = None, after: int | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Tokens by id (of one tenant, or all); with `limit`, a page of them after the id `after`."""
     query = (
         select(TokenRow, TenantRow.name, UserRow.name)
         .outerjoin(TenantRow, TenantRow.id == TokenRow.tenant_id)
@@ -107,18 +117,29 @@ def list_tokens(ctx: Context, *, tenant: str | None = None) -> list[dict[str, An
     )
     if tenant is not None:
         query = query.where(TokenRow.tenant_id == load_state(ctx, tenant).id)
+    if after is not None:
+        query = query.where(TokenRow.id > after)
+    if limit is not None:
+        query = query.limit(limit)
     return [token_view(row, tenant_name, user_name) for row, tenant_name, user_name in ctx.session.execute(query)]
 
 
-def revoke_token(ctx: Context, token_id: int, *, at: datetime) -> dict[str, Any]:
+def revoke_token(ctx: Context, token_id: int) -> dict[str, Any]:
+    """Revoke a token at once (the server's clock); recorded in its tenant's log, or the vendor's."""
     row = ctx.session.get(TokenRow, token_id)
     if row is None:
         raise NotFound(f"no token with id {token_id}", code="UNKNOWN_TOKEN", token=token_id)
     if row.revoked_at is None:
-        row.revoked_at = utc(at)
+        audit = AuditRepository(ctx.session)
+        subject = f"{row.prefix}…"
         if row.tenant_id is not None:
-            AuditRepository(ctx.session).add(
-                row.tenant_id, at=utc(at), actor=ctx.actor, action="token.revoke", subject=f"{row.prefix}…"
+            tenant = TenantRepository(ctx.session).lock(row.tenant_id)
+            row.revoked_at = change_time(ctx, tenant)
+            audit.add(row.tenant_id, at=row.revoked_at, actor=ctx.actor, action="token.revoke", subject=subject)
+        else:
+            row.revoked_at = ctx.now()
+            audit.add_vendor(
+                at=row.revoked_at, actor=ctx.actor, action="token.revoke", subject=subject, after={"id": row.id}
             )
         ctx.session.flush()
     return {"id": row.id, "revoked_at": utc(row.revoked_at).isoformat() if row.revoked_at else None}

@@ -8,10 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from lisens.domain.errors import AlreadyExists, Conflict, InvalidInput, LisensError
-from lisens.service.context import Context
+from lisens.domain.errors import AlreadyExists, Busy, Conflict, InvalidInput, LisensError
+from lisens.service.context import Clock, Context, system_clock
 
 LOGGER = logging.getLogger(__name__)
 
@@ -34,7 +35,13 @@ class DatabaseUnavailable(LisensError):
 
 @contextmanager
 def unit_of_work(
-    factory: sessionmaker[Session], *, actor: str, catalog_dir: Path | None, prices_dir: Path | None = None
+    factory: sessionmaker[Session],
+    *,
+    actor: str,
+    catalog_dir: Path | None,
+    prices_dir: Path | None = None,
+    may_correct: bool = False,
+    clock: Clock = system_clock,
 ) -> Iterator[Context]:
     """Committed when the block completes; rolled back on any error. Database failures become
     DATABASE_UNAVAILABLE (cannot reach it) or DATABASE_ERROR, never a driver traceback; a unique
@@ -42,8 +49,19 @@ def unit_of_work(
     the database cannot hold (PostgreSQL's DataError) INVALID_VALUE."""
     session = factory()
     try:
-        yield Context(session=session, actor=actor, catalog_dir=catalog_dir, prices_dir=prices_dir)
+        yield Context(
+            session=session,
+            actor=actor,
+            catalog_dir=catalog_dir,
+            prices_dir=prices_dir,
+            clock=clock,
+            may_correct=may_correct,
+        )
         session.commit()
+    except PoolTimeout:
+        session.rollback()
+        # Every pooled connection is busy (long changes running): answer now instead of queueing on.
+        raise Busy("no free database connection; nothing was changed, retry shortly", retry_after=2) from None
     except OperationalError as exc:
         session.rollback()
         raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lisens.catalog.views import decision_view, grant_view
 from lisens.db.models import UserRow
 from lisens.db.repositories import AuditRepository, UserRepository
 from lisens.domain.billing import LicenseStatus, license_dates
-from lisens.domain.engine import Decision, Resolution, TenantLicenses, combine, require_plan, resolve
+from lisens.domain.engine import HELD, Decision, Resolution, TenantLicenses, combine, require_plan, resolve
 from lisens.domain.errors import (
     AlreadyExists,
     InvalidCombination,
@@ -24,10 +25,15 @@ from lisens.domain.errors import (
 )
 from lisens.domain.model import LicenseType, Plan, UserType
 from lisens.domain.names import canonical
+from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
 from lisens.service.fencing import tenant_plan
+from lisens.service.scheduling import schedulable
 from lisens.service.state import LicenseInfo, TenantState, load_state, require_user, resolve_user
+
+if TYPE_CHECKING:  # the cache resolves users through this module
+    from lisens.service.cache import EffectiveLicenseCache
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}")
 USER_RETIRED_REASON = "USER_RETIRED"
@@ -73,8 +79,15 @@ def _record(
     return after
 
 
+@schedulable
 def add_user(
-    ctx: Context, tenant: str, name: str, *, user_type: str = "internal", can_log_in: bool = True, at: datetime
+    ctx: Context,
+    tenant: str,
+    name: str,
+    *,
+    user_type: str = "internal",
+    can_log_in: bool = True,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     if not USER_NAME_RE.fullmatch(name):
         raise InvalidInput(
@@ -91,6 +104,7 @@ def add_user(
             value=user_type,
         ) from None
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     users = UserRepository(ctx.session)
     if users.get(state.id, name) is not None:
         raise AlreadyExists(f"tenant {tenant!r} has a user {name!r} already", code="USER_EXISTS", user=name)
@@ -108,10 +122,18 @@ def add_user(
     return {"user": name, **after}
 
 
-def list_users(ctx: Context, tenant: str) -> list[dict[str, Any]]:
+def list_users(
+    ctx: Context, tenant: str, *, after: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The tenant's users by name; with `limit`, a page of them after the name `after`."""
     state = load_state(ctx, tenant)
     users = UserRepository(ctx.session)
-    plans = users.all_plans(state.id)
+    if limit is None:
+        rows = users.all(state.id)
+        plans = users.all_plans(state.id)
+    else:
+        rows = users.page(state.id, after=after, limit=limit)
+        plans = users.plans_of(state.id, [row.id for row in rows])
     return [
         {
             "user": row.name,
@@ -121,7 +143,7 @@ def list_users(ctx: Context, tenant: str) -> list[dict[str, Any]]:
             "retired": row.retired,
             "plan": plans.get(row.id),
         }
-        for row in users.all(state.id)
+        for row in rows
     ]
 
 
@@ -203,6 +225,7 @@ def plan_for(state: TenantState, keys: Sequence[str]) -> Plan:
     return combine(state.catalog, keys)
 
 
+@schedulable
 def assign(
     ctx: Context,
     tenant: str,
@@ -210,12 +233,13 @@ def assign(
     *,
     plans: Sequence[str] = (),
     licenses: Sequence[str] = (),
-    at: datetime,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """Assign a plan (several plans: their combined plan) and/or user licenses, in one transaction."""
     if not plans and not licenses:
         raise InvalidInput("nothing to assign: give plans or licenses", code="NOTHING_TO_ASSIGN")
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
     if user.retired:
         raise UserRetired(f"user {user_name!r} is retired and holds no licenses", user=user_name)
@@ -256,17 +280,27 @@ def assign(
     return {"user": user_name, "before": before, "after": after, "changed": before != after}
 
 
-def switch_plan(ctx: Context, tenant: str, user_name: str, plan_key: str, *, at: datetime) -> dict[str, Any]:
+def switch_plan(
+    ctx: Context, tenant: str, user_name: str, plan_key: str, *, at: datetime | None = None
+) -> dict[str, Any]:
     """Switch a user to another plan as part of an upgrade (the seats were moved already)."""
     return assign(ctx, tenant, user_name, plans=plan_key.split("+"), at=at)
 
 
+@schedulable
 def unassign(
-    ctx: Context, tenant: str, user_name: str, *, plan: bool = False, licenses: Sequence[str] = (), at: datetime
+    ctx: Context,
+    tenant: str,
+    user_name: str,
+    *,
+    plan: bool = False,
+    licenses: Sequence[str] = (),
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     if not plan and not licenses:
         raise InvalidInput("nothing to unassign: give --plan or licenses", code="NOTHING_TO_ASSIGN")
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
     users = UserRepository(ctx.session)
     before = user_snapshot(ctx, state, user)
@@ -288,9 +322,11 @@ def unassign(
     return {"user": user_name, "before": before, "after": after, "changed": before != after}
 
 
-def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime | None = None) -> dict[str, Any]:
     """Retire a user: every license removed and login turned off, in one step."""
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
     users = UserRepository(ctx.session)
     before = user_snapshot(ctx, state, user)
@@ -303,8 +339,12 @@ def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime) -> d
     return {"user": user_name, "before": before, "after": after}
 
 
-def set_can_log_in(ctx: Context, tenant: str, user_name: str, can_log_in: bool, *, at: datetime) -> dict[str, Any]:
+@schedulable
+def set_can_log_in(
+    ctx: Context, tenant: str, user_name: str, can_log_in: bool, *, at: datetime | None = None
+) -> dict[str, Any]:
     state = load_state(ctx, tenant, lock=True)
+    at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
     if user.retired and can_log_in:
         raise UserRetired(f"user {user_name!r} is retired and cannot log in", user=user_name)
@@ -394,3 +434,106 @@ def resolution_for(ctx: Context, state: TenantState, user: UserRow) -> Resolutio
     if user.retired:
         return resolve(state.catalog, TenantLicenses(held=frozenset(), sources={}))
     return resolve_user(ctx, state, user)
+
+
+# ---------------------------------------------------------------- batch checks
+
+MAX_CHECK_PAIRS = 1_000_000  # users x licenses in one batch check
+MAX_EXPLAINED_PAIRS = 100_000  # the same with `explain`: each held pair names what grants it
+
+
+class BatchTooLarge(InvalidInput):
+    default_code = "BATCH_TOO_LARGE"
+
+
+def require_batch_size(users: int, licenses: int, *, explain: bool) -> None:
+    """Refuse a batch check of more (user, license) pairs than one request may answer, before any work."""
+    limit = MAX_EXPLAINED_PAIRS if explain else MAX_CHECK_PAIRS
+    pairs = users * licenses
+    if pairs > limit:
+        raise BatchTooLarge(
+            f"{users} users x {licenses} licenses = {pairs} pairs; one check answers at most {limit}"
+            f"{' with explain' if explain else ''}: split the users over several requests",
+            users=users,
+            licenses=licenses,
+            pairs=pairs,
+            limit=limit,
+        )
+
+
+@dataclass(frozen=True)
+class BatchCheck:
+    """The answer to a batch check: per user asked (in order), one decision per license asked.
+
+    Users that hold the same licenses for the same reasons share one tuple of decisions, so the
+    work and the memory grow with the distinct kinds of user, not with users x licenses.
+    """
+
+    licenses: tuple[str, ...]  # canonical names, in the order asked
+    rows: list[tuple[str, tuple[Decision, ...]]]
+    expiry: str | None  # LICENSE_EXPIRED, LICENSE_NOT_STARTED (nothing held) or LICENSE_IN_GRACE
+    dates: dict[str, str] | None  # the subscription's license dates, if it has one
+
+
+def check_batch(
+    ctx: Context,
+    cache: EffectiveLicenseCache,
+    tenant: str,
+    user_names: Sequence[str],
+    names: Sequence[str],
+    *,
+    explain: bool,
+    at: datetime | None = None,
+) -> BatchCheck:
+    """Every (user, license) pair: held, and why. Each user is resolved once; a pair is a set membership test."""
+    require_batch_size(len(user_names), len(names), explain=explain)
+    keys = tuple(canonical(n) for n in names)
+    found = cache.users(ctx, tenant, user_names)
+    expiry, dates = expiry_of(ctx, load_state(ctx, tenant), at)
+    nothing = expiry in (LICENSE_EXPIRED, LICENSE_NOT_STARTED)
+
+    def fixed(reason: str) -> tuple[Decision, ...]:
+        return tuple(Decision(key, False, reason) for key in keys)
+
+    unknown: tuple[Decision, ...] | None = None
+    retired: tuple[Decision, ...] | None = None
+    # A license a user lacks is lacked for the same reason by everyone in the tenant (the catalog
+    # decides between NOT_ASSIGNED, NOT_IN_TENANT and UNKNOWN_LICENSE): decided once per license.
+    lacking: dict[str, Decision] = {}
+    held_plain = {key: Decision(key, True, HELD) for key in keys} if not explain else {}
+    by_kind: dict[tuple[str | None, frozenset[str]], tuple[Decision, ...]] = {}
+    rows: list[tuple[str, tuple[Decision, ...]]] = []
+    for user in user_names:
+        entry = found.get(user)
+        if entry is None:
+            unknown = unknown or fixed("UNKNOWN_USER")
+            rows.append((user, unknown))
+            continue
+        if entry.retired:
+            retired = retired or fixed(USER_RETIRED_REASON)
+            rows.append((user, retired))
+            continue
+        resolution = entry.resolution
+        kind = (resolution.plan.key if resolution.plan else None, resolution.direct)
+        decisions = by_kind.get(kind)
+        if decisions is None:
+            held = resolution.held
+            made: list[Decision] = []
+            for key in keys:
+                if key in held:
+                    made.append(held_plain[key] if not explain else resolution.explain(key))
+                else:
+                    decision = lacking.get(key)
+                    if decision is None:
+                        decision = lacking[key] = resolution.explain(key)
+                    made.append(decision)
+            decisions = by_kind[kind] = tuple(made)
+        rows.append((user, decisions))
+    if nothing:
+        assert expiry is not None
+        expired: dict[int, tuple[Decision, ...]] = {}
+        for n, (user, decisions) in enumerate(rows):
+            if id(decisions) not in expired:
+                expired[id(decisions)] = tuple(replace(d, held=False, reason=expiry) for d in decisions)
+            rows[n] = (user, expired[id(decisions)])
+    return BatchCheck(licenses=keys, rows=rows, expiry=expiry, dates=dates)

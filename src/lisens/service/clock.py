@@ -1,0 +1,74 @@
+"""When a change happens: the server's clock, read under the tenant's lock; or a vendor's exact correction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from lisens.db.models import TenantRow
+from lisens.db.repositories import CORRECTED_TENANTS, STAMPED_TENANTS, SubscriptionRepository, TenantRepository
+from lisens.domain.errors import ChangeBeforeHistory, InvalidInput, TimeNotAllowed
+from lisens.service.context import Context, utc
+
+
+def change_time(ctx: Context, tenant: TenantRow, requested: datetime | None = None) -> datetime:
+    """The time of the change this unit of work makes to `tenant`, whose row it has locked.
+
+    Without `requested` it is the server's clock, never earlier than the tenant's last entry, so the
+    log's times follow its order. With `requested` it is a vendor's correction, accepted only when it
+    can be recorded exactly: not in the future, not before the last entry of the log, not before an
+    issued invoice. Anything else is refused with a stable code; nothing is recorded at a wrong time.
+    """
+    if not TenantRepository(ctx.session).is_locked(tenant.id):
+        raise RuntimeError(f"tenant {tenant.name!r} must be locked before its change is stamped")
+    stamped: dict[int, datetime] = ctx.session.info.setdefault(STAMPED_TENANTS, {})
+    if requested is not None and stamped.get(tenant.id) == utc(requested):
+        return stamped[tenant.id]  # a use case called by another one: the same change, the same time
+    now = ctx.now()
+    last = utc(tenant.log_at) if tenant.log_at is not None else None
+    if requested is None:
+        moment = max(now, last) if last is not None else now
+    else:
+        moment = correction_time(ctx, tenant, utc(requested), now=now, last=last)
+        ctx.session.info.setdefault(CORRECTED_TENANTS, {})[tenant.id] = moment
+    stamped[tenant.id] = moment
+    return moment
+
+
+def correction_time(
+    ctx: Context, tenant: TenantRow, requested: datetime, *, now: datetime, last: datetime | None
+) -> datetime:
+    if not ctx.may_correct:
+        raise TimeNotAllowed(
+            f"the server's clock decides when a change happens; only the vendor may record a correction "
+            f"(asked for {requested.isoformat()})",
+            at=requested.isoformat(),
+        )
+    if requested > now:
+        raise InvalidInput(
+            f"a change cannot be recorded in the future ({requested.isoformat()} is after {now.isoformat()}); "
+            "make it when it is due, or use the scheduled forms (seat lowering at the term end, "
+            "`migrate apply --at-renewal`)",
+            code="CHANGE_IN_FUTURE",
+            at=requested.isoformat(),
+        )
+    if last is not None and requested < last:
+        raise ChangeBeforeHistory(
+            f"a correction at {requested.isoformat()} comes before the tenant's last recorded change "
+            f"({last.isoformat()}, entry {tenant.log_seq}): history after it could not stay exact",
+            at=requested.isoformat(),
+            last=last.isoformat(),
+        )
+    invoice = SubscriptionRepository(ctx.session).last_invoice(tenant.id)
+    if invoice is not None and invoice.issued >= requested.date():
+        raise ChangeBeforeHistory(
+            f"a correction at {requested.isoformat()} comes before invoice {invoice.number}, issued "
+            f"{invoice.issued.isoformat()}: that invoice would change",
+            at=requested.isoformat(),
+            invoice=invoice.number,
+        )
+    return requested
+
+
+def reading_time(ctx: Context, requested: datetime | None) -> datetime:
+    """The time a read is answered for: any time the caller asks (reading "as of" is always allowed)."""
+    return utc(requested) if requested is not None else ctx.now()

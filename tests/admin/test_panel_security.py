@@ -1,0 +1,158 @@
+"""The panel without a browser: log-out ends the session on the server, workers share the cookie secret,
+security headers, Secure cookies over HTTPS, and a limit on failed log-ins."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from lisens.api.app import create_app
+from lisens.settings import Settings
+from tests.api.conftest import Api, seed
+from tests.db.conftest import BACKENDS, Database, create_database, drop_database
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    database, token = create_database(request.param, Path(tmp_path_factory.mktemp("panel")))
+    with TestClient(worker(database)) as client:
+        made = Api(client=client, database=database)
+        seed(database, made)
+        yield made
+    drop_database(database, token)
+
+
+def worker(database: Database, **settings: object) -> FastAPI:
+    """One worker process's app (its own secret, were it not kept in the database; no LISENS_SESSION_SECRET)."""
+    return create_app(Settings(database_url=database.url, **settings), engine=database.engine)  # type: ignore[arg-type]
+
+
+def cookie(client: TestClient) -> dict[str, str]:
+    """The session cookie, as a browser would send it to whichever worker answers next."""
+    return {"cookie": f"lisens_session={client.cookies['lisens_session']}"}
+
+
+def csrf_of(client: TestClient) -> str:
+    page = client.get("/admin/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def log_in(client: TestClient, token: str) -> TestClient:
+    answer = client.post("/admin/login", data={"token": token, "csrf": csrf_of(client)}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_a_session_cookie_no_longer_works_after_log_out(site: Api) -> None:
+    browser = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    copied = cookie(browser)
+    assert browser.get("/admin/t/acme/users").status_code == 200
+    page = browser.get("/admin/t/acme/users").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    assert browser.post("/admin/logout", data={"csrf": csrf.group(1)}, follow_redirects=False).status_code == 303
+    # The cookie as it was before log-out, replayed by someone who kept a copy:
+    replayed = TestClient(site.client.app).get("/admin/t/acme/users", headers=copied, follow_redirects=False)
+    assert replayed.status_code == 303
+    assert replayed.headers["location"] == "/admin/login"
+
+
+def test_a_log_out_without_the_form_token_ends_nothing(site: Api) -> None:
+    browser = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    browser.post("/admin/logout", data={"csrf": "forged"}, follow_redirects=False)
+    assert browser.get("/admin/t/acme/users", follow_redirects=False).status_code == 200
+
+
+def test_every_log_in_works_across_two_workers_without_a_configured_secret(site: Api) -> None:
+    first, second = worker(site.database), worker(site.database)
+    for attempt in range(10):
+        # The log-in page from one worker, the form posted to the other, the next page from the first.
+        serving, posting = (first, second) if attempt % 2 else (second, first)
+        browser = TestClient(serving)
+        csrf = csrf_of(browser)
+        answer = TestClient(posting).post(
+            "/admin/login",
+            data={"token": site.tokens["acme-admin"], "csrf": csrf},
+            headers=cookie(browser),
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, (attempt, answer.text)
+        logged_in = {"cookie": f"lisens_session={answer.cookies['lisens_session']}"}
+        page = TestClient(serving).get("/admin/t/acme/licences", headers=logged_in, follow_redirects=False)
+        assert page.status_code == 200, attempt
+
+
+def test_panel_pages_forbid_framing_and_inline_script(site: Api) -> None:
+    browser = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    for path in ("/admin/login", "/admin/t/acme/licences", "/admin/t/acme/users/alice"):
+        headers = browser.get(path).headers
+        assert headers["x-frame-options"] == "DENY"
+        policy = headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert "unsafe-eval" not in policy
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_panel_pages_carry_no_inline_script_or_style_the_policy_would_block(site: Api) -> None:
+    browser = log_in(TestClient(site.client.app), site.tokens["vendor"])
+    for path in ("/admin", "/admin/t/acme/licences", "/admin/t/acme/users", "/admin/t/acme/users/alice"):
+        html = browser.get(path).text
+        assert "<script>" not in html
+        assert "<style" not in html
+        assert " style=" not in html
+        assert not re.search(r"\son[a-z]+=", html)  # no inline event handlers
+    assert browser.get("/admin/static/panel.css").status_code == 200
+
+
+def test_api_answers_carry_security_headers_too(site: Api) -> None:
+    answer = site.client.get("/v1/tenants/acme", headers=site.headers("acme-admin"))
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "strict-transport-security" not in answer.headers  # plain HTTP
+    assert site.client.get("/healthz").headers["x-frame-options"] == "DENY"
+    assert "content-security-policy" not in site.client.get("/docs").headers  # Swagger UI runs its own scripts
+
+
+def test_the_cookie_is_secure_when_the_request_came_over_https(site: Api) -> None:
+    plain = TestClient(site.client.app).get("/admin/login").headers["set-cookie"]
+    assert "secure" not in plain.lower()
+    over_tls = TestClient(site.client.app, base_url="https://testserver")
+    cookie = over_tls.get("/admin/login").headers["set-cookie"].lower()
+    assert "; secure" in cookie
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert over_tls.get("/healthz").headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(site: Api) -> None:
+    # What `lisens serve` does with LISENS_TRUSTED_PROXIES: uvicorn's proxy-headers middleware.
+    trusted = TestClient(ProxyHeadersMiddleware(site.client.app, trusted_hosts="testclient"))
+    untrusted = TestClient(ProxyHeadersMiddleware(site.client.app, trusted_hosts="10.0.0.1"))
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    assert "; secure" in trusted.get("/admin/login", headers=forwarded).headers["set-cookie"].lower()
+    assert "secure" not in untrusted.get("/admin/login", headers=forwarded).headers["set-cookie"].lower()
+
+
+def test_failed_log_ins_beyond_the_limit_get_429_and_a_valid_token_still_logs_in(site: Api) -> None:
+    app = worker(site.database, auth_failure_limit=3, auth_failure_window=600)
+    browser = TestClient(app)
+    statuses = []
+    for _ in range(5):
+        answer = browser.post("/admin/login", data={"token": "lsn_wrong", "csrf": csrf_of(browser)})
+        statuses.append(answer.status_code)
+    assert statuses == [401, 401, 401, 429, 429]
+    assert 1 <= int(answer.headers["retry-after"]) <= 600
+    assert "Too many failed log-ins" in answer.text
+    log_in(browser, site.tokens["acme-admin"])  # the limit never holds back a valid token
+    assert browser.get("/admin/t/acme/licences", follow_redirects=False).status_code == 200

@@ -1,0 +1,75 @@
+"""`lisens serve`: a real server with two workers logs, as JSON, when one of them dies."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lisens.cli.server import WorkerDeaths
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(log: Path, pattern: str, *, count: int = 1, timeout: float = 60) -> list[re.Match[str]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list(re.finditer(pattern, log.read_text(errors="replace")))
+        if len(found) >= count:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"no {pattern!r} x{count} in the log:\n{log.read_text(errors='replace')}")
+
+
+def test_a_worker_killed_under_lisens_serve_is_logged_as_a_warning_and_replaced(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISENS_")}
+    command = [sys.executable, "-m", "lisens.cli", "--db", f"sqlite:///{tmp_path / 'serve.db'}"]
+    command += ["serve", "--port", str(_free_port()), "--workers", "2"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        started = _wait_for(log, r"Started server process \[(\d+)\]", count=2)
+        _wait_for(log, r"Application startup complete", count=2)
+        victim = int(started[0].group(1))
+        os.kill(victim, signal.SIGKILL)
+        _wait_for(log, rf"Child process \[{victim}\] died")
+        _wait_for(log, r"Started server process \[(\d+)\]", count=3)  # its replacement
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    died = [line for line in lines if line.get("event") == "worker_died"]
+    assert len(died) == 1
+    assert died[0]["level"] == "warning"
+    assert died[0]["pid"] == victim
+    assert died[0]["logger"] == "uvicorn.error"
+    assert any(line["message"].startswith("Started parent process") for line in lines)  # the supervisor logs
+
+
+def test_the_worker_death_filter_leaves_other_messages_alone() -> None:
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, message, None, None)
+
+    died = record("Child process [4242] died")
+    other = record("Started server process [4242]")
+    assert WorkerDeaths().filter(died)
+    assert WorkerDeaths().filter(other)
+    assert (died.levelname, died.fields) == ("WARNING", {"event": "worker_died", "pid": 4242})  # type: ignore[attr-defined]
+    assert other.levelname == "INFO"
+    assert not hasattr(other, "fields")
