@@ -35,11 +35,17 @@ class PackageError(SignatureError):
     default_code = "PACKAGE_INVALID"
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def parse_package(text: str | bytes) -> dict[str, Any]:
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PackageError(f"the package is not JSON: {exc}", code="PACKAGE_MALFORMED") from None
+    except RecursionError:  # the parser gives up on deep nesting after bounded work
+        raise PackageError("the package is not JSON: nested too deep", code="PACKAGE_MALFORMED") from None
     if not isinstance(document, dict) or document.get("format") != PACKAGE_FORMAT:
         raise PackageError(f"not a {PACKAGE_FORMAT} document", code="PACKAGE_MALFORMED")
     return document

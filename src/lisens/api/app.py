@@ -17,6 +17,7 @@ from lisens import __version__
 from lisens.admin import views as admin_views
 from lisens.admin.sessions import PanelSessions
 from lisens.api import agent, compat, problems, v1
+from lisens.api.inputs import InputGuard
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.api.security import FailedAuthLimiter, SecurityHeaders
 from lisens.db.engine import make_engine, make_session_factory
@@ -93,6 +94,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
         with service_unit_of_work(app.state.sessions, actor="server", catalog_dir=settings.catalog_dir) as ctx:
             return panel_sessions.shared_secret(ctx, at=clock())
 
+    # Middleware added first runs innermost: the body limit and the request log come before the input guard.
+    app.add_middleware(InputGuard)
     app.add_middleware(PanelSessions, secret=panel_secret, always_secure=settings.secure_cookies)
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body=MAX_BODY)
     app.add_middleware(SecurityHeaders)

@@ -11,7 +11,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lisens.api.problems import PROBLEM_JSON
+from lisens.api.problems import PROBLEM_JSON, internal_error, log_unexpected
 
 LOGGER = logging.getLogger("lisens.http")
 
@@ -27,7 +27,14 @@ class JsonFormatter(logging.Formatter):
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
             data.update(extra)
-        return json.dumps(data, default=str)
+        if record.exc_info and record.exc_info[0] is not None:
+            data["exc_type"] = record.exc_info[0].__name__
+            data["exc_message"] = str(record.exc_info[1])
+            data["traceback"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            data["stack"] = self.formatStack(record.stack_info)
+        # ensure_ascii: a line is always printable, whatever text (lone surrogates too) a request carried.
+        return json.dumps(data, default=str, ensure_ascii=True)
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -57,7 +64,9 @@ class Metrics:
 
 
 class RequestMiddleware:
-    """Gives every request an id (X-Request-ID, echoed back), logs it as JSON, counts it, limits its body."""
+    """Gives every request an id (X-Request-ID, echoed back), logs it as JSON, counts it, limits its body,
+    and answers an unexpected error with a problem+json 500, logged with its traceback (the connection is
+    answered, never dropped)."""
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body: int) -> None:
         self.app = app
@@ -91,9 +100,12 @@ class RequestMiddleware:
                     raise BodyTooLarge
             return message
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
@@ -104,6 +116,12 @@ class RequestMiddleware:
         except BodyTooLarge:
             status = 413
             await self._too_large(scope, send, request_id)
+        except Exception as error:
+            log_unexpected(error, method=scope.get("method", ""), path=scope.get("path", ""), request_id=request_id)
+            if started_response:
+                raise  # half an answer is out: nothing can be said any more but that it failed
+            status = 500
+            await internal_error(scope.get("path", ""))(scope, receive, send_with_id)
         finally:
             self._log(scope, status, started, request_id)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -54,7 +56,14 @@ STATUS_BY_CODE: dict[str, int] = {
     "CHANGE_IN_FUTURE": 422,
     "UNKNOWN_SCHEDULED_CHANGE": 404,
     "NOT_PENDING": 409,
+    "INVALID_TEXT": 422,
+    "INVALID_NUMBER": 422,
+    "JSON_TOO_DEEP": 422,
+    "INVALID_TIME": 422,
+    "INVALID_VALUE": 422,
 }
+# Pydantic error types raised by our own validators (lisens.api.schemas), answered with their own code.
+CODE_BY_ERROR_TYPE: dict[str, str] = {"invalid_time": "INVALID_TIME"}
 STATUS_BY_CLASS: tuple[tuple[type[LisensError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
@@ -71,6 +80,32 @@ def status_of(error: LisensError) -> int:
     return 400
 
 
+class ProblemResponse(JSONResponse):
+    """A problem+json body that always renders: whatever a detail holds, it is answered, never a 500."""
+
+    media_type = PROBLEM_JSON
+
+    def render(self, content: Any) -> bytes:
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str)
+        except ValueError:  # NaN, Infinity or a giant integer somewhere in the details
+            text = json.dumps(_plain(content), ensure_ascii=False, separators=(",", ":"), default=str)
+        # A lone surrogate cannot be UTF-8: it is answered as a replacement mark.
+        return text.encode("utf-8", "replace")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, int) and value.bit_length() > 1000:  # beyond what json.dumps may print
+        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def problem(status: int, code: str, detail: str, *, instance: str, **extra: Any) -> JSONResponse:
     body = {
         "type": f"urn:lisens:error:{code}",
@@ -84,7 +119,7 @@ def problem(status: int, code: str, detail: str, *, instance: str, **extra: Any)
     headers = {"WWW-Authenticate": 'Bearer realm="lisens"'} if status == 401 else {}
     if status == 429 and "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 class ApiError(LisensError):
@@ -113,13 +148,14 @@ def install(app: FastAPI) -> None:
         ]
         first = errors[0] if errors else {"location": "", "message": "invalid request"}
         detail = f"{first['location']}: {first['message']}" if first["location"] else str(first["message"])
-        return problem(422, "INVALID_REQUEST", detail, instance=request.url.path, errors=errors)
+        own = [CODE_BY_ERROR_TYPE[e["type"]] for e in error.errors() if e.get("type") in CODE_BY_ERROR_TYPE]
+        return problem(422, own[0] if own else "INVALID_REQUEST", detail, instance=request.url.path, errors=errors)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        # A bug, not bad input: logged with its traceback, answered without internals.
-        LOGGER.exception("unexpected error", extra={"fields": {"path": request.url.path}})
-        return problem(500, "INTERNAL_ERROR", "an unexpected error occurred", instance=request.url.path)
+        # Reached only for an error in the outermost middleware: RequestMiddleware answers every other one.
+        log_unexpected(error, method=request.method, path=request.url.path, request_id=None)
+        return internal_error(request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -127,8 +163,24 @@ def install(app: FastAPI) -> None:
         return problem(error.status_code, code, str(error.detail), instance=request.url.path)
 
 
+def internal_error(instance: str) -> JSONResponse:
+    return problem(500, "INTERNAL_ERROR", "an unexpected error occurred", instance=instance)
+
+
+def log_unexpected(error: BaseException, *, method: str, path: str, request_id: str | None) -> None:
+    """A bug, not bad input: logged with its traceback (the JSON log's `traceback` field), answered without
+    internals."""
+    LOGGER.error(
+        "unexpected error",
+        exc_info=(type(error), error, error.__traceback__),
+        extra={"fields": {"request_id": request_id, "method": method, "path": path, "error": type(error).__name__}},
+    )
+
+
 def _safe(value: Any) -> Any:
-    """The offending input, if it is small and JSON-friendly."""
-    if isinstance(value, str | int | float | bool) or value is None:
+    """The offending input, if it is small and JSON-friendly (NaN and Infinity are answered as text)."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return _plain(value)
+    if isinstance(value, str | bool) or value is None:
         return value if not isinstance(value, str) or len(value) <= 200 else value[:200] + "…"
     return None

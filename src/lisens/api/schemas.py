@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 Name = Field(min_length=1, max_length=254)
 MAX_ITEMS = 10_000
 
+# Times and days a request may name. Billing and license dates are computed from them (periods,
+# renewals, grace), so the edges of the calendar (years 1 and 9999) would overflow that arithmetic.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+TIME_RANGE = "1970-01-01T00:00:00Z .. 2999-12-31T23:59:59Z"
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    try:
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:  # an offset that leaves the calendar
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise PydanticCustomError("invalid_time", "time {value} is outside " + TIME_RANGE, {"value": value.isoformat()})
+    return value
+
+
+def _day_in_range(value: date) -> date:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise PydanticCustomError("invalid_time", "date {value} is outside " + TIME_RANGE, {"value": value.isoformat()})
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_instant_in_range)]
+"""A date-time within `TIME_RANGE` (INVALID_TIME otherwise); without an offset it is UTC."""
+Day = Annotated[date, AfterValidator(_day_in_range)]
+"""A date within `TIME_RANGE` (INVALID_TIME otherwise)."""
+
 
 # The time of a change is the server's: only the vendor may give one, to record a past change exactly.
 CorrectionAt = Annotated[
-    datetime | None,
+    Instant | None,
     Field(
         description="Vendor only: record this change at this past time, an audited correction that is "
         "refused (CHANGE_BEFORE_HISTORY) unless history stays exact. Tenant roles get 403 TIME_NOT_ALLOWED; "
@@ -40,7 +69,7 @@ class SeatsSet(Body):
 
 
 class SubscriptionCreate(Body):
-    start: date
+    start: Day
     period: Literal[1, 3, 6, 12]
     at: CorrectionAt = None
 
@@ -146,7 +175,7 @@ class CheckRequest(Body):
     users: list[CheckName] = Field(min_length=1, max_length=MAX_ITEMS, examples=[["alice", "bob"]])
     licenses: list[CheckName] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
     explain: bool = False
-    at: datetime | None = Field(default=None, description="When to check (license expiry); default now")
+    at: Instant | None = Field(default=None, description="When to check (license expiry); default now")
 
 
 class CheckResult(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -19,7 +19,9 @@ from lisens.api.schemas import (
     BulkRequest,
     CheckRequest,
     CheckResponse,
+    Day,
     Document,
+    Instant,
     LogVerificationRead,
     MigrationApply,
     OwnerAdd,
@@ -242,7 +244,7 @@ def audit_log(
     principal: Auth,
     tenant: str,
     user: str | None = None,
-    at: datetime | None = None,
+    at: Instant | None = None,
     after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Entries after this sequence number")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE, description="Entries per page")] = DEFAULT_AUDIT_PAGE,
 ) -> list[Document]:
@@ -309,7 +311,7 @@ def create_subscription(request: Request, principal: Auth, tenant: str, body: Su
 
 
 @router.get("/tenants/{tenant}/subscription", tags=["billing"])
-def show_subscription(request: Request, principal: Auth, tenant: str, at: datetime | None = None) -> Document:
+def show_subscription(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.show_subscription(ctx, tenant, at=_at(at))
@@ -342,10 +344,10 @@ def list_invoices(
     response: Response,
     principal: Auth,
     tenant: str,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
+    start: Annotated[Day, Query(alias="from")],
+    end: Annotated[Day, Query(alias="to")],
     limit: Limit = 100,
-    after: Annotated[date | None, Query(description="The issue date of the last invoice of the page before")] = None,
+    after: Annotated[Day | None, Query(description="The issue date of the last invoice of the page before")] = None,
 ) -> list[Document]:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -356,7 +358,7 @@ def list_invoices(
 
 
 @router.get("/tenants/{tenant}/invoices/preview", tags=["billing"])
-def preview_invoice(request: Request, principal: Auth, tenant: str, at: datetime | None = None) -> Document | None:
+def preview_invoice(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document | None:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.preview_invoice(ctx, tenant, at=_at(at))
@@ -573,7 +575,7 @@ def unassign(request: Request, principal: Auth, tenant: str, user: str, body: Un
 
 
 @router.get("/tenants/{tenant}/users/{user}/licenses", tags=["users"])
-def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at: datetime | None = None) -> Document:
+def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at: Instant | None = None) -> Document:
     """Effective licenses with provenance; with `at`, what the user held then (from the audit log)."""
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
