@@ -209,3 +209,16 @@ def test_crm_suite_plan_limits_and_plan_changes_from_the_command_line(lisens) ->
     assert json.loads(lisens("user", "show", "acme", "ann", "--json")[1])["plan"] == "growth"
     report = json.loads(lisens("tenant", "report", "--json")[1])
     assert report["suite"]["seats"] == {"growth": 2}
+
+
+def test_times_at_the_edges_of_the_calendar_are_refused_with_a_code(lisens) -> None:  # type: ignore[no-untyped-def]
+    lisens("tenant", "create", "acme", "-g", "11")
+    for args in (
+        ("subscription", "create", "acme", "--start", "9999-12-31", "--period", "12"),
+        ("subscription", "create", "acme", "--start", "0001-01-01", "--period", "12"),
+        ("seats", "set", "acme", "sales-premium", "3", "--at", "9999-12-31T23:59:59"),
+        ("check", "acme", "alice", "quote-cal", "--at", "0001-01-01"),
+    ):
+        code, _, err = lisens(*args)
+        assert (code, err.split(":")[0]) == (1, "error INVALID_TIME"), args
+        assert "Traceback" not in err

@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from lisens.domain.times import TIME_RANGE, day_in_range, in_range
+
 Name = Field(min_length=1, max_length=254)
 MAX_ITEMS = 10_000
 
-# Times and days a request may name. Billing and license dates are computed from them (periods,
-# renewals, grace), so the edges of the calendar (years 1 and 9999) would overflow that arithmetic.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-TIME_RANGE = "1970-01-01T00:00:00Z .. 2999-12-31T23:59:59Z"
-
 
 def _instant_in_range(value: datetime) -> datetime:
-    try:
-        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    except OverflowError:  # an offset that leaves the calendar
-        moment = None
-    if moment is None or not EARLIEST <= moment <= LATEST:
+    if not in_range(value):
         raise PydanticCustomError("invalid_time", "time {value} is outside " + TIME_RANGE, {"value": value.isoformat()})
     return value
 
 
 def _day_in_range(value: date) -> date:
-    if not EARLIEST.date() <= value <= LATEST.date():
+    if not day_in_range(value):
         raise PydanticCustomError("invalid_time", "date {value} is outside " + TIME_RANGE, {"value": value.isoformat()})
     return value
 

@@ -11,6 +11,7 @@ from lisens.catalog.prices import load_price_list
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime, show_scheduled
 from lisens.domain.errors import InvalidInput
+from lisens.domain.times import require_day
 from lisens.service import subscriptions as service
 
 subscription_app = typer.Typer(
@@ -24,7 +25,7 @@ Period = Annotated[int, typer.Option("--period", help="Billing period in months:
 
 def _date(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text)
+        return require_day(date.fromisoformat(text))
     except ValueError:
         raise InvalidInput(
             f"{option} {text!r} is not an ISO date (YYYY-MM-DD)", code="INVALID_TIME", value=text

@@ -7,6 +7,7 @@ from datetime import datetime
 from lisens.db.models import TenantRow
 from lisens.db.repositories import CORRECTED_TENANTS, STAMPED_TENANTS, SubscriptionRepository, TenantRepository
 from lisens.domain.errors import ChangeBeforeHistory, InvalidInput, TimeNotAllowed
+from lisens.domain.times import require_time
 from lisens.service.context import Context, utc
 
 
@@ -28,7 +29,7 @@ def change_time(ctx: Context, tenant: TenantRow, requested: datetime | None = No
     if requested is None:
         moment = max(now, last) if last is not None else now
     else:
-        moment = correction_time(ctx, tenant, utc(requested), now=now, last=last)
+        moment = correction_time(ctx, tenant, utc(require_time(requested)), now=now, last=last)
         ctx.session.info.setdefault(CORRECTED_TENANTS, {})[tenant.id] = moment
     stamped[tenant.id] = moment
     return moment

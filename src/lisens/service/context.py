@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from lisens.catalog.loader import load_catalog
 from lisens.domain.errors import InvalidInput
 from lisens.domain.model import Catalog
+from lisens.domain.times import require_time
 
 Clock = Callable[[], datetime]
 
@@ -55,7 +56,7 @@ def utc(moment: datetime) -> datetime:
 def parse_time(text: str) -> datetime:
     """ISO 8601 date or date-time; without an offset it is UTC. Refuses anything else with INVALID_TIME."""
     try:
-        return utc(datetime.fromisoformat(text))
+        return utc(require_time(datetime.fromisoformat(text)))
     except ValueError:
         raise InvalidInput(
             f"time {text!r} is not an ISO 8601 date or date-time (e.g. 2026-11-22 or 2026-11-22T10:00:00+01:00)",

@@ -21,6 +21,7 @@ from typing import Any, ParamSpec
 from lisens.db.models import ScheduledChangeRow, TenantRow
 from lisens.db.repositories import AuditRepository, ScheduledChangeRepository, TenantRepository
 from lisens.domain.errors import InvalidInput, LisensError, NotFound, TimeNotAllowed
+from lisens.domain.times import require_time
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.state import load_state, require_tenant_row
@@ -45,7 +46,7 @@ def schedulable(func: Callable[P, dict[str, Any]]) -> Callable[P, dict[str, Any]
         ctx: Context = bound.arguments["ctx"]
         tenant: str = bound.arguments["tenant"]
         at: datetime | None = bound.arguments.get("at")
-        if at is not None and utc(at) > ctx.now():
+        if at is not None and utc(require_time(at)) > ctx.now():
             params = {key: value for key, value in bound.arguments.items() if key not in ("ctx", "tenant", "at")}
             return schedule_change(ctx, tenant, name, params, effective=utc(at))
         apply_due_changes(ctx, tenant, until=utc(at) if at is not None else None)

@@ -27,6 +27,7 @@ from lisens.domain.billing import (
     require_period,
 )
 from lisens.domain.errors import AlreadyExists, Conflict, NotFound
+from lisens.domain.times import require_day
 from lisens.service.audit import require_intact
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
@@ -125,6 +126,7 @@ def _stored_view(row: InvoiceRow) -> dict[str, Any]:
 def create_subscription(
     ctx: Context, tenant: str, *, start: date, period: int, at: datetime | None = None
 ) -> dict[str, Any]:
+    require_day(start)
     require_period(period)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
