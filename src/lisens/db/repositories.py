@@ -103,6 +103,20 @@ class TenantRepository:
         query = select(UserRow.tenant_id, func.count()).group_by(UserRow.tenant_id)
         return dict(self.session.execute(query).all())
 
+    def seat_totals(self) -> dict[tuple[str, str], int]:
+        """Seats bought per (generation, plan or license), summed over every tenant, in one query."""
+        query = (
+            select(TenantRow.generation, SeatRow.item, func.sum(SeatRow.number))
+            .join(TenantRow, TenantRow.id == SeatRow.tenant_id)
+            .group_by(TenantRow.generation, SeatRow.item)
+        )
+        return {(generation, item): int(total) for generation, item, total in self.session.execute(query)}
+
+    def names_by_generation(self) -> list[tuple[str, str, int]]:
+        """(generation, name, id) of every tenant, ordered by name."""
+        query = select(TenantRow.generation, TenantRow.name, TenantRow.id).order_by(TenantRow.name)
+        return [(generation, name, tenant_id) for generation, name, tenant_id in self.session.execute(query)]
+
     def add(self, row: TenantRow) -> TenantRow:
         self.session.add(row)
         self.session.flush()

@@ -467,14 +467,13 @@ def generation_report(ctx: Context) -> dict[str, Any]:
     their generation until they are moved)."""
     report: dict[str, Any] = {}
     repo = TenantRepository(ctx.session)
-    counts = repo.user_counts()  # one query for every tenant's users, however many
-    purchases = PurchaseRepository(ctx.session)
-    for row in repo.all():
-        entry = report.setdefault(row.generation, {"tenants": [], "seats": {}, "users": 0})
-        entry["tenants"].append(row.name)
-        for item, seat in purchases.seats(row.id).items():
-            entry["seats"][item] = entry["seats"].get(item, 0) + seat.number
-        entry["users"] += counts.get(row.id, 0)
+    counts = repo.user_counts()  # three queries in all, however many tenants
+    for generation, name, tenant_id in repo.names_by_generation():
+        entry = report.setdefault(generation, {"tenants": [], "seats": {}, "users": 0})
+        entry["tenants"].append(name)
+        entry["users"] += counts.get(tenant_id, 0)
+    for (generation, item), total in repo.seat_totals().items():
+        report.setdefault(generation, {"tenants": [], "seats": {}, "users": 0})["seats"][item] = total
     return {
         generation: {**entry, "seats": dict(sorted(entry["seats"].items()))}
         for generation, entry in sorted(report.items())
