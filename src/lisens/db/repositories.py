@@ -53,14 +53,13 @@ class TenantRepository:
 
     def get_by_name(self, name: str) -> TenantRow | None:
         """The tenant named `name`; asked again in the same transaction, from the session (no query)."""
-        known: dict[str, int] = self.session.info.setdefault(TENANT_IDS, {})
-        if name in known:
-            row = self.session.get(TenantRow, known[name])
-            if row is not None:
-                return row
+        known: dict[str, TenantRow] = self.session.info.setdefault(TENANT_IDS, {})
+        found = known.get(name)
+        if found is not None and found in self.session:
+            return found
         row = self.session.scalar(select(TenantRow).where(TenantRow.name == name))
         if row is not None:
-            known[name] = row.id
+            known[name] = row  # held here: the session itself keeps unchanged rows only weakly
         return row
 
     def lock(self, tenant_id: int) -> TenantRow:
@@ -131,7 +130,7 @@ LOCKED_TENANTS = "lisens_locked_tenants"
 CORRECTED_TENANTS = "lisens_corrected_tenants"
 # Per tenant, the time the change in this session was stamped with (use cases calling use cases share it).
 STAMPED_TENANTS = "lisens_stamped_tenants"
-# Tenant ids by name, as this transaction found them (names never change).
+# Tenant rows by name, as this transaction found them (names never change).
 TENANT_IDS = "lisens_tenant_ids"
 
 
@@ -465,8 +464,9 @@ class AuditRepository:
             after=after,
             correction=correction,
         )
+        # No flush here: the row and the new head go out with the change's next flush, in one UPDATE
+        # of the tenant row with its version.
         tenant.log_seq, tenant.log_hash, tenant.log_at = row.seq, row.hash, moment
-        self.session.flush()
         return row
 
     def _head(self, tenant_id: int, at: datetime, correction: bool = False) -> tuple[TenantRow, datetime, bool]:
