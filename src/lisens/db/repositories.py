@@ -706,22 +706,6 @@ class AuditRepository:
         return self.session.scalar(query)
 
 
-def entry_of(row: AuditRow) -> Entry:
-    return Entry(
-        seq=row.seq,
-        at=_utc(row.at),
-        actor=row.actor,
-        action=row.action,
-        subject=row.subject,
-        user_id=row.user_id,
-        before=row.before,
-        after=row.after,
-        correction=row.correction,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
-
-
 def _utc(moment: datetime) -> datetime:
     """SQLite gives naive datetimes back; every time stored here is UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
