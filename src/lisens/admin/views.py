@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -193,10 +193,10 @@ def licences(request: Request, tenant: str, tab: str = "status") -> Response:
         state = load_state(ctx, tenant)
         owners = [o["name"] for o in data["owners"]]
         rows = [r for r in license_rows(ctx, state) if not r.info.hidden and (tab == "status" or r.info.owner == tab)]
-        expiry = users.expiry_of(ctx, state, datetime.now(UTC))[1]
+        expiry = users.expiry_of(ctx, state, ctx.now())[1]
     days_left = None
     if expiry:
-        days_left = (datetime.fromisoformat(expiry["expiry"]).date() - datetime.now(UTC).date()).days
+        days_left = (datetime.fromisoformat(expiry["expiry"]).date() - ctx.now().date()).days
     plans = [r for r in data["user_licenses"] if r["kind"] == "plan"]
     return render(
         request,
@@ -354,7 +354,7 @@ def subscription(request: Request, tenant: str) -> Response:
         return principal
     try:
         with unit_of_work(request, principal.actor, read_only=True) as ctx:
-            data = subscriptions.show_subscription(ctx, tenant, at=datetime.now(UTC))
+            data = subscriptions.show_subscription(ctx, tenant, at=ctx.now())
     except LisensError as failure:
         return render(request, "subscription.html", tenant=tenant, data=None, error=failure.code)
     return render(request, "subscription.html", tenant=tenant, data=data, error=None)

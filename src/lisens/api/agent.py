@@ -9,7 +9,6 @@ in Lisens answers its documented type with a reason, never 404 or 5xx.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -61,10 +60,6 @@ class _Params:
         if not isinstance(value, Mapping):
             raise InvalidInput(f"parameter {name} must be an object", code="INVALID_REQUEST", parameter=name)
         return value
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @router.post("/GetLicenseForAllOwnersFromDB", response_model=list[so.ExtendedLicenseInfo])

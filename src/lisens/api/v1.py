@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -96,8 +96,9 @@ def _page(request: Request, response: Response, items: list[Document], *, limit:
     return page
 
 
-def _at(value: datetime | None) -> datetime:
-    return utc(value) if value else datetime.now(UTC)
+def _at(request: Request, value: datetime | None) -> datetime:
+    """The time a read is answered for: the one asked, else now by the server's clock."""
+    return utc(value) if value else utc(request.app.state.clock())
 
 
 # ---------------------------------------------------------------- catalog
@@ -314,7 +315,7 @@ def create_subscription(request: Request, principal: Auth, tenant: str, body: Su
 def show_subscription(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return subscriptions.show_subscription(ctx, tenant, at=_at(at))
+        return subscriptions.show_subscription(ctx, tenant, at=_at(request, at))
 
 
 @router.patch("/tenants/{tenant}/subscription", tags=["billing"])
@@ -361,7 +362,7 @@ def list_invoices(
 def preview_invoice(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document | None:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return subscriptions.preview_invoice(ctx, tenant, at=_at(at))
+        return subscriptions.preview_invoice(ctx, tenant, at=_at(request, at))
 
 
 @router.post("/tenants/{tenant}/seats/upgrade", tags=["billing"])
@@ -508,7 +509,7 @@ def snapshot(
     cache: EffectiveLicenseCache = request.app.state.cache
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         document = packages.issue_snapshot(
-            ctx, tenant, private, at=_at(None), ttl=timedelta(seconds=ttl), cache=cache.snapshots
+            ctx, tenant, private, at=_at(request, None), ttl=timedelta(seconds=ttl), cache=cache.snapshots
         )
     # Serialised here: a snapshot of 100,000 users skips a second, slow validation pass.
     return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")

@@ -5,7 +5,7 @@ One implementation for every form of the License API that Lisens answers.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from lisens.db.models import UserRow
@@ -77,7 +77,7 @@ def package_dates(ctx: Context, state: TenantState, day: date | None = None) -> 
     contract = contract_of(ctx, state.id)
     if contract is None:
         return {"MaintenanceDate": None, "AdminWarningDate": None, "ExpiryDate": None, "GraceDate": None}
-    dates = license_dates(contract, day or datetime.now(UTC).date())
+    dates = license_dates(contract, day or ctx.now().date())
 
     def midnight(day: date) -> datetime:
         return datetime.combine(day, time(0))
@@ -372,7 +372,7 @@ def license_status_result(ctx: Context, tenant: str) -> dict[str, Any]:
     state = load_state(ctx, tenant)
     contract = contract_of(ctx, state.id)
     if contract is not None:
-        dates = license_dates(contract, datetime.now(UTC).date())
+        dates = license_dates(contract, ctx.now().date())
         if dates.status.value in ("EXPIRED", "IN_GRACE", "NOT_STARTED"):
             return {
                 "LicenseStatus": "ProblemWithLicense",

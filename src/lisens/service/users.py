@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lisens.catalog.views import decision_view, grant_view
@@ -407,7 +407,7 @@ def expiry_of(ctx: Context, state: TenantState, at: datetime | None) -> tuple[st
     contract = contract_of(ctx, state.id)
     if contract is None:
         return None, None
-    dates = license_dates(contract, utc(at or datetime.now(UTC)).date())
+    dates = license_dates(contract, (utc(at) if at else ctx.now()).date())
     info = {"expiry": dates.expiry.isoformat(), "grace": dates.grace.isoformat(), "status": dates.status.value}
     if dates.status is LicenseStatus.EXPIRED:
         return LICENSE_EXPIRED, info
