@@ -70,7 +70,7 @@ def test_a_change_dated_in_the_future_waits_and_is_applied_at_its_time(ctx: Cont
     assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 40}
     entries = audit.audit_log(ctx, "acme")
     raised = next(e for e in entries if e["action"] == "seats.set" and e["after"]["seats"]["sales-premium"] == 40)
-    assert raised["at"] == due.isoformat()
+    assert (raised["at"], raised["correction"]) == (due.isoformat(), False)
     assert entries[-1]["action"] == "assign"
     assert [c["state"] for c in scheduling.list_changes(ctx, "acme")] == ["applied"]
     assert audit.verify_log(ctx, "acme").ok

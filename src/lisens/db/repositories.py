@@ -130,6 +130,8 @@ LOCKED_TENANTS = "lisens_locked_tenants"
 CORRECTED_TENANTS = "lisens_corrected_tenants"
 # Per tenant, the time the change in this session was stamped with (use cases calling use cases share it).
 STAMPED_TENANTS = "lisens_stamped_tenants"
+# Set while the vendor's scheduled changes are applied: their entries are not corrections.
+APPLYING_SCHEDULED = "lisens_applying_scheduled"
 # Tenant rows by name, as this transaction found them (names never change).
 TENANT_IDS = "lisens_tenant_ids"
 

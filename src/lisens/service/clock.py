@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from lisens.db.models import TenantRow
-from lisens.db.repositories import CORRECTED_TENANTS, STAMPED_TENANTS, SubscriptionRepository, TenantRepository
+from lisens.db.repositories import (
+    APPLYING_SCHEDULED,
+    CORRECTED_TENANTS,
+    STAMPED_TENANTS,
+    SubscriptionRepository,
+    TenantRepository,
+)
 from lisens.domain.errors import ChangeBeforeHistory, InvalidInput, TimeNotAllowed
 from lisens.domain.times import require_time
 from lisens.service.context import Context, utc
@@ -30,7 +36,8 @@ def change_time(ctx: Context, tenant: TenantRow, requested: datetime | None = No
         moment = max(now, last) if last is not None else now
     else:
         moment = correction_time(ctx, tenant, utc(require_time(requested)), now=now, last=last)
-        ctx.session.info.setdefault(CORRECTED_TENANTS, {})[tenant.id] = moment
+        if not ctx.session.info.get(APPLYING_SCHEDULED):  # a scheduled change made at its time is no correction
+            ctx.session.info.setdefault(CORRECTED_TENANTS, {})[tenant.id] = moment
     stamped[tenant.id] = moment
     return moment
 

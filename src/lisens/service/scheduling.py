@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, ParamSpec
 
 from lisens.db.models import ScheduledChangeRow, TenantRow
-from lisens.db.repositories import AuditRepository, ScheduledChangeRepository, TenantRepository
+from lisens.db.repositories import APPLYING_SCHEDULED, AuditRepository, ScheduledChangeRepository, TenantRepository
 from lisens.domain.errors import InvalidInput, LisensError, NotFound, TimeNotAllowed
 from lisens.domain.times import require_time
 from lisens.service.clock import change_time
@@ -32,7 +32,6 @@ Operation = Callable[..., dict[str, Any]]
 # Every schedulable use case by name (`tenants.set_seats`); filled as their modules are imported.
 REGISTRY: dict[str, Operation] = {}
 SCHEDULABLE_MODULES = ("tenants", "users", "subscriptions", "fencing")
-APPLYING = "lisens_applying_scheduled"  # session.info: due changes are being applied (no recursion)
 
 
 def schedulable(func: Callable[P, dict[str, Any]]) -> Callable[P, dict[str, Any]]:
@@ -117,7 +116,7 @@ def _registry() -> dict[str, Operation]:
 
 def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = None) -> list[dict[str, Any]]:
     """Apply the tenant's scheduled changes due by `until` (now), in order, each at its own time."""
-    if ctx.session.info.get(APPLYING):
+    if ctx.session.info.get(APPLYING_SCHEDULED):
         return []
     row = require_tenant_row(ctx, tenant)
     now = min(until, ctx.now()) if until is not None else ctx.now()
@@ -127,7 +126,7 @@ def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = Non
     locked = TenantRepository(ctx.session).lock(row.id)
     operations = _registry()
     done: list[dict[str, Any]] = []
-    ctx.session.info[APPLYING] = True
+    ctx.session.info[APPLYING_SCHEDULED] = True
     try:
         for change in repo.due(row.id, until=now):
             last = utc(locked.log_at) if locked.log_at is not None else None
@@ -151,7 +150,7 @@ def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = Non
             change.done_at = moment
             done.append(change_view(change))
     finally:
-        ctx.session.info.pop(APPLYING, None)
+        ctx.session.info.pop(APPLYING_SCHEDULED, None)
     _next_change(ctx, locked)
     ctx.session.flush()
     return done
