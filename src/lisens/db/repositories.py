@@ -303,20 +303,23 @@ class UserRepository:
 
     def set_plans(self, tenant_id: int, plans: Mapping[int, str | None]) -> None:
         """Set many users' plans (None: no plan) with one delete and one insert per chunk."""
+        # On the session's connection: set-based statements, no ORM bookkeeping (no plan rows are loaded
+        # as objects by the bulk that calls this).
+        connection = self.session.connection()
         user_ids = list(plans)
         for part in chunks(user_ids):
-            self.session.execute(
+            connection.execute(
                 delete(UserPlanRow).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(part))
             )
         rows = [{"tenant_id": tenant_id, "user_id": user_id, "plan_key": key} for user_id, key in plans.items() if key]
         if rows:
-            self.session.execute(insert(UserPlanRow), rows)
+            connection.execute(insert(UserPlanRow), rows)
 
     def add_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]]) -> None:
         """Assign (user id, license name) pairs in one executemany."""
         rows = [{"tenant_id": tenant_id, "user_id": user_id, "name": name} for user_id, name in pairs]
         if rows:
-            self.session.execute(insert(UserLicenseRow), rows)
+            self.session.connection().execute(insert(UserLicenseRow), rows)
 
     def remove_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]]) -> None:
         """Unassign (user id, license name) pairs in one executemany."""
@@ -530,7 +533,9 @@ class AuditRepository:
                 }
             )
             prev = digest
-        self.session.execute(insert(AuditRow), values)
+        # A Core insert on the session's connection: the same transaction, without the ORM's bookkeeping
+        # for 100,000 objects nobody reads back here.
+        self.session.connection().execute(insert(AuditRow), values)
         tenant.log_seq, tenant.log_hash, tenant.log_at = seq, prev, moment
         self.session.flush()
 
