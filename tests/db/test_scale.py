@@ -163,3 +163,56 @@ def test_a_snapshot_is_served_from_the_cache_until_the_tenant_changes(ctx: Conte
     late = packages.issue_snapshot(ctx, "acme", KEY, at=T0 + timedelta(minutes=9), ttl=hour, cache=cache)
     assert late is not changed  # older than a tenth of its TTL: issued afresh
     assert late["issued_at"] == (T0 + timedelta(minutes=9)).isoformat()
+
+
+def _committed_tenant(database: Database, seats: int, people: tuple[str, ...]) -> None:
+    with make_session_factory(database.engine)() as setup:
+        make_tenant(
+            Context(session=setup, actor="setup", may_correct=True), seats={"sales-premium": seats}, people=people
+        )
+        setup.commit()
+
+
+def test_a_bulk_is_checked_while_another_change_holds_the_tenant_and_written_after(fresh_database: Database) -> None:
+    _committed_tenant(fresh_database, 3, ("a", "b", "c"))
+    rows = [bulk.BulkRow(n, name, ("sales-premium",), (), "internal") for n, name in enumerate(("a", "b"), start=1)]
+    holder = make_session_factory(fresh_database.engine)()
+    load_state(Context(session=holder, actor="long"), "acme", lock=True)  # another change holds the tenant
+    try:
+        with make_session_factory(fresh_database.engine, read_only=True)() as reader:
+            prepared = bulk.prepare(Context(session=reader, actor="admin"), "acme", rows)
+            reader.commit()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert prepared.report == {"rows": 2, "applied": 2, "failed": [], "partial": False}
+    with make_session_factory(fresh_database.engine)() as writer:
+        ctx = Context(session=writer, actor="admin")
+        assert bulk.commit(ctx, prepared) == prepared.report
+        writer.commit()
+        state = load_state(ctx, "acme")
+        assert UserRepository(writer).plan_counts(state.id) == {"sales-premium": 2}
+        assert [
+            e.action
+            for e in writer.scalars(select(AuditRow).where(AuditRow.tenant_id == state.id).order_by(AuditRow.seq))
+        ][-2:] == ["assign", "assign"]
+
+
+def test_a_bulk_whose_tenant_changed_after_the_check_is_checked_again_under_the_lock(
+    fresh_database: Database,
+) -> None:
+    _committed_tenant(fresh_database, 2, ("a", "b", "c"))
+    rows = [bulk.BulkRow(n, name, ("sales-premium",), (), "internal") for n, name in enumerate(("a", "b"), start=1)]
+    factory = make_session_factory(fresh_database.engine)
+    with make_session_factory(fresh_database.engine, read_only=True)() as reader:
+        prepared = bulk.prepare(Context(session=reader, actor="admin"), "acme", rows)
+    with factory() as other:  # meanwhile, c takes one of the two seats
+        users.assign(Context(session=other, actor="other"), "acme", "c", plans=["sales-premium"])
+        other.commit()
+    with factory() as writer, pytest.raises(LisensError) as caught:
+        bulk.commit(Context(session=writer, actor="admin"), prepared)
+    assert caught.value.code == "BULK_ASSIGN_FAILED"
+    assert [f["code"] for f in caught.value.details["failed"]] == ["SEAT_LIMIT_REACHED"]
+    with factory() as check:
+        state = load_state(Context(session=check, actor="check"), "acme")
+        assert UserRepository(check).holders_of_plan(state.id, "sales-premium") == ["c"]

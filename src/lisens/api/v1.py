@@ -594,8 +594,11 @@ def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkReques
     ]
     if body.csv is not None:
         rows.extend(bulk.parse_bulk_csv(body.csv))
+    # Checked without the tenant's lock (the slow part), then written under it, all or nothing.
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        prepared = bulk.prepare(ctx, tenant, rows, partial=body.partial, create_users=body.create_users)
     with unit_of_work(request, principal.actor) as ctx:
-        return bulk.bulk_assign(ctx, tenant, rows, partial=body.partial, create_users=body.create_users, at=body.at)
+        return bulk.commit(ctx, prepared, at=body.at)
 
 
 @router.post(

@@ -59,10 +59,11 @@ class Runtime:
             raise DatabaseUnavailable(f"cannot reach the database: {exc.orig}") from None
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Context]:
-        """One transaction: committed when the command succeeds, rolled back on any error."""
+    def unit_of_work(self, *, read_only: bool = False) -> Iterator[Context]:
+        """One transaction: committed when the command succeeds, rolled back on any error. A `read_only`
+        one takes no write lock (on SQLite) and must not write."""
         self.ensure_schema()
-        factory = make_session_factory(self.engine)
+        factory = make_session_factory(self.engine, read_only=read_only)
         # Whoever runs the CLI holds the database: the vendor, who may record corrections.
         with unit_of_work(
             factory,

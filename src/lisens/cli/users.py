@@ -255,18 +255,24 @@ def bulk_assign_command(
         raise InvalidInput(f"cannot read {file}: {exc}", code="INVALID_FILE") from None
     rows = bulk_service.parse_bulk_csv(text)
     moment = change_at(at)
+    rt = runtime(ctx)
     try:
-        with runtime(ctx).unit_of_work() as uow, Progress(console=err_console, transient=True, disable=as_json) as bar:
-            task = bar.add_task(f"assigning {len(rows)} rows", total=len(rows))
-            data = bulk_service.bulk_assign(
+        # Checked without the tenant's lock, then written under it: other changes keep going meanwhile.
+        with (
+            rt.unit_of_work(read_only=True) as uow,
+            Progress(console=err_console, transient=True, disable=as_json) as bar,
+        ):
+            task = bar.add_task(f"checking {len(rows)} rows", total=len(rows))
+            prepared = bulk_service.prepare(
                 uow,
                 tenant,
                 rows,
                 partial=partial,
                 create_users=create_users,
-                at=moment,
                 progress=lambda n: bar.advance(task, n),
             )
+        with rt.unit_of_work() as uow:
+            data = bulk_service.commit(uow, prepared, at=moment)
     except bulk_service.BulkFailed as failure:
         if not as_json:
             _print_failed_rows(failure.details["failed"], "Failed rows (nothing was applied)")

@@ -302,9 +302,10 @@ class _Bulk:
         ctx.session.flush()
 
 
-def _load(ctx: Context, tenant: str, rows: Sequence[BulkRow]) -> _Bulk:
-    """The tenant locked, and in memory: the named users with what they hold, and the seats in use."""
-    state = load_state(ctx, tenant, lock=True)
+def _load(ctx: Context, tenant: str, rows: Sequence[BulkRow], *, lock: bool = True) -> _Bulk:
+    """The tenant (locked, unless only preparing), and in memory: the named users with what they hold,
+    and the seats in use."""
+    state = load_state(ctx, tenant, lock=lock)
     repo = UserRepository(ctx.session)
     found = repo.by_names(state.id, [row.user for row in rows])
     ids = [row.id for row in found]
@@ -342,11 +343,25 @@ def bulk_assign(
     apply_due_changes(ctx, tenant, until=utc(at) if at is not None else None)
     bulk = _load(ctx, tenant, rows)  # UNKNOWN_TENANT before any row
     moment = change_time(ctx, bulk.state.row, at)
+    report = _check(bulk, rows, partial=partial, create_users=create_users, at=moment, progress=progress)
+    bulk.write(ctx, at=moment)
+    return report
+
+
+def _check(
+    bulk: _Bulk,
+    rows: Sequence[BulkRow],
+    *,
+    partial: bool,
+    create_users: bool,
+    at: datetime,
+    progress: Callable[[int], None] | None,
+) -> dict[str, Any]:
     applied = 0
     failed: list[dict[str, Any]] = []
     for row in rows:
         try:
-            bulk.row(row, create_users=create_users, at=moment)
+            bulk.row(row, create_users=create_users, at=at)
             applied += 1
         except LisensError as error:
             failed.append({"line": row.line, "user": row.user, "code": error.code, "message": error.message})
@@ -359,5 +374,59 @@ def bulk_assign(
             rows=len(rows),
             failed=failed,
         )
-    bulk.write(ctx, at=moment)
     return report
+
+
+@dataclass
+class PreparedBulk:
+    """A bulk checked against the tenant as it was at `version`, without holding its lock."""
+
+    tenant: str
+    version: int
+    rows: Sequence[BulkRow]
+    partial: bool
+    create_users: bool
+    report: dict[str, Any]
+    bulk: _Bulk = field(repr=False)
+
+
+def prepare(
+    ctx: Context,
+    tenant: str,
+    rows: Sequence[BulkRow],
+    *,
+    partial: bool = False,
+    create_users: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> PreparedBulk:
+    """Check every row in a read-only unit of work: the slow part of a bulk, done without the tenant's
+    lock (and, on SQLite, without the database's one write lock), so other changes keep going.
+
+    Raises BULK_ASSIGN_FAILED as `bulk_assign` does; `commit` writes what was checked."""
+    bulk = _load(ctx, tenant, rows, lock=False)
+    report = _check(bulk, rows, partial=partial, create_users=create_users, at=ctx.now(), progress=progress)
+    return PreparedBulk(tenant, bulk.state.row.version, rows, partial, create_users, report, bulk)
+
+
+def commit(ctx: Context, prepared: PreparedBulk, *, at: datetime | None = None) -> dict[str, Any]:
+    """Write a prepared bulk under the tenant's lock, all or nothing. If the tenant changed since it was
+    checked (its version moved), every row is checked again under the lock, as `bulk_assign` does."""
+    apply_due_changes(ctx, prepared.tenant, until=utc(at) if at is not None else None)
+    state = load_state(ctx, prepared.tenant, lock=True)
+    if state.row.version != prepared.version:
+        return bulk_assign(
+            ctx,
+            prepared.tenant,
+            prepared.rows,
+            partial=prepared.partial,
+            create_users=prepared.create_users,
+            at=at,
+        )
+    moment = change_time(ctx, state.row, at)
+    bulk = prepared.bulk
+    bulk.state = state  # the locked row of this transaction carries the version and the log's head
+    for user in bulk.users.values():
+        if user.new:
+            user.row.created_at = moment
+    bulk.write(ctx, at=moment)
+    return prepared.report
