@@ -222,3 +222,21 @@ def test_times_at_the_edges_of_the_calendar_are_refused_with_a_code(lisens) -> N
         code, _, err = lisens(*args)
         assert (code, err.split(":")[0]) == (1, "error INVALID_TIME"), args
         assert "Traceback" not in err
+
+
+def test_packages_from_the_command_line_only_move_forward(lisens, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    keys = tmp_path / "keys"
+    lisens("keys", "generate", "--dir", str(keys))
+    private, public = keys / "lisens.key", keys / "lisens.pub"
+    lisens("tenant", "create", "acme", "-g", "11")
+    lisens("seats", "set", "acme", "sales-premium", "8")
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    assert lisens("package", "issue", "acme", "--key", str(private), "--out", str(old))[0] == 0
+    lisens("seats", "set", "acme", "sales-premium", "3")
+    assert lisens("package", "issue", "acme", "--key", str(private), "--out", str(new), "--lower-now")[0] == 0
+    assert json.loads(new.read_text())["lowering"] == "now"
+    assert lisens("package", "activate", "acme", str(new), "--public-key", str(public))[0] == 0
+    code, _, err = lisens("package", "activate", "acme", str(old), "--public-key", str(public))
+    assert (code, err.split(":")[0]) == (1, "error PACKAGE_SUPERSEDED")
+    shown = json.loads(lisens("tenant", "show", "acme", "--json")[1])
+    assert shown["seats"] == {"sales-premium": 3}

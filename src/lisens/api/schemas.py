@@ -157,6 +157,14 @@ class At(Body):
     at: CorrectionAt = None
 
 
+class PackageIssue(Body):
+    lower_now: bool = Field(
+        default=False,
+        description="Lower numbers apply at activation instead of at the end of the term (the vendor's choice)",
+    )
+    at: CorrectionAt = None
+
+
 # A check repeats each name in every pair it answers: names are bounded like user and license names.
 CheckName = Annotated[str, Field(min_length=1, max_length=254)]
 

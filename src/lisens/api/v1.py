@@ -26,6 +26,7 @@ from lisens.api.schemas import (
     MigrationApply,
     OwnerAdd,
     PackageActivate,
+    PackageIssue,
     PartnerLicenseAdd,
     PlanChange,
     Problem,
@@ -468,12 +469,15 @@ def change_plan(request: Request, principal: Auth, tenant: str, body: PlanChange
 
 
 @router.post("/tenants/{tenant}/packages", status_code=status.HTTP_201_CREATED, tags=["packages"])
-def issue_package(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
-    """A signed license package of the tenant (LicenseInfo, module licenses, dates)."""
+def issue_package(request: Request, principal: Auth, tenant: str, body: PackageIssue | None = None) -> Document:
+    """A signed license package of the tenant (LicenseInfo, module licenses, dates), numbered one above the
+    last: activation only ever moves to a higher number."""
     vendor_only(principal, tenant)
     private, _ = signing_keys(request)
     with unit_of_work(request, principal.actor) as ctx:
-        return packages.issue_package(ctx, tenant, private, at=body.at if body else None)
+        return packages.issue_package(
+            ctx, tenant, private, at=body.at if body else None, lower_now=body.lower_now if body else False
+        )
 
 
 @router.post("/tenants/{tenant}/packages/activate", tags=["packages"])

@@ -100,13 +100,20 @@ def package_issue(
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON package here (default: stdout).")] = None,
     xml: Annotated[Path | None, typer.Option("--xml", help="Also write the XML rendering here.")] = None,
     key: KeyOption = None,
+    lower_now: Annotated[
+        bool,
+        typer.Option(
+            "--lower-now", help="Lower numbers apply at activation, not at the end of the term (with a subscription)."
+        ),
+    ] = False,
     at: ChangeAt = None,
 ) -> None:
-    """Issue a signed license package of the tenant (LicenseInfo, module licenses, dates)."""
+    """Issue a signed license package of the tenant (LicenseInfo, module licenses, dates), numbered one
+    above the last: activation refuses a package at or below the active one (PACKAGE_SUPERSEDED)."""
     rt = runtime(ctx)
     private = _private(rt.settings, key)
     with rt.unit_of_work() as uow:
-        package = service.issue_package(uow, tenant, private, at=change_at(at))
+        package = service.issue_package(uow, tenant, private, at=change_at(at), lower_now=lower_now)
     text = json.dumps(package, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     if out is None:
         typer.echo(text, nl=False)
