@@ -534,7 +534,8 @@ class AuditRepository:
             )
             prev = digest
         # A Core insert on the session's connection: the same transaction, without the ORM's bookkeeping
-        # for 100,000 objects nobody reads back here.
+        # for 100,000 objects nobody reads back here. Pending changes go first, in the order they came.
+        self.session.flush()
         self.session.connection().execute(insert(AuditRow), values)
         tenant.log_seq, tenant.log_hash, tenant.log_at = seq, prev, moment
         self.session.flush()

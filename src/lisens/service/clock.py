@@ -75,8 +75,3 @@ def correction_time(
             invoice=invoice.number,
         )
     return requested
-
-
-def reading_time(ctx: Context, requested: datetime | None) -> datetime:
-    """The time a read is answered for: any time the caller asks (reading "as of" is always allowed)."""
-    return utc(requested) if requested is not None else ctx.now()
