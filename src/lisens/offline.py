@@ -6,6 +6,7 @@ signed or expired snapshot is refused. Refresh it before it expires (see docs/se
     from lisens.offline import OfflineLicenses
     licenses = OfflineLicenses.load("acme.snapshot.json", Path("lisens.pub").read_bytes(), tenant="acme")
     licenses.has_license("alice", "superoffice.quote-cal")
+    licenses = licenses.refreshed(new_snapshot_bytes, public_pem)  # never an older one
 
 The tenant is required: a snapshot is signed by the same key for every tenant, so without it an
 app server of one tenant would accept another tenant's snapshot (SNAPSHOT_WRONG_TENANT).
@@ -85,6 +86,21 @@ class OfflineLicenses:
         licenses = cls(body, clock=(lambda: now) if now is not None else time.time)
         licenses.require_fresh()
         return licenses
+
+    def refreshed(
+        self, source: str | Path | bytes, public_key: bytes | str, *, now: float | None = None
+    ) -> OfflineLicenses:
+        """The newer snapshot of the same tenant, verified as `load` does; one issued before this one is
+        refused (SNAPSHOT_SUPERSEDED): signed things only move forward, so a replayed old snapshot
+        cannot bring back a license revoked since. Swap it in with one assignment."""
+        newer = OfflineLicenses.load(source, public_key, tenant=self.tenant, now=now)
+        if newer.issued_at < self.issued_at:
+            raise SnapshotError(
+                f"snapshot of tenant {self.tenant!r} issued {datetime.fromtimestamp(newer.issued_at).isoformat()} "
+                f"is older than the one in use ({datetime.fromtimestamp(self.issued_at).isoformat()})",
+                code="SNAPSHOT_SUPERSEDED",
+            )
+        return newer
 
     def require_fresh(self) -> None:
         now = self._clock()

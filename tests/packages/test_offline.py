@@ -41,6 +41,24 @@ def test_a_fresh_snapshot_answers_has_license_locally() -> None:
     assert licenses.users == ["alice", "bob"]
 
 
+def test_a_refresh_moves_to_a_newer_snapshot_and_never_back() -> None:
+    current = OfflineLicenses.load(snapshot(), PUBLIC, tenant="acme", now=ISSUED + 60)
+    newer_bytes = snapshot(
+        issued_at="2026-05-28T20:36:40+00:00",
+        expires_at="2026-05-28T21:36:40+00:00",
+        users={"alice": ["superoffice.sale-cal"], "bob": []},
+    )
+    newer = current.refreshed(newer_bytes, PUBLIC, now=ISSUED + 660)
+    assert not newer.has_license("alice", "quote-cal")  # the revocation reached the app server
+    with pytest.raises(SnapshotError) as caught:
+        newer.refreshed(snapshot(), PUBLIC, now=ISSUED + 700)  # the old one, replayed
+    assert caught.value.code == "SNAPSHOT_SUPERSEDED"
+    assert newer.refreshed(newer_bytes, PUBLIC, now=ISSUED + 700).issued_at == newer.issued_at
+    with pytest.raises(SnapshotError) as other:
+        newer.refreshed(snapshot(tenant="globex"), PUBLIC, now=ISSUED + 700)
+    assert other.value.code == "SNAPSHOT_WRONG_TENANT"
+
+
 def test_an_expired_snapshot_is_refused_on_load_and_on_use() -> None:
     with pytest.raises(SnapshotError) as caught:
         OfflineLicenses.load(snapshot(), PUBLIC, tenant="acme", now=ISSUED + 3600)
