@@ -13,6 +13,7 @@ from lisens.db.models import (
     AddonRow,
     AuditRow,
     InvoiceRow,
+    MigrationRow,
     OwnerRow,
     PanelSessionRow,
     PartnerLicenseRow,
@@ -25,6 +26,7 @@ from lisens.db.models import (
     SystemLicenseRow,
     TenantRow,
     TokenRow,
+    UsageRow,
     UserLicenseRow,
     UserPlanRow,
     UserRow,
@@ -905,3 +907,119 @@ class ServerSecretRepository:
     def add(self, name: str, value: str, *, at: datetime) -> None:
         self.session.add(ServerSecretRow(name=name, value=value, created_at=at))
         self.session.flush()
+
+
+class TokenRepository:
+    """API tokens (hashes only). A token of no tenant is the vendor's, so `tenant_id` may be None here."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tenant_id: int | None, row: TokenRow) -> TokenRow:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def get(self, token_id: int) -> TokenRow | None:
+        return self.session.get(TokenRow, token_id)
+
+    def listed(
+        self, tenant_id: int | None, *, after: int | None = None, limit: int | None = None
+    ) -> list[tuple[TokenRow, str | None, str | None]]:
+        """(token, tenant name, user name) by id: of one tenant, or of all for None."""
+        query = (
+            select(TokenRow, TenantRow.name, UserRow.name)
+            .outerjoin(TenantRow, TenantRow.id == TokenRow.tenant_id)
+            .outerjoin(UserRow, UserRow.id == TokenRow.user_id)
+            .order_by(TokenRow.id)
+        )
+        if tenant_id is not None:
+            query = query.where(TokenRow.tenant_id == tenant_id)
+        if after is not None:
+            query = query.where(TokenRow.id > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return [(row, tenant, user) for row, tenant, user in self.session.execute(query)]
+
+    def live(self, token_hash: str) -> tuple[TokenRow, str | None, str | None] | None:
+        """The unrevoked token with this hash, with its tenant's and user's names."""
+        query = (
+            select(TokenRow, TenantRow.name, UserRow.name)
+            .outerjoin(TenantRow, TenantRow.id == TokenRow.tenant_id)
+            .outerjoin(UserRow, UserRow.id == TokenRow.user_id)
+            .where(TokenRow.token_hash == token_hash, TokenRow.revoked_at.is_(None))
+        )
+        found = self.session.execute(query).first()
+        return None if found is None else (found[0], found[1], found[2])
+
+
+class UsageRepository:
+    """How much of each plan-limited metric a tenant uses (CRM Suite)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def counts(self, tenant_id: int) -> dict[str, int]:
+        rows = self.session.scalars(select(UsageRow).where(UsageRow.tenant_id == tenant_id)).all()
+        return {row.metric: row.count for row in rows}
+
+    def set(self, tenant_id: int, metric: str, count: int, *, at: datetime) -> int:
+        """Set the count; returns the count before (0 for a metric never reported)."""
+        row = self.session.scalar(select(UsageRow).where(UsageRow.tenant_id == tenant_id, UsageRow.metric == metric))
+        if row is None:
+            self.session.add(UsageRow(tenant_id=tenant_id, metric=metric, count=count, updated_at=at))
+            return 0
+        before = row.count
+        row.count, row.updated_at = count, at
+        return before
+
+
+class GenerationMoveRepository:
+    """A tenant's moves between generations: applied (with the state before, for rollback) or scheduled."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tenant_id: int, row: MigrationRow) -> MigrationRow:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def last_applied(self, tenant_id: int) -> MigrationRow | None:
+        query = (
+            select(MigrationRow)
+            .where(MigrationRow.tenant_id == tenant_id, MigrationRow.state == "applied")
+            .order_by(MigrationRow.id.desc())
+            .limit(1)
+        )
+        return self.session.scalars(query).first()
+
+    def due(self, tenant_id: int, *, until: date) -> Sequence[MigrationRow]:
+        query = select(MigrationRow).where(
+            MigrationRow.tenant_id == tenant_id,
+            MigrationRow.state == "scheduled",
+            MigrationRow.effective <= until,
+        )
+        return self.session.scalars(query.order_by(MigrationRow.effective)).all()
+
+    def replace_seats(self, tenant_id: int, seats: Mapping[str, tuple[str, int]]) -> None:
+        """The tenant's seats become exactly `seats` (item -> (kind, number))."""
+        self.session.execute(delete(SeatRow).where(SeatRow.tenant_id == tenant_id))
+        for item, (kind, number) in seats.items():
+            self.session.add(SeatRow(tenant_id=tenant_id, kind=kind, item=item, number=number))
+
+    def replace_plans(self, tenant_id: int, plans: Mapping[int, str]) -> None:
+        """Every user's plan becomes exactly `plans` (user id -> plan key; users not named hold none)."""
+        self.session.execute(delete(UserPlanRow).where(UserPlanRow.tenant_id == tenant_id))
+        rows = [{"tenant_id": tenant_id, "user_id": user_id, "plan_key": key} for user_id, key in plans.items()]
+        if rows:
+            self.session.execute(insert(UserPlanRow), rows)
+
+    def replace_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]]) -> None:
+        """Every user's direct licenses become exactly `pairs` (user id, license name)."""
+        self.session.execute(delete(UserLicenseRow).where(UserLicenseRow.tenant_id == tenant_id))
+        rows = [{"tenant_id": tenant_id, "user_id": user_id, "name": name} for user_id, name in pairs]
+        if rows:
+            self.session.execute(insert(UserLicenseRow), rows)

@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from lisens.db.models import UsageRow
-from lisens.db.repositories import AuditRepository, PurchaseRepository, UserRepository
+from lisens.db.repositories import AuditRepository, PurchaseRepository, UsageRepository, UserRepository
 from lisens.domain.errors import Conflict, InvalidInput, NotFound
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
@@ -33,8 +30,7 @@ def tenant_plan(state: TenantState) -> str | None:
 
 
 def _usage(ctx: Context, state: TenantState) -> dict[str, int]:
-    rows = ctx.session.scalars(select(UsageRow).where(UsageRow.tenant_id == state.id)).all()
-    return {row.metric: row.count for row in rows}
+    return UsageRepository(ctx.session).counts(state.id)
 
 
 def _require_metric(state: TenantState, metric: str) -> str:
@@ -111,13 +107,7 @@ def fencing_info(ctx: Context, tenant: str) -> dict[str, Any]:
 
 
 def _write_usage(ctx: Context, state: TenantState, metric: str, count: int, *, at: datetime, action: str) -> None:
-    row = ctx.session.scalar(select(UsageRow).where(UsageRow.tenant_id == state.id, UsageRow.metric == metric))
-    before = row.count if row else 0
-    if row is None:
-        ctx.session.add(UsageRow(tenant_id=state.id, metric=metric, count=count, updated_at=utc(at)))
-    else:
-        row.count = count
-        row.updated_at = utc(at)
+    before = UsageRepository(ctx.session).set(state.id, metric, count, at=utc(at))
     AuditRepository(ctx.session).add(
         state.id,
         at=utc(at),

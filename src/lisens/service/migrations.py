@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-
 from lisens.catalog.migrations import load_mapping
-from lisens.db.models import MigrationRow, SeatRow, UserLicenseRow, UserPlanRow, UserRow
-from lisens.db.repositories import AuditRepository, PurchaseRepository, TenantRepository, UserRepository
+from lisens.db.models import MigrationRow, UserRow
+from lisens.db.repositories import (
+    AuditRepository,
+    GenerationMoveRepository,
+    PurchaseRepository,
+    TenantRepository,
+    UserRepository,
+)
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
 from lisens.domain.errors import Conflict, InvalidInput, NotFound
 from lisens.domain.migration import PlanMapping, carried_licenses
@@ -281,17 +285,16 @@ def apply(
         renewal = contract.next_renewal(utc(at).date()) if contract else None
         if renewal is None:
             raise Conflict(f"tenant {tenant!r} has no renewal to wait for (no running subscription)", code="NO_RENEWAL")
-        ctx.session.add(
+        GenerationMoveRepository(ctx.session).add(
+            state.id,
             MigrationRow(
-                tenant_id=state.id,
                 from_generation=state.row.generation,
                 to_generation=plan.target.generation,
                 state="scheduled",
                 effective=renewal,
                 requested_at=utc(at),
-            )
+            ),
         )
-        ctx.session.flush()
         return {**_view(plan), "scheduled": renewal.isoformat(), "applied": False}
     _write(ctx, plan, at=at)
     return {**_view(plan), "applied": True}
@@ -302,26 +305,22 @@ def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
     moment = utc(at)
     before = _full_state(ctx, state)
     session = ctx.session
-    session.execute(delete(SeatRow).where(SeatRow.tenant_id == state.id))
-    for item, number in plan.seats_after.items():
-        session.add(SeatRow(tenant_id=state.id, kind="license" if "." in item else "plan", item=item, number=number))
+    moves = GenerationMoveRepository(session)
+    moves.replace_seats(
+        state.id, {item: ("license" if "." in item else "plan", number) for item, number in plan.seats_after.items()}
+    )
     purchases = PurchaseRepository(session)
     for key in plan.addons_dropped:
         purchases.remove_addon(state.id, key)
     for name in plan.system_dropped:
         purchases.remove_system(state.id, name)
-    session.execute(delete(UserPlanRow).where(UserPlanRow.tenant_id == state.id))
-    plan_rows = [
-        {"tenant_id": state.id, "user_id": m.user_id, "plan_key": m.plan_after} for m in plan.moves if m.plan_after
-    ]
-    if plan_rows:
-        session.execute(insert(UserPlanRow), plan_rows)
+    moves.replace_plans(state.id, {m.user_id: m.plan_after for m in plan.moves if m.plan_after})
     dropped = [(m.user_id, name) for m in plan.moves for name in set(m.direct_before) - set(m.direct_after)]
     UserRepository(session).remove_licenses(state.id, dropped)
     state.row.generation = plan.target.generation
-    session.add(
+    moves.add(
+        state.id,
         MigrationRow(
-            tenant_id=state.id,
             from_generation=plan.state.catalog.generation,
             to_generation=plan.target.generation,
             state="applied",
@@ -329,9 +328,8 @@ def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
             requested_at=moment,
             applied_at=moment,
             before=before,
-        )
+        ),
     )
-    session.flush()
     record_snapshots(
         ctx,
         state.row.name,
@@ -372,19 +370,15 @@ def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[s
     """Undo the last applied migration: generation, seats, add-ons, system licenses and every assignment."""
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
-    migration = ctx.session.scalars(
-        select(MigrationRow)
-        .where(MigrationRow.tenant_id == state.id, MigrationRow.state == "applied")
-        .order_by(MigrationRow.id.desc())
-        .limit(1)
-    ).first()
+    moves = GenerationMoveRepository(ctx.session)
+    migration = moves.last_applied(state.id)
     if migration is None or migration.before is None:
         raise NotFound(f"tenant {tenant!r} has no applied migration to roll back", code="NO_MIGRATION")
     before = migration.before
     session = ctx.session
-    session.execute(delete(SeatRow).where(SeatRow.tenant_id == state.id))
-    for item, number in before["seats"].items():
-        session.add(SeatRow(tenant_id=state.id, kind=before["kinds"].get(item, "plan"), item=item, number=number))
+    moves.replace_seats(
+        state.id, {item: (before["kinds"].get(item, "plan"), number) for item, number in before["seats"].items()}
+    )
     purchases = PurchaseRepository(session)
     for key in set(before["addons"]) - set(state.addons):
         purchases.add_addon(state.id, key)
@@ -392,22 +386,8 @@ def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[s
         set(before["system"]) - set(state.system) - {n for n in before["system"] if not n.startswith("superoffice.")}
     ):
         purchases.add_system(state.id, name)
-    session.execute(delete(UserPlanRow).where(UserPlanRow.tenant_id == state.id))
-    session.execute(delete(UserLicenseRow).where(UserLicenseRow.tenant_id == state.id))
-    plan_rows = [
-        {"tenant_id": state.id, "user_id": int(uid), "plan_key": u["plan"]}
-        for uid, u in before["users"].items()
-        if u["plan"]
-    ]
-    if plan_rows:
-        session.execute(insert(UserPlanRow), plan_rows)
-    license_rows = [
-        {"tenant_id": state.id, "user_id": int(uid), "name": name}
-        for uid, u in before["users"].items()
-        for name in u["licenses"]
-    ]
-    if license_rows:
-        session.execute(insert(UserLicenseRow), license_rows)
+    moves.replace_plans(state.id, {int(uid): u["plan"] for uid, u in before["users"].items() if u["plan"]})
+    moves.replace_licenses(state.id, [(int(uid), name) for uid, u in before["users"].items() for name in u["licenses"]])
     state.row.generation = before["generation"]
     migration.state = "rolled-back"
     session.flush()
@@ -424,15 +404,7 @@ def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[s
 def apply_due(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]]:
     """Apply scheduled migrations whose renewal has come (called by `subscription renew`)."""
     state = load_state(ctx, tenant, lock=True)
-    due = ctx.session.scalars(
-        select(MigrationRow)
-        .where(
-            MigrationRow.tenant_id == state.id,
-            MigrationRow.state == "scheduled",
-            MigrationRow.effective <= utc(at).date(),
-        )
-        .order_by(MigrationRow.effective)
-    ).all()
+    due = GenerationMoveRepository(ctx.session).due(state.id, until=utc(at).date())
     applied = []
     for scheduled in due:
         plan = _compute(ctx, load_state(ctx, tenant, lock=True), scheduled.to_generation)

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
-
-from lisens.db.models import TenantRow, TokenRow, UserRow
-from lisens.db.repositories import AuditRepository, TenantRepository
+from lisens.db.models import TokenRow
+from lisens.db.repositories import AuditRepository, TenantRepository, TokenRepository
 from lisens.domain.errors import InvalidInput, NotFound
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
@@ -93,8 +91,7 @@ def create_token(
         description=description,
         created_at=moment,
     )
-    ctx.session.add(row)
-    ctx.session.flush()
+    TokenRepository(ctx.session).add(tenant_id, row)
     subject = f"{row.prefix}… ({role})"
     if tenant_id is not None:
         AuditRepository(ctx.session).add(tenant_id, at=moment, actor=ctx.actor, action="token.create", subject=subject)
@@ -109,24 +106,14 @@ def list_tokens(
     ctx: Context, *, tenant: str | None = None, after: int | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Tokens by id (of one tenant, or all); with `limit`, a page of them after the id `after`."""
-    query = (
-        select(TokenRow, TenantRow.name, UserRow.name)
-        .outerjoin(TenantRow, TenantRow.id == TokenRow.tenant_id)
-        .outerjoin(UserRow, UserRow.id == TokenRow.user_id)
-        .order_by(TokenRow.id)
-    )
-    if tenant is not None:
-        query = query.where(TokenRow.tenant_id == load_state(ctx, tenant).id)
-    if after is not None:
-        query = query.where(TokenRow.id > after)
-    if limit is not None:
-        query = query.limit(limit)
-    return [token_view(row, tenant_name, user_name) for row, tenant_name, user_name in ctx.session.execute(query)]
+    tenant_id = load_state(ctx, tenant).id if tenant is not None else None
+    rows = TokenRepository(ctx.session).listed(tenant_id, after=after, limit=limit)
+    return [token_view(row, tenant_name, user_name) for row, tenant_name, user_name in rows]
 
 
 def revoke_token(ctx: Context, token_id: int) -> dict[str, Any]:
     """Revoke a token at once (the server's clock); recorded in its tenant's log, or the vendor's."""
-    row = ctx.session.get(TokenRow, token_id)
+    row = TokenRepository(ctx.session).get(token_id)
     if row is None:
         raise NotFound(f"no token with id {token_id}", code="UNKNOWN_TOKEN", token=token_id)
     if row.revoked_at is None:
@@ -147,13 +134,7 @@ def revoke_token(ctx: Context, token_id: int) -> dict[str, Any]:
 
 def authenticate(ctx: Context, plain: str) -> Principal | None:
     """The principal of a live token, or None for an unknown or revoked one."""
-    query = (
-        select(TokenRow, TenantRow.name, UserRow.name)
-        .outerjoin(TenantRow, TenantRow.id == TokenRow.tenant_id)
-        .outerjoin(UserRow, UserRow.id == TokenRow.user_id)
-        .where(TokenRow.token_hash == hash_token(plain), TokenRow.revoked_at.is_(None))
-    )
-    found = ctx.session.execute(query).first()
+    found = TokenRepository(ctx.session).live(hash_token(plain))
     if found is None:
         return None
     row, tenant, user = found
