@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Header, Request
-from sqlalchemy.orm import Session, sessionmaker
 
 from lisens.api.problems import ApiError
 from lisens.api.security import FailedAuthLimiter, client_address
@@ -19,6 +18,9 @@ from lisens.service.tokens import Principal, authenticate
 from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
 from lisens.signing import load_private_key, load_public_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 @contextmanager

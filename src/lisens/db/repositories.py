@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete, event, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lisens.db.models import (
@@ -904,9 +905,17 @@ class ServerSecretRepository:
         row = self.session.get(ServerSecretRow, name)
         return None if row is None else row.value
 
-    def add(self, name: str, value: str, *, at: datetime) -> None:
-        self.session.add(ServerSecretRow(name=name, value=value, created_at=at))
-        self.session.flush()
+    def add_once(self, name: str, value: str, *, at: datetime) -> str:
+        """Keep `value` under `name` unless another worker kept one first; the value kept either way."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(ServerSecretRow(name=name, value=value, created_at=at))
+        except IntegrityError:  # another worker made it first: use theirs
+            found = self.get(name)
+            if found is None:
+                raise
+            return found
+        return value
 
 
 class TokenRepository:

@@ -6,13 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from lisens.catalog.loader import load_catalog
 from lisens.domain.errors import InvalidInput
 from lisens.domain.model import Catalog
 from lisens.domain.times import require_time
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 Clock = Callable[[], datetime]
 

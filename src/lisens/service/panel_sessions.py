@@ -7,8 +7,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
 from lisens.db.models import PanelSessionRow
 from lisens.db.repositories import PanelSessionRepository, ServerSecretRepository, TenantRepository, UserRepository
 from lisens.service.context import Context, utc
@@ -83,13 +81,4 @@ def shared_secret(ctx: Context, name: str = COOKIE_SECRET, *, at: datetime) -> s
     found = repository.get(name)
     if found is not None:
         return found
-    made = secrets.token_urlsafe(48)
-    try:
-        with ctx.session.begin_nested():
-            repository.add(name, made, at=utc(at))
-    except IntegrityError:  # another worker made it first: use theirs
-        found = repository.get(name)
-        if found is None:
-            raise
-        return found
-    return made
+    return repository.add_once(name, secrets.token_urlsafe(48), at=utc(at))

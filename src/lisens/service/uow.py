@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, sessionmaker
-
-from lisens.domain.errors import AlreadyExists, Busy, Conflict, InvalidInput, LisensError
+from lisens.db.transaction import DatabaseUnavailable, transaction
 from lisens.service.context import Clock, Context, system_clock
 
-LOGGER = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
-# A service reads before it writes and raises these codes itself; two writers at the same moment both
-# read "absent", and the second one meets the unique constraint instead. It gets the same answer.
-EXISTS_BY_TABLE: dict[str, tuple[str, str]] = {
-    "tenant": ("TENANT_EXISTS", "the tenant exists already"),
-    "tenant_user": ("USER_EXISTS", "the tenant has a user of that name already"),
-    "license_owner": ("OWNER_EXISTS", "the tenant has that license owner already"),
-    "partner_license": ("LICENSE_EXISTS", "the tenant has that license already"),
-    "subscription": ("SUBSCRIPTION_EXISTS", "the tenant has a subscription already"),
-}
-UNIQUE_SQLSTATE = "23505"
-FOREIGN_KEY_SQLSTATE = "23503"
-
-
-class DatabaseUnavailable(LisensError):
-    default_code = "DATABASE_UNAVAILABLE"
+__all__ = ["DatabaseUnavailable", "unit_of_work"]
 
 
 @contextmanager
@@ -43,12 +26,9 @@ def unit_of_work(
     may_correct: bool = False,
     clock: Clock = system_clock,
 ) -> Iterator[Context]:
-    """Committed when the block completes; rolled back on any error. Database failures become
-    DATABASE_UNAVAILABLE (cannot reach it) or DATABASE_ERROR, never a driver traceback; a unique
-    constraint broken by a concurrent writer becomes a Conflict with the service's own code, a value
-    the database cannot hold (PostgreSQL's DataError) INVALID_VALUE."""
-    session = factory()
-    try:
+    """A `Context` on one transaction (`lisens.db.transaction`): committed when the block completes,
+    rolled back on any error, database failures answered as Lisens errors with stable codes."""
+    with transaction(factory) as session:
         yield Context(
             session=session,
             actor=actor,
@@ -57,52 +37,3 @@ def unit_of_work(
             clock=clock,
             may_correct=may_correct,
         )
-        session.commit()
-    except PoolTimeout:
-        session.rollback()
-        # Every pooled connection is busy (long changes running): answer now instead of queueing on.
-        raise Busy("no free database connection; nothing was changed, retry shortly", retry_after=2) from None
-    except OperationalError as exc:
-        session.rollback()
-        raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from None
-    except IntegrityError as exc:
-        session.rollback()
-        raise _conflict(exc) from None
-    except DataError as exc:
-        session.rollback()
-        reason = _first_line(exc.orig)
-        LOGGER.warning("value refused by the database", extra={"fields": {"reason": reason}})
-        raise InvalidInput(f"a value does not fit the database: {reason}", code="INVALID_VALUE") from None
-    except SQLAlchemyError as exc:
-        session.rollback()
-        LOGGER.error("database error", exc_info=True)
-        raise DatabaseUnavailable(f"database error: {exc.__class__.__name__}", code="DATABASE_ERROR") from None
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-def _conflict(exc: IntegrityError) -> LisensError:
-    """The 409 of an integrity error: which record exists already, or what vanished meanwhile."""
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
-    sqlite_name = getattr(orig, "sqlite_errorname", None)  # sqlite3
-    if sqlstate == UNIQUE_SQLSTATE or sqlite_name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
-        diag = getattr(orig, "diag", None)
-        if diag is not None:
-            table, key = diag.table_name or "", diag.message_detail or diag.constraint_name or ""
-        else:  # "UNIQUE constraint failed: tenant.name"
-            key = str(orig).partition(":")[2].strip()
-            table = key.partition(".")[0]
-        code, message = EXISTS_BY_TABLE.get(table, ("ALREADY_EXISTS", f"a {table or 'record'} like it exists already"))
-        return AlreadyExists(f"{message} ({key}); nothing was changed", code=code, table=table)
-    if sqlstate == FOREIGN_KEY_SQLSTATE or sqlite_name == "SQLITE_CONSTRAINT_FOREIGNKEY":
-        return Conflict("a record this change refers to was removed meanwhile; nothing was changed")
-    LOGGER.error("integrity error", exc_info=True)
-    return DatabaseUnavailable(f"database error: {exc.__class__.__name__}", code="DATABASE_ERROR")
-
-
-def _first_line(orig: BaseException | None) -> str:
-    return str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else "refused"
