@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lisens.domain.errors import LisensError
+from lisens.domain.names import canonical
 from lisens.signing import load_public_key, verify
 
 SNAPSHOT_FORMAT = "lisens-snapshot/1"
@@ -29,11 +30,6 @@ SNAPSHOT_FORMAT = "lisens-snapshot/1"
 
 class SnapshotError(LisensError):
     default_code = "SNAPSHOT_INVALID"
-
-
-def _canonical_name(name: str) -> str:
-    lowered = name.lower()
-    return lowered if "." in lowered else "superoffice." + lowered
 
 
 def _timestamp(text: Any, field: str) -> float:
@@ -58,7 +54,7 @@ class OfflineLicenses:
         if not isinstance(users, dict) or not all(isinstance(v, list) for v in users.values()):
             raise SnapshotError("snapshot field users is not an object of lists", code="SNAPSHOT_MALFORMED")
         self._held: dict[str, frozenset[str]] = {
-            str(u): frozenset(_canonical_name(str(n)) for n in v) for u, v in users.items()
+            str(u): frozenset(canonical(str(n)) for n in v) for u, v in users.items()
         }
         self._clock = clock
 
@@ -117,7 +113,7 @@ class OfflineLicenses:
         if self._clock() >= self.expires_at:
             self.require_fresh()
         held = self._held.get(user)
-        return held is not None and _canonical_name(name) in held
+        return held is not None and canonical(name) in held
 
     @property
     def users(self) -> list[str]:

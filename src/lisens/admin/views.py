@@ -16,6 +16,7 @@ from lisens.api.deps import unit_of_work
 from lisens.api.security import FailedAuthLimiter, client_address
 from lisens.domain.errors import LisensError
 from lisens.domain.model import LicenseType
+from lisens.domain.names import plan_parts
 from lisens.service import migrations, panel, panel_sessions, subscriptions, tenants, users
 from lisens.service.context import Context
 from lisens.service.licenses import license_rows
@@ -310,7 +311,7 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
                 users.unassign(ctx, tenant, user, licenses=removed)
             if wanted_plan and wanted_plan != shown["plan"]:
                 field = "plan"
-                users.assign(ctx, tenant, user, plans=wanted_plan.split("+"))
+                users.assign(ctx, tenant, user, plans=list(plan_parts(wanted_plan)))
             elif not wanted_plan and shown["plan"]:
                 field = "plan"
                 users.unassign(ctx, tenant, user, plan=True)

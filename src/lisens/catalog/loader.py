@@ -39,6 +39,7 @@ from lisens.domain.model import (
     Provenance,
     UserType,
 )
+from lisens.domain.names import is_combined
 
 DATA_DIR = Path(__file__).parent / "data"
 MODULE_LICENSES_FILE = "module-licenses.toml"
@@ -354,7 +355,7 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
         where = f"plan[{index}] (key={entry.key!r})"
         if entry.key in plans:
             problems.add(where, f"key {entry.key!r} is listed twice")
-        if "+" in entry.key:
+        if is_combined(entry.key):
             problems.add(where, f"key {entry.key!r} may not hold '+', which joins combined plans")
         plan_license = licenses.get(entry.plan_license)
         if plan_license is None:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from lisens.domain.errors import InvalidCombination
 from lisens.domain.model import Catalog, LicenseType, Plan, Provenance
-from lisens.domain.names import CANONICAL, SUPEROFFICE, canonical, parse_license_name, remember
+from lisens.domain.names import CANONICAL, SUPEROFFICE, canonical, parse_license_name, plan_parts, remember
 
 GrantKind = Literal["generation", "plan", "addon", "system", "direct"]
 
@@ -38,7 +38,7 @@ def expand(plan: Plan) -> tuple[str, ...]:
 
 def require_plan(catalog: Catalog, key: str) -> Plan:
     """A base plan by key, or a combined plan written `a+b[+c]`."""
-    parts = [part.strip() for part in key.split("+")]
+    parts = list(plan_parts(key))
     if len(parts) == 1:
         return catalog.require_base_plan(parts[0])
     return combine(catalog, parts)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from lisens.domain.engine import require_plan
 from lisens.domain.model import Catalog, LicenseType, Plan, Provenance
+from lisens.domain.names import is_combined, plan_key, plan_parts
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,10 @@ class PlanMapping:
                     break
         if not wanted:
             return None
-        if target.tenant_plan or target.combination is None or (len(wanted) == 1 and "+" not in wanted[0]):
+        if target.tenant_plan or target.combination is None or (len(wanted) == 1 and not is_combined(wanted[0])):
             # One plan per user: a user who held several gets the highest (by `rank`).
             return require_plan(target, self.highest(wanted))
-        parts = sorted({part for key in wanted for part in key.split("+")})
-        return require_plan(target, "+".join(parts))
+        return require_plan(target, plan_key({part for key in wanted for part in plan_parts(key)}))
 
     def highest(self, keys: Iterable[str]) -> str:
         chosen = list(keys)

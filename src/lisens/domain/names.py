@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from lisens.domain.errors import InvalidLicenseName
@@ -68,3 +69,38 @@ def remember(text: str) -> str:
     if len(CANONICAL) < CANONICAL_LIMIT:
         CANONICAL[text] = key
     return key
+
+
+# Plan keys and seat items: a plan key is `a` or a combined `a+b[+c]` (parts sorted); a seat item is a
+# plan key or a full license name (`owner.module`, the only form with a dot). Parsed here and only here.
+PLAN_SEPARATOR = "+"
+
+
+def plan_parts(key: str) -> tuple[str, ...]:
+    """The base plans of a plan key (`a+b` -> ("a", "b")), blanks dropped."""
+    return tuple(part.strip() for part in key.split(PLAN_SEPARATOR) if part.strip())
+
+
+def plan_key(parts: Iterable[str]) -> str:
+    """The canonical key of the plans `parts`: sorted, joined with `+`."""
+    return PLAN_SEPARATOR.join(sorted(parts))
+
+
+def is_combined(key: str) -> bool:
+    return PLAN_SEPARATOR in key
+
+
+def is_license_item(item: str) -> bool:
+    """Whether a seat item is a license (`owner.module`), not a plan key."""
+    return "." in item
+
+
+def seat_kind(item: str) -> str:
+    """`license` or `plan`, the kind a seat row of `item` has."""
+    return "license" if is_license_item(item) else "plan"
+
+
+def is_superoffice_item(item: str) -> bool:
+    """Plans and SUPEROFFICE's licenses: what the vendor's packages and invoices carry (partner owners'
+    licenses are theirs)."""
+    return not is_license_item(item) or item.startswith("superoffice.")

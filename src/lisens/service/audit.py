@@ -12,6 +12,7 @@ from lisens.domain.auditchain import ChainBreak, verify_chain
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
 from lisens.domain.errors import AuditLogTampered, NotFound
 from lisens.domain.model import Catalog
+from lisens.domain.names import is_combined
 from lisens.service.context import Context, utc
 from lisens.service.state import load_state, require_tenant_row, require_user
 
@@ -127,4 +128,4 @@ def holdings_at(ctx: Context, tenant: str, user: str, at: datetime) -> dict[str,
 
 
 def _is_plan(catalog: Catalog, item: str) -> bool:
-    return "+" in item or item in catalog.plans
+    return is_combined(item) or item in catalog.plans

@@ -28,6 +28,7 @@ from lisens.domain.errors import (
     UserRetired,
 )
 from lisens.domain.model import UserType
+from lisens.domain.names import plan_parts
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.fencing import tenant_plan
@@ -86,7 +87,7 @@ def _parse(text: str) -> list[BulkRow]:
     rows = []
     for raw in reader:
         cells = {key.strip(): (value or "").strip() for key, value in raw.items() if key is not None}
-        plans = tuple(p.strip() for p in cells.get("plans", "").split("+") if p.strip())
+        plans = plan_parts(cells.get("plans", ""))
         licenses = tuple(n for n in cells.get("licenses", "").replace(";", " ").split() if n)
         rows.append(
             BulkRow(

@@ -22,6 +22,7 @@ from lisens.domain.engine import require_plan, resolve, tenant_licenses
 from lisens.domain.errors import Conflict, InvalidInput, NotFound
 from lisens.domain.migration import PlanMapping, carried_licenses
 from lisens.domain.model import Catalog, LicenseType, Plan
+from lisens.domain.names import is_license_item, seat_kind
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
@@ -107,7 +108,9 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
         if name.partition(".")[2] in target.licenses or not name.startswith("superoffice.")
     ]
 
-    target_plans = [require_plan(target, key) for key, number in seats_after.items() if number > 0 and "." not in key]
+    target_plans = [
+        require_plan(target, key) for key, number in seats_after.items() if number > 0 and not is_license_item(key)
+    ]
     target_held = tenant_licenses(target, plans=target_plans, addons=addons_kept, system=system_kept)
     # Price-list and tier markers and plan licenses change with every move; apps check features.
     markers = {f"superoffice.{name}" for name in source.markers | target.markers}
@@ -306,9 +309,7 @@ def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
     before = _full_state(ctx, state)
     session = ctx.session
     moves = GenerationMoveRepository(session)
-    moves.replace_seats(
-        state.id, {item: ("license" if "." in item else "plan", number) for item, number in plan.seats_after.items()}
-    )
+    moves.replace_seats(state.id, {item: (seat_kind(item), number) for item, number in plan.seats_after.items()})
     purchases = PurchaseRepository(session)
     for key in plan.addons_dropped:
         purchases.remove_addon(state.id, key)

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from lisens.db.repositories import AuditRepository, PurchaseRepository, SubscriptionRepository, UserRepository
 from lisens.domain.engine import require_plan, resolve
 from lisens.domain.errors import Conflict, InvalidInput, LisensError
-from lisens.domain.names import SUPEROFFICE
+from lisens.domain.names import SUPEROFFICE, is_license_item, is_superoffice_item, seat_kind
 from lisens.offline import SNAPSHOT_FORMAT
 from lisens.packages import PACKAGE_FORMAT, PackageError, parse_package, verify_package
 from lisens.service.cache import SnapshotCache, SnapshotKey
@@ -61,7 +61,7 @@ def build_package(ctx: Context, tenant: str, *, at: datetime, sequence: int, low
         "lowering": "now" if lower_now else "term_end",
         "license": info,
         "purchases": {
-            "seats": {k: v for k, v in snapshot["seats"].items() if "." not in k or k.startswith("superoffice.")},
+            "seats": {k: v for k, v in snapshot["seats"].items() if is_superoffice_item(k)},
             "addons": snapshot["addons"],
             "system": [name for name in snapshot["system"] if name.startswith("superoffice.")],
         },
@@ -194,7 +194,7 @@ def activate_package(
     for item in sorted(set(state.seats) | set(new_seats)):
         if not _superoffice_item(item):
             continue  # partner owners' licenses are not in SUPEROFFICE's package
-        kind = "license" if "." in item else "plan"
+        kind = seat_kind(item)
         repo.set_seats(state.id, kind=kind, item=item, number=new_seats.get(item, 0))
     subscriptions = SubscriptionRepository(ctx.session)
     for item, number in sorted(scheduled.items()):
@@ -232,7 +232,7 @@ def activate_package(
 
 
 def _superoffice_item(item: str) -> bool:
-    return "." not in item or item.startswith("superoffice.")
+    return is_superoffice_item(item)
 
 
 def _diff(ctx: Context, state: TenantState, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -252,11 +252,13 @@ def _diff(ctx: Context, state: TenantState, body: Mapping[str, Any]) -> dict[str
 def _superfluous(ctx: Context, state: TenantState, new_seats: Mapping[str, int]) -> list[dict[str, Any]]:
     users = UserRepository(ctx.session)
     found = []
-    items = {item for item in state.seats if "." not in item or item.startswith("superoffice.")} | set(new_seats)
+    items = {item for item in state.seats if is_superoffice_item(item)} | set(new_seats)
     for item in sorted(items):
-        holders = users.holders_of_plan(state.id, item) if "." not in item else users.holders_of_license(state.id, item)
+        holders = (
+            users.holders_of_license(state.id, item) if is_license_item(item) else users.holders_of_plan(state.id, item)
+        )
         total = new_seats.get(item, 0)
-        info = state.get_license(item) if "." in item else None
+        info = state.get_license(item) if is_license_item(item) else None
         if info is not None and info.unrestricted:
             continue
         if len(holders) > total:

@@ -27,6 +27,7 @@ from lisens.domain.billing import (
     require_period,
 )
 from lisens.domain.errors import AlreadyExists, Conflict, NotFound
+from lisens.domain.names import is_superoffice_item
 from lisens.domain.times import require_day
 from lisens.service.audit import require_intact
 from lisens.service.clock import change_time
@@ -63,7 +64,7 @@ def prices_for(ctx: Context, state: TenantState) -> dict[str, PriceList]:
 
 def _billable(state: TenantState, item: str) -> bool:
     """Plans and SUPEROFFICE licenses are billed here; partner licenses are billed by their owners."""
-    return "." not in item or item.startswith("superoffice.")
+    return is_superoffice_item(item)
 
 
 def history(ctx: Context, state: TenantState, *, with_scheduled: bool = True) -> History:

@@ -25,7 +25,7 @@ from lisens.domain.errors import (
     SeatsBelowInUse,
 )
 from lisens.domain.model import LicenseType
-from lisens.domain.names import SUPEROFFICE, parse_license_name
+from lisens.domain.names import SUPEROFFICE, is_combined, parse_license_name, seat_kind
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
@@ -111,7 +111,7 @@ def show_tenant(ctx: Context, name: str) -> dict[str, Any]:
 
 def seat_item(state: TenantState, text: str) -> tuple[str, str]:
     """(kind, canonical item) for a plan key, a combined plan `a+b` or a user license name."""
-    if "+" in text or text in state.catalog.plans:
+    if is_combined(text) or text in state.catalog.plans:
         return "plan", require_plan(state.catalog, text).key
     info = state.get_license(text)
     if info is None:
@@ -222,7 +222,7 @@ def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime | None = None
     for row in repo.scheduled(state.id):
         if row.effective > day:
             continue
-        kind = "plan" if "." not in row.item else "license"
+        kind = seat_kind(row.item)
         holders = _holders(ctx, state, kind, row.item)
         number = max(row.number, len(holders))
         effective = _not_before_log(state, datetime.combine(row.effective, time(0), tzinfo=UTC))

@@ -24,7 +24,7 @@ from lisens.domain.errors import (
     UserRetired,
 )
 from lisens.domain.model import LicenseType, Plan, UserType
-from lisens.domain.names import canonical
+from lisens.domain.names import canonical, plan_parts
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
@@ -284,7 +284,7 @@ def switch_plan(
     ctx: Context, tenant: str, user_name: str, plan_key: str, *, at: datetime | None = None
 ) -> dict[str, Any]:
     """Switch a user to another plan as part of an upgrade (the seats were moved already)."""
-    return assign(ctx, tenant, user_name, plans=plan_key.split("+"), at=at)
+    return assign(ctx, tenant, user_name, plans=list(plan_parts(plan_key)), at=at)
 
 
 @schedulable
