@@ -24,7 +24,7 @@ from lisens.catalog.schema import (
     ModuleLicensesFile,
     ProvenanceEntry,
 )
-from lisens.domain.engine import combine
+from lisens.domain.engine import by_solution_order, combine, solution_clash
 from lisens.domain.errors import CatalogError, ExtraInfoError, UnknownGeneration
 from lisens.domain.extrainfo import parse_extra_info
 from lisens.domain.model import (
@@ -454,11 +454,10 @@ def _combination_rule(
             problems.add(where, f"plans {missing!r} are not plans of this generation")
             continue
         known_parts = [part for part in parts if part is not None]
-        seen_solutions = [part.solution for part in known_parts]
-        if len(set(seen_solutions)) != len(seen_solutions):
+        if solution_clash(known_parts) is not None:
             problems.add(where, f"plans {combo.plans!r} take two tiers of one solution")
             continue
-        ordered = sorted(known_parts, key=lambda p: solutions.index(p.solution or ""))
+        ordered = by_solution_order(known_parts, solutions)
         user = _parse_set(problems, where, combo.extra_info, licenses)
         union = {name for part in known_parts for name in part.user}
         if user and set(user) != union:

@@ -6,7 +6,7 @@ reason code, never an exception; exceptions are for bad input (unknown names, il
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Literal
@@ -44,6 +44,24 @@ def require_plan(catalog: Catalog, key: str) -> Plan:
     return combine(catalog, parts)
 
 
+def solution_clash(plans: Iterable[Plan]) -> tuple[Plan, Plan] | None:
+    """The first two plans that break the combination rule, or None. A multi-plan user holds at most one
+    tier per solution (seed 001: Sales, Service, Marketing; Essential or Premium of each), so two plans
+    of one solution, or one plan named twice, clash. The loader and `combine` both ask this."""
+    seen: dict[str, Plan] = {}
+    for plan in plans:
+        other = seen.get(plan.solution or "")
+        if other is not None:
+            return other, plan
+        seen[plan.solution or ""] = plan
+    return None
+
+
+def by_solution_order(plans: Iterable[Plan], solutions: Sequence[str]) -> tuple[Plan, ...]:
+    """The plans of a combination in the order of their solutions (the order its key is written in)."""
+    return tuple(sorted(plans, key=lambda plan: solutions.index(plan.solution or "")))
+
+
 def combine(catalog: Catalog, keys: Iterable[str]) -> Plan:
     """The combined plan of a multi-plan user: union of the parts, under one combined plan license.
 
@@ -64,20 +82,18 @@ def combine(catalog: Catalog, keys: Iterable[str]) -> Plan:
             plans=requested,
             generation=catalog.generation,
         )
-    by_solution: dict[str, Plan] = {}
-    for plan in plans:
-        assert plan.solution is not None  # the loader gives every plan of a combining generation a solution
-        other = by_solution.get(plan.solution)
-        if other is not None:
-            clash = "is named twice" if other.key == plan.key else f"and {plan.key} are both {plan.solution} plans"
-            raise InvalidCombination(
-                f"{other.key} {clash}; a multi-plan user holds at most one tier per solution",
-                plans=requested,
-                clash=[other.key, plan.key],
-                solution=plan.solution,
-            )
-        by_solution[plan.solution] = plan
-    ordered = tuple(by_solution[s] for s in rule.solutions if s in by_solution)
+    found = solution_clash(plans)
+    if found is not None:
+        other, plan = found
+        clash = "is named twice" if other.key == plan.key else f"and {plan.key} are both {plan.solution} plans"
+        raise InvalidCombination(
+            f"{other.key} {clash}; a multi-plan user holds at most one tier per solution",
+            plans=requested,
+            clash=[other.key, plan.key],
+            solution=plan.solution,
+        )
+    ordered = by_solution_order(plans, rule.solutions)
+    by_solution = {plan.solution or "": plan for plan in plans}
     cache_key = tuple(p.key for p in ordered)
     cached = catalog._combined.get(cache_key)
     if cached is not None:

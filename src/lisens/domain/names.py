@@ -71,8 +71,9 @@ def remember(text: str) -> str:
     return key
 
 
-# Plan keys and seat items: a plan key is `a` or a combined `a+b[+c]` (parts sorted); a seat item is a
-# plan key or a full license name (`owner.module`, the only form with a dot). Parsed here and only here.
+# Plan keys and seat items: a plan key is `a` or a combined `a+b[+c]` (parts in the order of their
+# solutions, as the catalog writes them); a seat item is a plan key or a full license name
+# (`owner.module`, the only form with a dot). Parsed here and only here.
 PLAN_SEPARATOR = "+"
 
 
@@ -82,7 +83,8 @@ def plan_parts(key: str) -> tuple[str, ...]:
 
 
 def plan_key(parts: Iterable[str]) -> str:
-    """The canonical key of the plans `parts`: sorted, joined with `+`."""
+    """A key naming the plans `parts` (sorted by name, joined with `+`); `require_plan` reads it in any
+    order and answers the combined plan under its catalog key."""
     return PLAN_SEPARATOR.join(sorted(parts))
 
 
