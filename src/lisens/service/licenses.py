@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from lisens.db.repositories import UserRepository
 from lisens.domain.engine import require_plan
 from lisens.domain.model import LicenseType, Plan
+from lisens.domain.seats import SeatCount
 from lisens.service.context import Context
 from lisens.service.state import LicenseInfo, TenantState
 
@@ -28,7 +29,7 @@ class LicenseRow:
 
     @property
     def free(self) -> int:
-        return max(self.total - self.in_use, 0)
+        return SeatCount(self.total, self.in_use).free or 0
 
 
 def license_rows(ctx: Context, state: TenantState) -> list[LicenseRow]:

@@ -9,6 +9,7 @@ from lisens.db.repositories import PurchaseRepository, UserRepository
 from lisens.domain.engine import require_plan
 from lisens.domain.model import LicenseType
 from lisens.domain.names import SUPEROFFICE
+from lisens.domain.seats import SeatCount
 from lisens.service.context import Context
 from lisens.service.state import load_state
 
@@ -56,7 +57,8 @@ def panel(ctx: Context, tenant: str, *, show_all: bool = False) -> dict[str, Any
                 "unrestricted": plan.unrestricted,
                 "total": total,
                 "in_use": in_use,
-                "free": None if total is None else total - in_use,
+                "free": SeatCount(total, in_use).free,
+                "over": SeatCount(total, in_use).over,
             }
         )
     license_names = sorted({item for item, seat in state.seats.items() if seat.kind == "license"} | set(license_counts))
@@ -75,7 +77,8 @@ def panel(ctx: Context, tenant: str, *, show_all: bool = False) -> dict[str, Any
                 "unrestricted": unrestricted,
                 "total": total,
                 "in_use": in_use,
-                "free": None if total is None else total - in_use,
+                "free": SeatCount(total, in_use).free,
+                "over": SeatCount(total, in_use).over,
             }
         )
     if show_all:
@@ -123,7 +126,8 @@ def _implied_rows(state: Any, plan_counts: dict[str, int], license_counts: dict[
                 "unrestricted": info.unrestricted,
                 "total": totals[name],
                 "in_use": used,
-                "free": totals[name] - used,
+                "free": SeatCount(totals[name], used).free,
+                "over": SeatCount(totals[name], used).over,
             }
         )
     return rows

@@ -26,6 +26,7 @@ from lisens.domain.errors import (
 )
 from lisens.domain.model import LicenseType
 from lisens.domain.names import SUPEROFFICE, is_combined, parse_license_name, seat_kind
+from lisens.domain.seats import SeatCount
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
@@ -179,7 +180,7 @@ def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime
                 "kind": kind,
                 "total": current,
                 "in_use": len(holders),
-                "free": current - len(holders),
+                "free": SeatCount(current, len(holders)).free,
                 "scheduled": {"effective": term.end.isoformat(), "number": number},
             }
     if number < len(holders):
@@ -187,7 +188,13 @@ def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime
     if contract is not None:
         subscriptions.cancel_scheduled(state.id, key)  # the latest wish for this item wins
     apply_seats(ctx, tenant, kind=kind, item=key, number=number, at=at)
-    return {"item": key, "kind": kind, "total": number, "in_use": len(holders), "free": number - len(holders)}
+    return {
+        "item": key,
+        "kind": kind,
+        "total": number,
+        "in_use": len(holders),
+        "free": SeatCount(number, len(holders)).free,
+    }
 
 
 def _holders(ctx: Context, state: TenantState, kind: str, key: str) -> list[str]:

@@ -25,6 +25,7 @@ from lisens.domain.errors import (
 )
 from lisens.domain.model import LicenseType, Plan, UserType
 from lisens.domain.names import canonical, plan_parts
+from lisens.domain.seats import SeatCount
 from lisens.service.clock import change_time
 from lisens.service.context import Context, utc
 from lisens.service.contracts import contract_of
@@ -209,7 +210,7 @@ def _require_prerequisites(ctx: Context, state: TenantState, user: UserRow, *, r
 
 def _take_seat(state: TenantState, *, item: str, label: str, in_use: int) -> None:
     total = state.seat_total(item)
-    if in_use >= total:
+    if not SeatCount(total, in_use).can_take():
         raise SeatLimitReached(
             f"no free seat of {label}: {in_use} in use of {total}",
             license=label,
