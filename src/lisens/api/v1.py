@@ -47,6 +47,7 @@ from lisens.api.schemas import (
 from lisens.catalog.loader import load_catalog, load_catalogs
 from lisens.catalog.views import addon_view, generation_view, grant_view, license_view, plan_view
 from lisens.domain.engine import Decision, require_plan
+from lisens.domain.times import utc
 from lisens.service import (
     audit,
     bulk,
@@ -61,7 +62,6 @@ from lisens.service import (
     users,
 )
 from lisens.service.cache import EffectiveLicenseCache
-from lisens.service.context import utc
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
@@ -78,8 +78,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/v1", responses=PROBLEMS)
-DEFAULT_AUDIT_PAGE = 100
-MAX_AUDIT_PAGE = 1000
 
 MAX_PAGE = 1000
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page (at most {MAX_PAGE})")]
@@ -239,7 +237,7 @@ def license_panel(
         return panel.panel(ctx, tenant, show_all=show_all)
 
 
-@router.get("/tenants/{tenant}/audit", tags=["tenants"])
+@router.get("/tenants/{tenant}/audit", tags=["tenants"], responses={200: PAGED})
 def audit_log(
     request: Request,
     response: Response,
@@ -248,16 +246,13 @@ def audit_log(
     user: str | None = None,
     at: Instant | None = None,
     after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Entries after this sequence number")] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE, description="Entries per page")] = DEFAULT_AUDIT_PAGE,
+    limit: Limit = 100,
 ) -> list[Document]:
     """The tenant's log in commit order, a page at a time; the `Link` header (rel="next") gives the next page."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        entries = audit.audit_log(ctx, tenant, user=user, until=at, after=after, limit=limit)
-    if len(entries) == limit:
-        following = request.url.include_query_params(after=entries[-1]["seq"], limit=limit)
-        response.headers["Link"] = f'<{following}>; rel="next"'
-    return entries
+        entries = audit.audit_log(ctx, tenant, user=user, until=at, after=after, limit=limit + 1)
+    return _page(request, response, entries, limit=limit, cursor="seq")
 
 
 @router.get("/tenants/{tenant}/audit/verify", tags=["tenants"], response_model=LogVerificationRead)

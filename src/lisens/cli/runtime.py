@@ -17,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 from lisens.cli.output import console, print_json
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.db.migrate import alembic_config, current_revision, upgrade
-from lisens.service.context import Clock, Context, parse_time, system_clock, utc
+from lisens.domain.times import utc
+from lisens.service.context import Clock, Context, parse_time, system_clock
 from lisens.service.uow import DatabaseUnavailable, unit_of_work
 from lisens.settings import Settings
 

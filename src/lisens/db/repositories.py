@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete, event, func, insert, select
@@ -35,6 +35,7 @@ from lisens.db.models import (
 )
 from lisens.domain.auditchain import GENESIS, Entry, entry_hash
 from lisens.domain.errors import ChangeBeforeHistory
+from lisens.domain.times import utc
 
 # Bound parameters per statement: PostgreSQL allows 65,535, SQLite 32,766. Id and name lists are
 # sent in chunks of this size (or replaced by a query over the whole tenant).
@@ -484,13 +485,13 @@ class AuditRepository:
         tenant = self.session.get(TenantRow, tenant_id) if tenants.is_locked(tenant_id) else None
         if tenant is None:
             tenant = tenants.lock(tenant_id)
-        moment = _utc(at)
-        if tenant.log_at is not None and moment < _utc(tenant.log_at):
+        moment = utc(at)
+        if tenant.log_at is not None and moment < utc(tenant.log_at):
             raise ChangeBeforeHistory(
                 f"a change at {moment.isoformat()} would come before the tenant's last recorded change "
-                f"({_utc(tenant.log_at).isoformat()}, entry {tenant.log_seq})",
+                f"({utc(tenant.log_at).isoformat()}, entry {tenant.log_seq})",
                 at=moment.isoformat(),
-                last=_utc(tenant.log_at).isoformat(),
+                last=utc(tenant.log_at).isoformat(),
             )
         correction = correction or self.session.info.get(CORRECTED_TENANTS, {}).get(tenant_id) == moment
         return tenant, moment, correction
@@ -552,7 +553,7 @@ class AuditRepository:
             head = VendorLogRow(id=1, seq=0, hash="", at=None)
             self.session.add(head)
             self.session.flush()
-        moment = max(_utc(at), _utc(head.at)) if head.at is not None else _utc(at)
+        moment = max(utc(at), utc(head.at)) if head.at is not None else utc(at)
         row = self._append(
             head.seq,
             head.hash,
@@ -651,7 +652,7 @@ class AuditRepository:
             for seq, at, actor, action, subject, user_id, before, entry_after, correction, prev, digest in rows:
                 yield Entry(
                     seq=seq,
-                    at=_utc(at),
+                    at=utc(at),
                     actor=actor,
                     action=action,
                     subject=subject,
@@ -715,11 +716,6 @@ class AuditRepository:
             .limit(1)
         )
         return self.session.scalar(query)
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back; every time stored here is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class SubscriptionRepository:
@@ -834,7 +830,7 @@ class ScheduledChangeRepository:
             ScheduledChangeRow.tenant_id == tenant_id, ScheduledChangeRow.state == "pending"
         )
         found = self.session.scalar(query)
-        return _utc(found) if found is not None else None
+        return utc(found) if found is not None else None
 
     def tenants_with_due(self, *, until: datetime) -> list[int]:
         query = (

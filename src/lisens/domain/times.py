@@ -39,3 +39,15 @@ def require_day(day: date) -> date:
             f"date {day.isoformat()} is outside {TIME_RANGE}", code="INVALID_TIME", value=day.isoformat()
         )
     return day
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive datetime is taken to be UTC already (SQLite returns naive values)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"time {moment.isoformat()} is out of range in UTC", code="INVALID_TIME", value=moment.isoformat()
+        ) from None

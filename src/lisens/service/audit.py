@@ -13,7 +13,8 @@ from lisens.domain.engine import require_plan, resolve, tenant_licenses
 from lisens.domain.errors import AuditLogTampered, NotFound
 from lisens.domain.model import Catalog
 from lisens.domain.names import is_combined
-from lisens.service.context import Context, utc
+from lisens.domain.times import utc
+from lisens.service.context import Context
 from lisens.service.state import load_state, require_tenant_row, require_user
 
 

@@ -29,8 +29,9 @@ from lisens.domain.errors import (
 )
 from lisens.domain.model import UserType
 from lisens.domain.names import plan_parts
+from lisens.domain.times import utc
 from lisens.service.clock import change_time
-from lisens.service.context import Context, utc
+from lisens.service.context import Context
 from lisens.service.fencing import tenant_plan
 from lisens.service.scheduling import apply_due_changes
 from lisens.service.state import TenantState, load_state

@@ -13,8 +13,8 @@ from lisens.db.repositories import (
     TenantRepository,
 )
 from lisens.domain.errors import ChangeBeforeHistory, InvalidInput, TimeNotAllowed
-from lisens.domain.times import require_time
-from lisens.service.context import Context, utc
+from lisens.domain.times import require_time, utc
+from lisens.service.context import Context
 
 
 def change_time(ctx: Context, tenant: TenantRow, requested: datetime | None = None) -> datetime:
@@ -33,7 +33,7 @@ def change_time(ctx: Context, tenant: TenantRow, requested: datetime | None = No
     now = ctx.now()
     last = utc(tenant.log_at) if tenant.log_at is not None else None
     if requested is None:
-        moment = max(now, last) if last is not None else now
+        moment = not_before_log(tenant, now)
     else:
         moment = correction_time(ctx, tenant, utc(require_time(requested)), now=now, last=last)
         if not ctx.session.info.get(APPLYING_SCHEDULED):  # a scheduled change made at its time is no correction
@@ -42,15 +42,26 @@ def change_time(ctx: Context, tenant: TenantRow, requested: datetime | None = No
     return moment
 
 
-def correction_time(
-    ctx: Context, tenant: TenantRow, requested: datetime, *, now: datetime, last: datetime | None
-) -> datetime:
+def not_before_log(tenant: TenantRow, moment: datetime) -> datetime:
+    """`moment`, or the time of the tenant's last log entry if that is later: the log never goes back in
+    time (the server's clock can, and a scheduled change can fall due after a later change was made)."""
+    return max(moment, utc(tenant.log_at)) if tenant.log_at is not None else moment
+
+
+def require_vendor_time(ctx: Context, requested: datetime, *, doing: str) -> None:
+    """Only the vendor gives the time of a change (`doing`: what it asked for); the server's clock decides."""
     if not ctx.may_correct:
         raise TimeNotAllowed(
-            f"the server's clock decides when a change happens; only the vendor may record a correction "
+            f"the server's clock decides when a change happens; only the vendor may {doing} "
             f"(asked for {requested.isoformat()})",
             at=requested.isoformat(),
         )
+
+
+def correction_time(
+    ctx: Context, tenant: TenantRow, requested: datetime, *, now: datetime, last: datetime | None
+) -> datetime:
+    require_vendor_time(ctx, requested, doing="record a correction")
     if requested > now:
         raise InvalidInput(
             f"a change cannot be recorded in the future ({requested.isoformat()} is after {now.isoformat()}); "

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from lisens.catalog.loader import load_catalog
 from lisens.domain.errors import InvalidInput
 from lisens.domain.model import Catalog
-from lisens.domain.times import require_time
+from lisens.domain.times import require_time, utc
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -41,18 +41,6 @@ class Context:
 
     def now(self) -> datetime:
         return utc(self.clock())
-
-
-def utc(moment: datetime) -> datetime:
-    """`moment` in UTC; a naive datetime is taken to be UTC already (SQLite returns naive values)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInput(
-            f"time {moment.isoformat()} is out of range in UTC", code="INVALID_TIME", value=moment.isoformat()
-        ) from None
 
 
 def parse_time(text: str) -> datetime:

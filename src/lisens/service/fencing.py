@@ -7,8 +7,9 @@ from typing import Any
 
 from lisens.db.repositories import AuditRepository, PurchaseRepository, UsageRepository, UserRepository
 from lisens.domain.errors import Conflict, InvalidInput, NotFound
+from lisens.domain.times import utc
 from lisens.service.clock import change_time
-from lisens.service.context import Context, utc
+from lisens.service.context import Context
 from lisens.service.migrations import record_snapshots
 from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state

@@ -23,8 +23,9 @@ from lisens.domain.errors import Conflict, InvalidInput, NotFound
 from lisens.domain.migration import PlanMapping, carried_licenses
 from lisens.domain.model import Catalog, LicenseType, Plan
 from lisens.domain.names import is_license_item, seat_kind
-from lisens.service.clock import change_time
-from lisens.service.context import Context, utc
+from lisens.domain.times import utc
+from lisens.service.clock import change_time, not_before_log
+from lisens.service.context import Context
 from lisens.service.contracts import contract_of
 from lisens.service.state import TenantState, load_state
 
@@ -409,9 +410,7 @@ def apply_due(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]
     applied = []
     for scheduled in due:
         plan = _compute(ctx, load_state(ctx, tenant, lock=True), scheduled.to_generation)
-        effective = datetime.combine(scheduled.effective, datetime.min.time(), tzinfo=UTC)
-        last = state.row.log_at
-        effective = max(effective, utc(last)) if last is not None else effective
+        effective = not_before_log(state.row, datetime.combine(scheduled.effective, datetime.min.time(), tzinfo=UTC))
         _write(ctx, plan, at=effective)
         scheduled.state = "superseded"
         applied.append({"to": scheduled.to_generation, "effective": scheduled.effective.isoformat()})

@@ -14,11 +14,12 @@ from lisens.db.repositories import AuditRepository, PurchaseRepository, Subscrip
 from lisens.domain.engine import require_plan, resolve
 from lisens.domain.errors import Conflict, InvalidInput, LisensError
 from lisens.domain.names import SUPEROFFICE, is_license_item, is_superoffice_item, seat_kind
+from lisens.domain.times import utc
 from lisens.offline import SNAPSHOT_FORMAT
 from lisens.packages import PACKAGE_FORMAT, PackageError, parse_package, verify_package
 from lisens.service.cache import SnapshotCache, SnapshotKey
 from lisens.service.clock import change_time
-from lisens.service.context import Context, utc
+from lisens.service.context import Context
 from lisens.service.contracts import contract_of
 from lisens.service.licenses import license_rows
 from lisens.service.state import TenantState, load_state
@@ -159,7 +160,7 @@ def activate_package(
     scheduled: dict[str, int] = {}
     if term is not None:
         for item, current in state.seats.items():
-            if _superoffice_item(item) and new_seats.get(item, 0) < current.number:
+            if is_superoffice_item(item) and new_seats.get(item, 0) < current.number:
                 scheduled[item] = new_seats.get(item, 0)
                 new_seats[item] = current.number  # kept until the term ends
     changes = _diff(ctx, state, body)
@@ -192,7 +193,7 @@ def activate_package(
     before = state.snapshot()
     repo = PurchaseRepository(ctx.session)
     for item in sorted(set(state.seats) | set(new_seats)):
-        if not _superoffice_item(item):
+        if not is_superoffice_item(item):
             continue  # partner owners' licenses are not in SUPEROFFICE's package
         kind = seat_kind(item)
         repo.set_seats(state.id, kind=kind, item=item, number=new_seats.get(item, 0))
@@ -229,10 +230,6 @@ def activate_package(
     state.row.version += 1
     ctx.session.flush()
     return {**report, "activated": True}
-
-
-def _superoffice_item(item: str) -> bool:
-    return is_superoffice_item(item)
 
 
 def _diff(ctx: Context, state: TenantState, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from lisens.db.models import PanelSessionRow
 from lisens.db.repositories import PanelSessionRepository, ServerSecretRepository, TenantRepository, UserRepository
-from lisens.service.context import Context, utc
+from lisens.domain.times import utc
+from lisens.service.context import Context
 from lisens.service.tokens import Principal, authenticate
 
 SESSION_LIFETIME = timedelta(hours=8)

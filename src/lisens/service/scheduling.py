@@ -20,10 +20,10 @@ from typing import Any, ParamSpec
 
 from lisens.db.models import ScheduledChangeRow, TenantRow
 from lisens.db.repositories import APPLYING_SCHEDULED, AuditRepository, ScheduledChangeRepository, TenantRepository
-from lisens.domain.errors import InvalidInput, LisensError, NotFound, TimeNotAllowed
-from lisens.domain.times import require_time
-from lisens.service.clock import change_time
-from lisens.service.context import Context, utc
+from lisens.domain.errors import InvalidInput, LisensError, NotFound
+from lisens.domain.times import require_time, utc
+from lisens.service.clock import change_time, not_before_log, require_vendor_time
+from lisens.service.context import Context
 from lisens.service.state import load_state, require_tenant_row
 
 P = ParamSpec("P")
@@ -66,12 +66,7 @@ def _plain(params: dict[str, Any], operation: str) -> dict[str, Any]:
 def schedule_change(
     ctx: Context, tenant: str, operation: str, params: dict[str, Any], *, effective: datetime
 ) -> dict[str, Any]:
-    if not ctx.may_correct:
-        raise TimeNotAllowed(
-            f"the server's clock decides when a change happens; only the vendor may schedule one "
-            f"(asked for {effective.isoformat()})",
-            at=effective.isoformat(),
-        )
+    require_vendor_time(ctx, effective, doing="schedule one")
     state = load_state(ctx, tenant, lock=True)
     now = change_time(ctx, state.row)
     row = ScheduledChangeRepository(ctx.session).add(
@@ -129,9 +124,7 @@ def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = Non
     ctx.session.info[APPLYING_SCHEDULED] = True
     try:
         for change in repo.due(row.id, until=now):
-            last = utc(locked.log_at) if locked.log_at is not None else None
-            effective = utc(change.effective)
-            moment = max(effective, last) if last is not None else effective
+            moment = not_before_log(locked, utc(change.effective))
             vendor = replace(ctx, may_correct=True, actor=f"{change.requested_by} (scheduled)")
             try:
                 with ctx.session.begin_nested():

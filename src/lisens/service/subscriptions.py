@@ -28,10 +28,10 @@ from lisens.domain.billing import (
 )
 from lisens.domain.errors import AlreadyExists, Conflict, NotFound
 from lisens.domain.names import is_superoffice_item
-from lisens.domain.times import require_day
+from lisens.domain.times import require_day, utc
 from lisens.service.audit import require_intact
 from lisens.service.clock import change_time
-from lisens.service.context import Context, utc
+from lisens.service.context import Context
 from lisens.service.contracts import contract_of, require_contract
 from lisens.service.migrations import apply_due as apply_due_migrations
 from lisens.service.scheduling import apply_due_changes, schedulable
@@ -62,11 +62,6 @@ def prices_for(ctx: Context, state: TenantState) -> dict[str, PriceList]:
     return {**current, **others}
 
 
-def _billable(state: TenantState, item: str) -> bool:
-    """Plans and SUPEROFFICE licenses are billed here; partner licenses are billed by their owners."""
-    return is_superoffice_item(item)
-
-
 def history(ctx: Context, state: TenantState, *, with_scheduled: bool = True) -> History:
     """The purchases over time, from the audit log's tenant snapshots (plus pending scheduled changes).
 
@@ -77,7 +72,8 @@ def history(ctx: Context, state: TenantState, *, with_scheduled: bool = True) ->
         if entry.action not in TENANT_STATE_ACTIONS or not isinstance(entry.after, dict):
             continue
         day = _day(entry.at)
-        seats = {k: int(v) for k, v in entry.after.get("seats", {}).items() if _billable(state, k)}
+        # Plans and SUPEROFFICE licenses are billed here; partner licenses are billed by their owners.
+        seats = {k: int(v) for k, v in entry.after.get("seats", {}).items() if is_superoffice_item(k)}
         generation = str(entry.after.get("generation", state.row.generation))
         snapshots[day] = Purchases(day, seats, frozenset(entry.after.get("addons", [])), generation)
     if with_scheduled:

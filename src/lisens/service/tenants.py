@@ -27,8 +27,9 @@ from lisens.domain.errors import (
 from lisens.domain.model import LicenseType
 from lisens.domain.names import SUPEROFFICE, is_combined, parse_license_name, seat_kind
 from lisens.domain.seats import SeatCount
-from lisens.service.clock import change_time
-from lisens.service.context import Context, utc
+from lisens.domain.times import utc
+from lisens.service.clock import change_time, not_before_log
+from lisens.service.context import Context
 from lisens.service.contracts import contract_of
 from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state, require_tenant_row
@@ -232,7 +233,7 @@ def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime | None = None
         kind = seat_kind(row.item)
         holders = _holders(ctx, state, kind, row.item)
         number = max(row.number, len(holders))
-        effective = _not_before_log(state, datetime.combine(row.effective, time(0), tzinfo=UTC))
+        effective = not_before_log(state.row, datetime.combine(row.effective, time(0), tzinfo=UTC))
         apply_seats(ctx, tenant, kind=kind, item=row.item, number=number, at=effective, action="seats.renewal")
         row.applied_at = utc(at)
         over = len(holders) - row.number
@@ -247,13 +248,6 @@ def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime | None = None
             }
         )
     return applied
-
-
-def _not_before_log(state: TenantState, effective: datetime) -> datetime:
-    """A scheduled change is recorded on its day, or, when the log has moved past that day already
-    (a change that did not wait for it), right after the log's last entry: never out of order."""
-    last = state.row.log_at
-    return max(effective, utc(last)) if last is not None else effective
 
 
 def apply_seats(

@@ -11,8 +11,9 @@ from typing import Any, Literal
 from lisens.db.models import TokenRow
 from lisens.db.repositories import AuditRepository, TenantRepository, TokenRepository
 from lisens.domain.errors import InvalidInput, NotFound
+from lisens.domain.times import utc
 from lisens.service.clock import change_time
-from lisens.service.context import Context, utc
+from lisens.service.context import Context
 from lisens.service.state import load_state, require_user
 
 Role = Literal["vendor", "admin", "app"]

@@ -26,8 +26,9 @@ from lisens.domain.errors import (
 from lisens.domain.model import LicenseType, Plan, UserType
 from lisens.domain.names import canonical, plan_parts
 from lisens.domain.seats import SeatCount
+from lisens.domain.times import utc
 from lisens.service.clock import change_time
-from lisens.service.context import Context, utc
+from lisens.service.context import Context
 from lisens.service.contracts import contract_of
 from lisens.service.fencing import tenant_plan
 from lisens.service.scheduling import schedulable
