@@ -22,10 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-try:
-    import httpx
-except ImportError:  # the development environment may carry the client under its newer name
-    import httpx2 as httpx  # type: ignore[no-redef]
+import httpx2 as httpx  # the HTTP client the development extras install
 
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.db.migrate import upgrade

@@ -1,23 +1,12 @@
 """The domain imports nothing but the standard library and itself."""
 
-import ast
 import sys
 from pathlib import Path
 
 import lisens.domain
+from tests.imports import imported_modules
 
 DOMAIN = Path(lisens.domain.__file__).parent
-
-
-def imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
 
 
 def test_the_domain_imports_only_the_standard_library_and_itself() -> None:

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from lisens.domain.errors import InvalidInput
-from lisens.service.context import parse_time, utc
+from lisens.domain.times import utc
+from lisens.service.context import parse_time
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "", "0001-01-01T00:00:00+00:01"])
