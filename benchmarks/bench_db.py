@@ -28,8 +28,8 @@ from lisens.db.migrate import upgrade
 from lisens.service import tenants, users
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Context
+from lisens.service.decisions import holder_of
 from lisens.service.state import load_state, require_user
-from lisens.service.users import resolution_for
 
 POSTGRES = os.environ.get("LISENS_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SINGLE = 300  # assignments, one client
@@ -119,13 +119,15 @@ def bench_backend(backend: str) -> dict[str, float]:
         start = time.perf_counter()
         for n in range(LOOKUPS):
             state = load_state(ctx, "single")
-            resolution_for(ctx, state, require_user(ctx, state, targets[n % len(targets)])).has_license("quote-cal")
+            holder_of(ctx, state, require_user(ctx, state, targets[n % len(targets)])).resolution.has_license(
+                "quote-cal"
+            )
         results["lookup_uncached_per_s"] = LOOKUPS / (time.perf_counter() - start)
         cache = EffectiveLicenseCache()
         samples = []
         for n in range(LOOKUPS + len(targets)):
             began = time.perf_counter()
-            cache.resolution(ctx, "single", targets[n % len(targets)]).has_license("quote-cal")
+            cache.holder(ctx, "single", targets[n % len(targets)]).resolution.has_license("quote-cal")
             if n >= len(targets):  # after every user's first (missing) lookup
                 samples.append(time.perf_counter() - began)
         results["lookup_cached_per_s"] = len(samples) / sum(samples)

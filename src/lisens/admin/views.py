@@ -19,6 +19,7 @@ from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
 from lisens.service import migrations, panel, panel_sessions, subscriptions, tenants, users
 from lisens.service.context import Context
+from lisens.service.decisions import term_of
 from lisens.service.licenses import license_rows
 from lisens.service.state import load_state, require_user
 from lisens.service.tokens import Principal
@@ -194,7 +195,7 @@ def licences(request: Request, tenant: str, tab: str = "status") -> Response:
         state = load_state(ctx, tenant)
         owners = [o["name"] for o in data["owners"]]
         rows = [r for r in license_rows(ctx, state) if not r.info.hidden and (tab == "status" or r.info.owner == tab)]
-        expiry = users.expiry_of(ctx, state, ctx.now())[1]
+        expiry = users.license_term(term_of(ctx, state))
     days_left = None
     if expiry:
         days_left = (datetime.fromisoformat(expiry["expiry"]).date() - ctx.now().date()).days

@@ -183,15 +183,17 @@ class CheckResult(BaseModel):
     license: str
     held: bool
     reason: str
+    warning: str | None = Field(default=None, description="LICENSE_IN_GRACE: held as before, but the term expired")
     granted_by: list[dict[str, str]] | None = None
     would_grant: list[dict[str, str]] | None = None
 
 
 class LicenseState(BaseModel):
+    """The subscription's license dates at the moment asked about."""
+
     expiry: str
     grace: str
     status: str
-    warning: str | None = None
 
 
 class CheckResponse(BaseModel):

@@ -645,6 +645,8 @@ def _check_chunks(answer: users.BatchCheck, *, explain: bool) -> Iterator[bytes]
             found = []
             for d in decisions:
                 tail = f',"license":{_json(d.license)},"held":{_json(d.held)},"reason":{_json(d.reason)}'
+                if d.warning is not None:
+                    tail += f',"warning":{_json(d.warning)}'
                 if explain:
                     granted = _json([grant_view(g) for g in d.granted_by])
                     would = _json([grant_view(g) for g in d.would_grant])
@@ -667,7 +669,7 @@ def _check_chunks(answer: users.BatchCheck, *, explain: bool) -> Iterator[bytes]
             buffer, size = [], 0
     buffer.append("]")
     if answer.dates is not None:
-        buffer.append(',"license":' + _json({**answer.dates, "warning": answer.expiry}))
+        buffer.append(',"license":' + _json(answer.dates))
     buffer.append("}")
     yield "".join(buffer).encode()
 

@@ -99,10 +99,14 @@ def grant_view(grant: Grant) -> dict[str, str]:
 
 
 def decision_view(decision: Decision) -> dict[str, Any]:
-    return {
+    """A decision as JSON; `warning` only when there is one (LICENSE_IN_GRACE)."""
+    view: dict[str, Any] = {
         "license": decision.license,
         "held": decision.held,
         "reason": decision.reason,
         "granted_by": [grant_view(g) for g in decision.granted_by],
         "would_grant": [grant_view(g) for g in decision.would_grant],
     }
+    if decision.warning is not None:
+        view["warning"] = decision.warning
+    return view

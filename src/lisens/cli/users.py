@@ -194,6 +194,8 @@ def check_command(
         for d in decisions:
             why = "; ".join(g["text"] for g in (d["granted_by"] or d["would_grant"]))
             verdict = "held" if d["held"] else f"not held ({d['reason']})"
+            if d.get("warning"):
+                verdict += f" [{d['warning']}]"
             console.print(
                 f"{d['license']}: {verdict}"
                 + (f" — {'granted by' if d['held'] else 'would be granted by'} {why}" if why else ""),

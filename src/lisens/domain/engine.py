@@ -207,6 +207,7 @@ class Decision:
     reason: str
     granted_by: tuple[Grant, ...] = ()
     would_grant: tuple[Grant, ...] = ()
+    warning: str | None = None  # LICENSE_IN_GRACE: held as before, but the term has expired
 
 
 class _Answers(dict[str, bool]):

@@ -17,19 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from lisens.db.repositories import TenantRepository, UserRepository
-from lisens.domain.engine import Resolution, TenantLicenses, require_plan, resolve
+from lisens.db.repositories import TenantRepository
+from lisens.domain.decide import Holder
 from lisens.service.context import Context
+from lisens.service.decisions import holder_of, holders
 from lisens.service.state import load_state, require_tenant_row, require_user
-from lisens.service.users import resolution_for
 
 
 @dataclass(frozen=True)
 class CachedUser:
     tenant_id: int
     version: int
-    resolution: Resolution
-    retired: bool = False
+    holder: Holder
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,8 @@ class EffectiveLicenseCache:
         self.hits = 0
         self.misses = 0
 
-    def resolution(self, ctx: Context, tenant: str, user: str) -> Resolution:
+    def holder(self, ctx: Context, tenant: str, user: str) -> Holder:
+        """One user as the decision sees them; UNKNOWN_USER if the tenant has no such user."""
         key = (tenant, user)
         with self._lock:
             entry = self._entries.get(key)
@@ -94,20 +94,14 @@ class EffectiveLicenseCache:
             with self._lock:
                 self._entries.move_to_end(key)
                 self.hits += 1
-            return entry.resolution
+            return entry.holder
         # The version is read with the state, before the user's rows: the data is at least that new.
         state = load_state(ctx, tenant)
-        row = require_user(ctx, state, user)
-        resolution = resolution_for(ctx, state, row)
-        with self._lock:
-            self.misses += 1
-            self._entries[key] = CachedUser(state.id, state.row.version, resolution, row.retired)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
-        return resolution
+        found = holder_of(ctx, state, require_user(ctx, state, user))
+        self._store({key: CachedUser(state.id, state.row.version, found)})
+        return found
 
-    def users(self, ctx: Context, tenant: str, names: Sequence[str]) -> dict[str, CachedUser | None]:
+    def users(self, ctx: Context, tenant: str, names: Sequence[str]) -> dict[str, Holder | None]:
         """Many users of one tenant at once: one version read, three queries for all the misses.
 
         Unknown users map to None.
@@ -115,46 +109,33 @@ class EffectiveLicenseCache:
         # One read of the tenant row (with its version) answers a request whose users are all cached.
         tenant_row = require_tenant_row(ctx, tenant)
         version = tenant_row.version
-        found: dict[str, CachedUser | None] = {}
+        found: dict[str, Holder | None] = {}
         missing: list[str] = []
         with self._lock:
             for name in dict.fromkeys(names):
                 entry = self._entries.get((tenant, name))
                 if entry is not None and entry.version == version and entry.tenant_id == tenant_row.id:
-                    found[name] = entry
+                    found[name] = entry.holder
                     self.hits += 1
                 else:
                     missing.append(name)
         if not missing:
             return found
         state = load_state(ctx, tenant)
-        version = state.row.version
-        users = UserRepository(ctx.session)
-        rows = users.by_names(state.id, missing)
-        ids = [row.id for row in rows]
-        plans = users.plans_of(state.id, ids)
-        direct = users.licenses_of(state.id, ids)
-        tenant_held = state.licenses()
-        nothing = TenantLicenses(held=frozenset(), sources={})
-        fresh: dict[str, CachedUser] = {}
-        for row in rows:
-            if row.retired:
-                resolution = resolve(state.catalog, nothing)
-            else:
-                key = plans.get(row.id)
-                plan = require_plan(state.catalog, key) if key else None
-                resolution = resolve(state.catalog, tenant_held, plan=plan, direct=direct.get(row.id, ()))
-            fresh[row.name] = CachedUser(state.id, version, resolution, row.retired)
-        with self._lock:
-            for name, entry in fresh.items():
-                self.misses += 1
-                self._entries[(tenant, name)] = entry
-                self._entries.move_to_end((tenant, name))
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
+        fresh = holders(ctx, state, missing)
+        self._store({(tenant, name): CachedUser(state.id, state.row.version, h) for name, h in fresh.items()})
         for name in missing:
             found[name] = fresh.get(name)
         return found
+
+    def _store(self, entries: dict[tuple[str, str], CachedUser]) -> None:
+        with self._lock:
+            for key, entry in entries.items():
+                self.misses += 1
+                self._entries[key] = entry
+                self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from lisens.db.repositories import AuditRepository, PurchaseRepository, SubscriptionRepository, UserRepository
-from lisens.domain.engine import require_plan, resolve
+from lisens.domain.decide import held
 from lisens.domain.errors import Conflict, InvalidInput, LisensError
 from lisens.domain.names import SUPEROFFICE, is_license_item, is_superoffice_item, seat_kind
 from lisens.domain.times import utc
@@ -21,11 +21,12 @@ from lisens.service.cache import SnapshotCache, SnapshotKey
 from lisens.service.clock import change_time
 from lisens.service.context import Context
 from lisens.service.contracts import contract_of
+from lisens.service.decisions import holders, term_of
 from lisens.service.licenses import license_rows
 from lisens.service.state import TenantState, load_state
 from lisens.service.superoffice import license_info
 from lisens.service.tenants import apply_due_schedules
-from lisens.service.users import LICENSE_EXPIRED, LICENSE_NOT_STARTED, expiry_of
+from lisens.service.users import license_term
 from lisens.signing import canonical, key_id, sign
 
 DEFAULT_VALIDITY = timedelta(days=365)
@@ -289,7 +290,8 @@ def issue_snapshot(
         raise InvalidInput(f"snapshot TTL {ttl} must be more than 0 and at most {MAX_SNAPSHOT_TTL}", code="INVALID_TTL")
     state = load_state(ctx, tenant)
     moment = utc(at)
-    code, dates = expiry_of(ctx, state, moment)
+    term = term_of(ctx, state, moment)
+    dates = license_term(term)
     key = SnapshotKey(
         tenant_id=state.id,
         version=state.row.version,
@@ -308,34 +310,12 @@ def issue_snapshot(
         "issued_at": moment.isoformat(),
         "expires_at": (moment + ttl).isoformat(),
         "license": dates,
-        "users": _holdings(ctx, state, nothing=code in (LICENSE_EXPIRED, LICENSE_NOT_STARTED)),
+        "users": {name: list(held(holder, term)) for name, holder in holders(ctx, state).items()},
     }
     signed = sign(document, private_key)
     if cache is not None:
         cache.put(key, moment, signed)
     return signed
-
-
-def _holdings(ctx: Context, state: TenantState, *, nothing: bool) -> dict[str, list[str]]:
-    """Every user's effective licenses, from three queries over the whole tenant; each distinct
-    (plan, direct licenses) is resolved once, as many users share one."""
-    repo = UserRepository(ctx.session)
-    plans = repo.all_plans(state.id)
-    direct = repo.all_licenses(state.id)
-    tenant_held = state.licenses()
-    resolved: dict[tuple[str | None, tuple[str, ...]], list[str]] = {}
-    held: dict[str, list[str]] = {}
-    for user_id, name, retired in repo.names(state.id):
-        if retired or nothing:
-            held[name] = []
-            continue
-        shape = (plans.get(user_id), tuple(direct.get(user_id, ())))
-        found = resolved.get(shape)
-        if found is None:
-            plan = require_plan(state.catalog, shape[0]) if shape[0] else None
-            found = resolved[shape] = list(resolve(state.catalog, tenant_held, plan=plan, direct=shape[1]).licenses)
-        held[name] = found
-    return held
 
 
 # ---------------------------------------------------------------- the SuperOffice forms of activation

@@ -11,14 +11,16 @@ from typing import Any
 from lisens.db.models import UserRow
 from lisens.db.repositories import PurchaseRepository, UserRepository
 from lisens.domain.billing import license_dates
+from lisens.domain.decide import held
 from lisens.domain.engine import require_plan
 from lisens.domain.errors import NotFound
 from lisens.domain.model import LicenseType, UserType
-from lisens.domain.names import SUPEROFFICE
+from lisens.domain.names import SUPEROFFICE, parse_license_name
 from lisens.service.context import Context
 from lisens.service.contracts import contract_of
+from lisens.service.decisions import holder_of, term_of
 from lisens.service.licenses import LicenseRow, license_rows
-from lisens.service.state import TenantState, load_state, resolve_user
+from lisens.service.state import TenantState, load_state
 from lisens.service.users import assign, unassign
 
 SUPEROFFICE_DESCRIPTION = "SuperOffice AS"
@@ -255,33 +257,32 @@ def current_principal(ctx: Context, tenant: str, user_id: int) -> dict[str, Any]
     rows = {row.info.full_name: row for row in license_rows(ctx, state)}
     expiry = package_dates(ctx, state)["ExpiryDate"]
     granted = []
-    if not user.retired:
-        for full in resolve_user(ctx, state, user).licenses:
-            row = rows.get(full)
-            info = row.info if row else state.get_license(full)
-            if info is None:
-                continue
-            granted.append(
-                {
-                    "OwnerId": owner_ids.get(info.owner, 0),
-                    "OwnerName": info.owner,
-                    "OwnerDescription": owners.get(info.owner, ""),
-                    "ModuleId": row.sort_order if row else 0,
-                    "Name": info.module,
-                    "Description": info.description,
-                    "Version": _version(state),
-                    "LicenseType": info.type.api_name,
-                    "ExtraFlags": row.extra_flags if row else 0,
-                    "ExtraInfo": (row.extra_info if row else None) or "",
-                    "SortOrder": row.sort_order if row else 0,
-                    "LicenseNumber": row.total if row else 1,
-                    "IsHidden": info.hidden,
-                    "IsUnrestricted": info.unrestricted,
-                    "ExpiryDate": expiry,
-                    "TableRight": None,
-                    "FieldProperties": {},
-                }
-            )
+    for full in held(holder_of(ctx, state, user), term_of(ctx, state)):
+        row = rows.get(full)
+        info = row.info if row else state.get_license(full)
+        if info is None:
+            continue
+        granted.append(
+            {
+                "OwnerId": owner_ids.get(info.owner, 0),
+                "OwnerName": info.owner,
+                "OwnerDescription": owners.get(info.owner, ""),
+                "ModuleId": row.sort_order if row else 0,
+                "Name": info.module,
+                "Description": info.description,
+                "Version": _version(state),
+                "LicenseType": info.type.api_name,
+                "ExtraFlags": row.extra_flags if row else 0,
+                "ExtraInfo": (row.extra_info if row else None) or "",
+                "SortOrder": row.sort_order if row else 0,
+                "LicenseNumber": row.total if row else 1,
+                "IsHidden": info.hidden,
+                "IsUnrestricted": info.unrestricted,
+                "ExpiryDate": expiry,
+                "TableRight": None,
+                "FieldProperties": {},
+            }
+        )
     user_type = UserType(user.type)
     role_type = {"internal": "Employee", "resource": "Employee", "external": "ExternalUser"}.get(user.type, "System")
     if user.type == "anonymous":
@@ -325,14 +326,14 @@ def user_and_installation_status(ctx: Context, tenant: str, associate_id: int) -
     state = load_state(ctx, tenant)
     user = _require_associate(ctx, state, associate_id)
     dates = package_dates(ctx, state)
-    held = [] if user.retired else [name.partition(".")[2] for name in resolve_user(ctx, state, user).licenses]
+    modules = [parse_license_name(name).module for name in held(holder_of(ctx, state, user), term_of(ctx, state))]
     return {
         "AdminWarningDate": dates["AdminWarningDate"],
         "ExpiryDate": dates["ExpiryDate"],
         "GraceDate": dates["GraceDate"],
         "CompanyName": state.row.company,
         "SerialNr": state.row.serial,
-        "UserLicenses": held,
+        "UserLicenses": modules,
     }
 
 
@@ -369,14 +370,11 @@ def user_licenses_mdo_list(ctx: Context, tenant: str) -> list[dict[str, Any]]:
 
 def license_status_result(ctx: Context, tenant: str) -> dict[str, Any]:
     """CheckLicenseStatusResult: Lisens is the license server, so the stored license is the newest one."""
-    state = load_state(ctx, tenant)
-    contract = contract_of(ctx, state.id)
-    if contract is not None:
-        dates = license_dates(contract, ctx.now().date())
-        if dates.status.value in ("EXPIRED", "IN_GRACE", "NOT_STARTED"):
-            return {
-                "LicenseStatus": "ProblemWithLicense",
-                "Message": f"license status {dates.status.value}",
-                "Url": None,
-            }
+    term = term_of(ctx, load_state(ctx, tenant))
+    if term.dates is not None and (term.blocking or term.warning):
+        return {
+            "LicenseStatus": "ProblemWithLicense",
+            "Message": f"license status {term.dates.status.value}",
+            "Url": None,
+        }
     return {"LicenseStatus": "Ok", "Message": "License is ok. No changes detected", "Url": None}

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lisens.catalog.views import decision_view, grant_view
 from lisens.db.models import UserRow
 from lisens.db.repositories import AuditRepository, UserRepository
-from lisens.domain.billing import LicenseStatus, license_dates
-from lisens.domain.engine import HELD, Decision, Resolution, TenantLicenses, combine, require_plan, resolve
+from lisens.domain.decide import Decider, Term, decide, held
+from lisens.domain.engine import Decision, Resolution, combine, require_plan
 from lisens.domain.errors import (
     AlreadyExists,
     InvalidCombination,
@@ -24,12 +24,12 @@ from lisens.domain.errors import (
     UserRetired,
 )
 from lisens.domain.model import LicenseType, Plan, UserType
-from lisens.domain.names import canonical, plan_parts
+from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
 from lisens.domain.times import utc
 from lisens.service.clock import change_time
 from lisens.service.context import Context
-from lisens.service.contracts import contract_of
+from lisens.service.decisions import holder_of, term_of
 from lisens.service.fencing import tenant_plan
 from lisens.service.scheduling import schedulable
 from lisens.service.state import LicenseInfo, TenantState, load_state, require_user, resolve_user
@@ -38,10 +38,6 @@ if TYPE_CHECKING:  # the cache resolves users through this module
     from lisens.service.cache import EffectiveLicenseCache
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}")
-USER_RETIRED_REASON = "USER_RETIRED"
-LICENSE_EXPIRED = "LICENSE_EXPIRED"  # after the grace date: nothing is held
-LICENSE_IN_GRACE = "LICENSE_IN_GRACE"  # after expiry, before grace: held, with this warning
-LICENSE_NOT_STARTED = "LICENSE_NOT_STARTED"  # before the subscription starts: nothing is held
 
 
 def user_snapshot(ctx: Context, state: TenantState, user: UserRow) -> dict[str, Any]:
@@ -362,9 +358,9 @@ def set_can_log_in(
     return {"user": user_name, "before": before, "after": after}
 
 
-def _effective(state: TenantState, resolution: Resolution) -> list[dict[str, Any]]:
+def _effective(state: TenantState, resolution: Resolution, names: Iterable[str]) -> list[dict[str, Any]]:
     rows = []
-    for name in resolution.licenses:
+    for name in names:
         info = state.get_license(name)
         rows.append(
             {
@@ -379,63 +375,39 @@ def _effective(state: TenantState, resolution: Resolution) -> list[dict[str, Any
 
 
 def show_user(ctx: Context, tenant: str, user_name: str) -> dict[str, Any]:
-    """The user and their effective licenses, each with what grants it."""
+    """The user and the licenses they hold now, each with what grants it; `warning` in the grace period."""
     state = load_state(ctx, tenant)
     user = require_user(ctx, state, user_name)
     snapshot = user_snapshot(ctx, state, user)
-    effective = [] if user.retired else _effective(state, resolve_user(ctx, state, user))
-    return {"user": user_name, "id": user.id, "tenant": tenant, **snapshot, "effective": effective}
+    holder = holder_of(ctx, state, user)
+    term = term_of(ctx, state)
+    effective = _effective(state, holder.resolution, held(holder, term))
+    return {
+        "user": user_name,
+        "id": user.id,
+        "tenant": tenant,
+        **snapshot,
+        "effective": effective,
+        "warning": term.warning if effective else None,
+    }
 
 
 def check(
     ctx: Context, tenant: str, user_name: str, names: Iterable[str], *, at: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """For each license name: held or not, with the reason and what grants it (or would).
-
-    With a subscription, `at` matters: after the grace date nothing is held (LICENSE_EXPIRED);
-    between expiry and grace everything held still is, with a warning.
-    """
+    """For each license name: held or not, the reason, the warning and what grants it (or would), at
+    `at` (now by default). The rules are `lisens.domain.decide`'s."""
     state = load_state(ctx, tenant)
     user = require_user(ctx, state, user_name)
-    if user.retired:
-        return [decision_view(Decision(canonical(name), False, USER_RETIRED_REASON)) for name in names]
-    resolution = resolve_user(ctx, state, user)
-    decisions = [decision_view(resolution.explain(name)) for name in names]
-    return apply_expiry(ctx, state, decisions, at=at)
+    return [decision_view(d) for d in decide(holder_of(ctx, state, user), list(names), term_of(ctx, state, at))]
 
 
-def expiry_of(ctx: Context, state: TenantState, at: datetime | None) -> tuple[str | None, dict[str, str] | None]:
-    """(reason or warning code, license dates) of the tenant's subscription at `at`; (None, None) without one."""
-    contract = contract_of(ctx, state.id)
-    if contract is None:
-        return None, None
-    dates = license_dates(contract, (utc(at) if at else ctx.now()).date())
-    info = {"expiry": dates.expiry.isoformat(), "grace": dates.grace.isoformat(), "status": dates.status.value}
-    if dates.status is LicenseStatus.EXPIRED:
-        return LICENSE_EXPIRED, info
-    if dates.status is LicenseStatus.NOT_STARTED:
-        return LICENSE_NOT_STARTED, info
-    if dates.status is LicenseStatus.IN_GRACE:
-        return LICENSE_IN_GRACE, info
-    return None, info
-
-
-def apply_expiry(
-    ctx: Context, state: TenantState, decisions: list[dict[str, Any]], *, at: datetime | None
-) -> list[dict[str, Any]]:
-    code, info = expiry_of(ctx, state, at)
-    if code in (LICENSE_EXPIRED, LICENSE_NOT_STARTED):
-        return [{**d, "held": False, "reason": code, "license_dates": info} for d in decisions]
-    if code == LICENSE_IN_GRACE:
-        return [{**d, "warning": LICENSE_IN_GRACE, "license_dates": info} for d in decisions]
-    return decisions
-
-
-def resolution_for(ctx: Context, state: TenantState, user: UserRow) -> Resolution:
-    """The user's resolution; a retired user holds nothing at all."""
-    if user.retired:
-        return resolve(state.catalog, TenantLicenses(held=frozenset(), sources={}))
-    return resolve_user(ctx, state, user)
+def license_term(term: Term) -> dict[str, str] | None:
+    """The subscription's license dates at the term's moment, as JSON; None without a subscription."""
+    dates = term.dates
+    if dates is None:
+        return None
+    return {"expiry": dates.expiry.isoformat(), "grace": dates.grace.isoformat(), "status": dates.status.value}
 
 
 # ---------------------------------------------------------------- batch checks
@@ -473,8 +445,7 @@ class BatchCheck:
 
     licenses: tuple[str, ...]  # canonical names, in the order asked
     rows: list[tuple[str, tuple[Decision, ...]]]
-    expiry: str | None  # LICENSE_EXPIRED, LICENSE_NOT_STARTED (nothing held) or LICENSE_IN_GRACE
-    dates: dict[str, str] | None  # the subscription's license dates, if it has one
+    dates: dict[str, str] | None  # the subscription's license dates at the moment asked, if it has one
 
 
 def check_batch(
@@ -487,55 +458,10 @@ def check_batch(
     explain: bool,
     at: datetime | None = None,
 ) -> BatchCheck:
-    """Every (user, license) pair: held, and why. Each user is resolved once; a pair is a set membership test."""
+    """Every (user, license) pair: held, and why. Each kind of user is decided once (`Decider`)."""
     require_batch_size(len(user_names), len(names), explain=explain)
-    keys = tuple(canonical(n) for n in names)
     found = cache.users(ctx, tenant, user_names)
-    expiry, dates = expiry_of(ctx, load_state(ctx, tenant), at)
-    nothing = expiry in (LICENSE_EXPIRED, LICENSE_NOT_STARTED)
-
-    def fixed(reason: str) -> tuple[Decision, ...]:
-        return tuple(Decision(key, False, reason) for key in keys)
-
-    unknown: tuple[Decision, ...] | None = None
-    retired: tuple[Decision, ...] | None = None
-    # A license a user lacks is lacked for the same reason by everyone in the tenant (the catalog
-    # decides between NOT_ASSIGNED, NOT_IN_TENANT and UNKNOWN_LICENSE): decided once per license.
-    lacking: dict[str, Decision] = {}
-    held_plain = {key: Decision(key, True, HELD) for key in keys} if not explain else {}
-    by_kind: dict[tuple[str | None, frozenset[str]], tuple[Decision, ...]] = {}
-    rows: list[tuple[str, tuple[Decision, ...]]] = []
-    for user in user_names:
-        entry = found.get(user)
-        if entry is None:
-            unknown = unknown or fixed("UNKNOWN_USER")
-            rows.append((user, unknown))
-            continue
-        if entry.retired:
-            retired = retired or fixed(USER_RETIRED_REASON)
-            rows.append((user, retired))
-            continue
-        resolution = entry.resolution
-        kind = (resolution.plan.key if resolution.plan else None, resolution.direct)
-        decisions = by_kind.get(kind)
-        if decisions is None:
-            held = resolution.held
-            made: list[Decision] = []
-            for key in keys:
-                if key in held:
-                    made.append(held_plain[key] if not explain else resolution.explain(key))
-                else:
-                    decision = lacking.get(key)
-                    if decision is None:
-                        decision = lacking[key] = resolution.explain(key)
-                    made.append(decision)
-            decisions = by_kind[kind] = tuple(made)
-        rows.append((user, decisions))
-    if nothing:
-        assert expiry is not None
-        expired: dict[int, tuple[Decision, ...]] = {}
-        for n, (user, decisions) in enumerate(rows):
-            if id(decisions) not in expired:
-                expired[id(decisions)] = tuple(replace(d, held=False, reason=expiry) for d in decisions)
-            rows[n] = (user, expired[id(decisions)])
-    return BatchCheck(licenses=keys, rows=rows, expiry=expiry, dates=dates)
+    term = term_of(ctx, load_state(ctx, tenant), at)
+    decider = Decider(names, term, explain=explain)
+    rows = [(user, decider.decide(found.get(user))) for user in user_names]
+    return BatchCheck(licenses=decider.licenses, rows=rows, dates=license_term(term))
