@@ -17,6 +17,7 @@ from lisens.api.security import FailedAuthLimiter, client_address
 from lisens.domain.errors import LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
+from lisens.domain.seats import SeatCount
 from lisens.service import migrations, panel, panel_sessions, subscriptions, tenants, users
 from lisens.service.context import Context
 from lisens.service.decisions import term_of
@@ -244,7 +245,7 @@ def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
             "name": r["description"],
             "in_use": r["in_use"],
             "total": r["total"],
-            "full": r["total"] is not None and r["free"] <= 0 and shown["plan"] != r["item"],
+            "full": not SeatCount(r["total"], r["in_use"]).can_take() and shown["plan"] != r["item"],
         }
         for r in plan_rows
     ]
@@ -263,7 +264,7 @@ def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
                 "description": r.info.description,
                 "in_use": r.in_use,
                 "total": None if r.info.unrestricted else r.total,
-                "full": not r.info.unrestricted and r.free <= 0 and not assigned,
+                "full": not r.seats.can_take() and not assigned,
                 "assigned": assigned,
                 "prerequisite": r.info.prerequisite,
             }

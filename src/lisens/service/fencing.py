@@ -7,6 +7,7 @@ from typing import Any
 
 from lisens.db.repositories import AuditRepository, PurchaseRepository, UsageRepository, UserRepository
 from lisens.domain.errors import Conflict, InvalidInput, NotFound
+from lisens.domain.seats import SeatCount
 from lisens.domain.times import utc
 from lisens.service.clock import change_time
 from lisens.service.context import Context
@@ -41,11 +42,17 @@ def _require_metric(state: TenantState, metric: str) -> str:
     return metric
 
 
+def _counted(maximum: int, count: int) -> SeatCount:
+    """A plan limit counts like seats: in use against a maximum (UNLIMITED: none)."""
+    return SeatCount(None if maximum == UNLIMITED else maximum, count)
+
+
 def _metric_view(state: TenantState, plan: str | None, metric: str, count: int) -> dict[str, Any]:
     limits = state.catalog.plans[plan].limits if plan else {}
     maximum = limits.get(metric, UNLIMITED)
-    reached = maximum != UNLIMITED and count >= maximum
-    nearing = maximum != UNLIMITED and maximum > 0 and count >= NEARING * maximum
+    used = _counted(maximum, count)
+    reached = not used.can_take()
+    nearing = used.total is not None and used.total > 0 and count >= NEARING * used.total
     message = None
     if reached:
         message = "Limit reached - the feature is restricted"
@@ -143,7 +150,7 @@ def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: dat
     plan = tenant_plan(state)
     current = _usage(ctx, state).get(metric, 0)
     view = _metric_view(state, plan, metric, current)
-    if view["Maximum"] != UNLIMITED and current + count > view["Maximum"]:
+    if not _counted(view["Maximum"], current).can_take(count):
         raise PlanLimitReached(
             f"{view['name']}: {current} of {view['Maximum']} used on plan {plan}; upgrade the plan to create more",
             metric=metric,
@@ -172,8 +179,7 @@ def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime | Non
     over = [
         _metric_view(state, to, metric, usage.get(metric, 0))
         for metric in state.catalog.limits
-        if state.catalog.plans[to].limits.get(metric, UNLIMITED) != UNLIMITED
-        and usage.get(metric, 0) > state.catalog.plans[to].limits[metric]
+        if _counted(state.catalog.plans[to].limits.get(metric, UNLIMITED), usage.get(metric, 0)).over
     ]
     if over:
         raise PlanLimitReached(

@@ -28,6 +28,11 @@ class LicenseRow:
     sort_order: int
 
     @property
+    def seats(self) -> SeatCount:
+        """The row's seats; an unrestricted license has no limit (its total only counts holders)."""
+        return SeatCount(None if self.info.unrestricted else self.total, self.in_use)
+
+    @property
     def free(self) -> int:
         return SeatCount(self.total, self.in_use).free or 0
 

@@ -14,6 +14,7 @@ from lisens.db.repositories import AuditRepository, PurchaseRepository, Subscrip
 from lisens.domain.decide import held
 from lisens.domain.errors import Conflict, InvalidInput, LisensError
 from lisens.domain.names import SUPEROFFICE, is_license_item, is_superoffice_item, seat_kind
+from lisens.domain.seats import SeatCount
 from lisens.domain.times import utc
 from lisens.offline import SNAPSHOT_FORMAT
 from lisens.packages import PACKAGE_FORMAT, PackageError, parse_package, verify_package
@@ -259,13 +260,14 @@ def _superfluous(ctx: Context, state: TenantState, new_seats: Mapping[str, int])
         info = state.get_license(item) if is_license_item(item) else None
         if info is not None and info.unrestricted:
             continue
-        if len(holders) > total:
+        seats = SeatCount(total, len(holders))
+        if seats.over:
             found.append(
                 {
                     "item": item,
                     "in_use": len(holders),
                     "new_total": total,
-                    "remove": len(holders) - total,
+                    "remove": seats.over,
                     "holders": holders,
                 }
             )
@@ -375,10 +377,10 @@ def license_from_file(ctx: Context, tenant: str, file_content: str, public_key: 
                 "New": new_modules.get(name),
                 "Current": current_modules.get(name),
                 "NumberOfLicensesInUse": in_use,
-                "NumberOfLicensesFree": max(total - in_use, 0),
+                "NumberOfLicensesFree": SeatCount(total, in_use).free,
                 "NumberOfLicensesAdded": new_total - total,
                 "NumberOfLicensesNewTotal": new_total,
-                "NumberOfLicensesNewFree": max(new_total - in_use, 0),
+                "NumberOfLicensesNewFree": SeatCount(new_total, in_use).free,
                 "NumberOfLicensesTotal": total,
             }
         )

@@ -183,7 +183,7 @@ def _links(ctx: Context, state: TenantState, user: UserRow | None, owner: str) -
                 "Unrestricted": row.info.unrestricted,
                 "Total": row.total,
                 "Tooltip": row.tooltip,
-                "CanAssign": assigned or row.info.unrestricted or row.free > 0,
+                "CanAssign": assigned or row.seats.can_take(),
                 "Free": row.free,
                 "InUse": row.in_use,
                 "IsHidden": row.info.hidden,
