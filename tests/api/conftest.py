@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import sessionmaker
 
 from lisens.api.app import create_app
 from lisens.db.engine import make_session_factory
@@ -74,7 +75,9 @@ def seed(database: Database, api: Api) -> None:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def committed_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The seeded API whose changes are committed: for tests that need other connections to see them
+    (concurrent requests, a second app, a lock held elsewhere). Changes stay for the module."""
     directory = Path(tmp_path_factory.mktemp("api"))
     database, token = create_database(request.param, directory)
     signing_key, _ = generate_keys(directory / "keys")
@@ -84,3 +87,23 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         seed(database, made)
         yield made
     drop_database(database, token)
+
+
+@pytest.fixture
+def api(committed_api: Api) -> Iterator[Api]:
+    """The seeded API inside one transaction that is rolled back after the test: each test starts from
+    the seed, whatever the tests before it changed. The app's units of work become savepoints of it."""
+    app = committed_api.client.app
+    connection = committed_api.database.engine.connect()
+    outer = connection.begin()
+    saved = app.state.sessions, app.state.read_sessions
+    joined = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    app.state.sessions = app.state.read_sessions = joined
+    app.state.cache.clear()
+    try:
+        yield committed_api
+    finally:
+        app.state.sessions, app.state.read_sessions = saved
+        outer.rollback()
+        connection.close()
+        app.state.cache.clear()

@@ -292,7 +292,8 @@ def test_a_missing_or_mistyped_parameter_is_a_4xx_naming_it(api: Api, tenant: Te
     assert (response.status_code, response.json()["parameter"]) == (422, "OwnerName")
 
 
-def test_the_agent_routes_answer_under_the_configured_prefix_with_an_soticket(api: Api) -> None:
+def test_the_agent_routes_answer_under_the_configured_prefix_with_an_soticket(committed_api: Api) -> None:
+    api = committed_api  # other connections must see its changes
     from fastapi.testclient import TestClient
 
     from lisens.api.app import create_app

@@ -134,7 +134,8 @@ def test_a_soticket_header_works_like_a_bearer_token(api: Api) -> None:
 
 
 @pytest.mark.parametrize("prefix", ["/SuperOffice", "/Cust12345"])
-def test_the_compatibility_routes_answer_under_a_configured_path_prefix(api: Api, prefix: str) -> None:
+def test_the_compatibility_routes_answer_under_a_configured_path_prefix(committed_api: Api, prefix: str) -> None:
+    api = committed_api  # other connections must see its changes
     settings = Settings(database_url=api.database.url, compat_prefix=prefix)
     client = TestClient(create_app(settings, engine=api.database.engine))
     response = client.get(f"{prefix}/api/v1/License/SUPEROFFICE/ten-sales", headers=api.headers("acme-app"))

@@ -64,7 +64,8 @@ def test_a_snapshot_is_for_the_vendor_the_admin_and_tenant_wide_app_tokens_only(
     assert (other.status_code, other.json()["code"]) == (404, "UNKNOWN_TENANT")
 
 
-def test_a_change_to_a_tenant_locked_by_a_long_change_answers_busy_with_retry_after(api: Api) -> None:
+def test_a_change_to_a_tenant_locked_by_a_long_change_answers_busy_with_retry_after(committed_api: Api) -> None:
+    api = committed_api  # other connections must see its changes
     holder = make_session_factory(api.database.engine)()
     try:
         load_state(Context(session=holder, actor="long"), "acme", lock=True)

@@ -71,7 +71,8 @@ def test_a_check_may_carry_thousands_of_pairs_and_explain_them(api: Api) -> None
     assert explained["would_grant"] == [{"kind": "plan", "source": "sales-premium", "text": "plan sales-premium"}]
 
 
-def test_a_check_right_after_an_assignment_sees_it_even_on_another_worker(api: Api) -> None:
+def test_a_check_right_after_an_assignment_sees_it_even_on_another_worker(committed_api: Api) -> None:
+    api = committed_api  # other connections must see its changes
     # A second app on the same database stands for a second worker process with its own cache.
     other = TestClient(create_app(Settings(database_url=api.database.url), engine=api.database.engine))
     body = {"users": ["bob"], "licenses": ["quote-cal"]}
@@ -165,7 +166,8 @@ def test_operations_endpoints_answer(api: Api) -> None:
     assert api.client.get("/openapi.json").json()["info"]["title"] == "Lisens"
 
 
-def test_concurrent_http_assignments_never_oversell(api: Api) -> None:
+def test_concurrent_http_assignments_never_oversell(committed_api: Api) -> None:
+    api = committed_api  # other connections must see its changes
     from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
 

@@ -20,7 +20,7 @@ from lisens.api import agent, compat, problems, v1
 from lisens.api.inputs import InputGuard
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.api.security import FailedAuthLimiter, SecurityHeaders
-from lisens.db.engine import make_engine, make_session_factory
+from lisens.db.engine import READ_ONLY, make_engine, make_session_factory
 from lisens.service import panel_sessions
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Clock, system_clock
@@ -71,9 +71,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
 
     @app.get("/readyz", tags=["operations"], responses={503: {"description": "Database unreachable"}})
     def readyz(request: Request) -> Response:
-        """The database is reachable."""
+        """The database is reachable (a read: it never waits for a writer's lock)."""
         try:
-            with request.app.state.engine.connect() as connection:
+            with request.app.state.engine.execution_options(**{READ_ONLY: True}).connect() as connection:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
             return JSONResponse({"status": "unavailable", "database": str(exc.__class__.__name__)}, status_code=503)
