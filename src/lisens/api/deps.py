@@ -11,7 +11,7 @@ from fastapi import Depends, Header, Request
 
 from lisens.api.problems import ApiError
 from lisens.api.security import FailedAuthLimiter, client_address
-from lisens.domain.errors import UnknownTenant
+from lisens.domain.errors import Code, UnknownTenant
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Context
 from lisens.service.tokens import Principal, authenticate
@@ -43,11 +43,11 @@ def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> It
 
 def _token_from(header: str | None) -> str:
     if not header:
-        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code="UNAUTHENTICATED")
+        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code=Code.UNAUTHENTICATED)
     scheme, _, token = header.strip().partition(" ")
     # SuperOffice clients send their ticket as `SOTicket …`; a Lisens token works there too.
     if scheme.lower() not in ("bearer", "soticket") or not token.strip():
-        raise ApiError("the Authorization header must be 'Bearer <token>'", code="UNAUTHENTICATED")
+        raise ApiError("the Authorization header must be 'Bearer <token>'", code=Code.UNAUTHENTICATED)
     return token.strip()
 
 
@@ -55,13 +55,13 @@ def current_principal(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
     if not authorization:  # no credentials is not a failed authentication
-        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code="UNAUTHENTICATED")
+        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code=Code.UNAUTHENTICATED)
     try:
         token = _token_from(authorization)
         with unit_of_work(request, actor="auth", read_only=True) as ctx:
             principal = authenticate(ctx, token)
         if principal is None:
-            raise ApiError("unknown or revoked token", code="UNAUTHENTICATED")
+            raise ApiError("unknown or revoked token", code=Code.UNAUTHENTICATED)
     except ApiError:
         # A valid token is never slowed down; failures beyond the limit are answered 429.
         limiter: FailedAuthLimiter = request.app.state.auth_limiter
@@ -92,7 +92,7 @@ def can_manage(principal: Principal, tenant: str) -> None:
     """Users and assignments: the tenant's admin, or the vendor."""
     can_read(principal, tenant)
     if principal.role == "app":
-        raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+        raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
 
 
 def vendor_only(principal: Principal, tenant: str | None = None) -> None:
@@ -100,14 +100,14 @@ def vendor_only(principal: Principal, tenant: str | None = None) -> None:
     if tenant is not None:
         can_read(principal, tenant)
     if principal.role != "vendor":
-        raise ApiError("only the vendor may change what a tenant has bought", code="FORBIDDEN")
+        raise ApiError("only the vendor may change what a tenant has bought", code=Code.FORBIDDEN)
 
 
 def signing_keys(request: Request) -> tuple[Ed25519PrivateKey, Ed25519PublicKey]:
     """The server's signing key (LISENS_SIGNING_KEY) and the key packages are verified with."""
     settings: Settings = request.app.state.settings
     if settings.signing_key is None:
-        raise ApiError("this server has no signing key (LISENS_SIGNING_KEY)", code="NO_SIGNING_KEY")
+        raise ApiError("this server has no signing key (LISENS_SIGNING_KEY)", code=Code.NO_SIGNING_KEY)
     private = load_private_key(settings.signing_key)
     public = load_public_key(settings.public_key) if settings.public_key else private.public_key()
     return private, public

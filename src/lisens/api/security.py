@@ -13,7 +13,7 @@ from cachetools import TTLCache
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lisens.domain.errors import LisensError
+from lisens.domain.errors import TooManyFailedAuthentications as TooManyFailedAuthentications
 
 LOGGER = logging.getLogger("lisens.security")
 
@@ -61,10 +61,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class TooManyFailedAuthentications(LisensError):
-    default_code = "TOO_MANY_FAILED_AUTHENTICATIONS"
 
 
 @dataclass

@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Literal
 
-from lisens.domain.errors import InvalidCombination
+from lisens.domain.errors import InvalidCombination, Reason
 from lisens.domain.model import Catalog, LicenseType, Plan, Provenance
 from lisens.domain.names import CANONICAL, SUPEROFFICE, canonical, parse_license_name, plan_parts, remember
 
 GrantKind = Literal["generation", "plan", "addon", "system", "direct"]
 
 # Reason codes of a decision.
-HELD = "HELD"
-NOT_ASSIGNED = "NOT_ASSIGNED"  # a user license the user does not hold
-NOT_IN_TENANT = "NOT_IN_TENANT"  # a system or site license the tenant does not have
-UNKNOWN_LICENSE = "UNKNOWN_LICENSE"  # no such module license in the catalog
+HELD = Reason.HELD
+NOT_ASSIGNED = Reason.NOT_ASSIGNED  # a user license the user does not hold
+NOT_IN_TENANT = Reason.NOT_IN_TENANT  # a system or site license the tenant does not have
+UNKNOWN_LICENSE = Reason.UNKNOWN_LICENSE  # no such module license in the catalog
 
 
 def _full(module: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any, ParamSpec
 
 from lisens.db.models import ScheduledChangeRow, TenantRow
 from lisens.db.repositories import APPLYING_SCHEDULED, AuditRepository, ScheduledChangeRepository, TenantRepository
-from lisens.domain.errors import InvalidInput, LisensError, NotFound
+from lisens.domain.errors import Code, InvalidInput, LisensError, NotFound
 from lisens.domain.times import require_time, utc
 from lisens.service.clock import change_time, not_before_log, require_vendor_time
 from lisens.service.context import Context
@@ -60,7 +60,7 @@ def _plain(params: dict[str, Any], operation: str) -> dict[str, Any]:
     try:
         return dict(json.loads(json.dumps(params, allow_nan=False)))
     except (TypeError, ValueError):
-        raise InvalidInput(f"{operation} cannot be scheduled with these arguments", code="NOT_SCHEDULABLE") from None
+        raise InvalidInput(f"{operation} cannot be scheduled with these arguments", code=Code.NOT_SCHEDULABLE) from None
 
 
 def schedule_change(
@@ -165,10 +165,10 @@ def cancel_change(ctx: Context, tenant: str, change_id: int) -> dict[str, Any]:
     state = load_state(ctx, tenant, lock=True)
     row = ScheduledChangeRepository(ctx.session).get(state.id, change_id)
     if row is None:
-        raise NotFound(f"tenant {tenant!r} has no scheduled change {change_id}", code="UNKNOWN_SCHEDULED_CHANGE")
+        raise NotFound(f"tenant {tenant!r} has no scheduled change {change_id}", code=Code.UNKNOWN_SCHEDULED_CHANGE)
     if row.state != "pending":
         raise InvalidInput(
-            f"scheduled change {change_id} is {row.state}, not pending", code="NOT_PENDING", state=row.state
+            f"scheduled change {change_id} is {row.state}, not pending", code=Code.NOT_PENDING, state=row.state
         )
     now = change_time(ctx, state.row)
     row.state, row.done_at = "cancelled", now
