@@ -12,16 +12,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lisens.admin.i18n import LOCALES, choose, translations
-from lisens.api.deps import unit_of_work
-from lisens.api.security import FailedAuthLimiter, client_address
 from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
 from lisens.service import migrations, panel, panel_sessions, subscriptions, tenants, users
+from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
 from lisens.service.licenses import license_rows
 from lisens.service.state import load_state, require_user
 from lisens.service.tokens import Principal
+from lisens.web.limiter import FailedAuthLimiter, client_address
+from lisens.web.units import unit_of_work
 
 TEMPLATES = Path(__file__).parent / "templates"
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -88,9 +89,7 @@ def _principal(request: Request) -> Principal | None:
 
 
 def _allowed(principal: Principal, tenant: str, *, manage: bool = False) -> bool:
-    if principal.role == "vendor":
-        return True
-    return principal.tenant == tenant and (not manage or principal.role == "admin")
+    return may_manage(principal, tenant) if manage else may_read(principal, tenant)
 
 
 def _login_redirect() -> RedirectResponse:

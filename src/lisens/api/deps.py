@@ -1,44 +1,22 @@
-"""Request plumbing: a unit of work per request, the principal of the bearer token, tenant access rules."""
+"""Request plumbing: the principal of the bearer token, tenant access rules, signing keys; the unit of work
+per request is `lisens.web.units`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Header, Request
 
 from lisens.api.problems import ApiError
-from lisens.api.security import FailedAuthLimiter, client_address
 from lisens.domain.errors import Code, UnknownTenant
+from lisens.service.access import is_vendor, may_manage, may_read
 from lisens.service.cache import EffectiveLicenseCache
-from lisens.service.context import Context
 from lisens.service.tokens import Principal, authenticate
-from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
 from lisens.signing import load_private_key, load_public_key
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-
-@contextmanager
-def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> Iterator[Context]:
-    """One transaction for one request; a `read_only` one takes no write lock (on SQLite) and must not write."""
-    factory: sessionmaker[Session] = request.app.state.read_sessions if read_only else request.app.state.sessions
-    settings: Settings = request.app.state.settings
-    principal: Principal | None = getattr(request.state, "principal", None)
-    with service_unit_of_work(
-        factory,
-        actor=actor,
-        catalog_dir=settings.catalog_dir,
-        prices_dir=settings.prices_dir,
-        # Only the vendor may record a change at a time it gives (an audited correction).
-        may_correct=principal is not None and principal.role == "vendor",
-        clock=request.app.state.clock,
-    ) as ctx:
-        yield ctx
+from lisens.web.limiter import FailedAuthLimiter, client_address
+from lisens.web.units import unit_of_work as unit_of_work
 
 
 def _token_from(header: str | None) -> str:
@@ -84,14 +62,14 @@ def cache(request: Request) -> EffectiveLicenseCache:
 
 def can_read(principal: Principal, tenant: str) -> None:
     """Any role may read its own tenant; the vendor reads every tenant. Another tenant looks like none."""
-    if principal.role != "vendor" and principal.tenant != tenant:
+    if not may_read(principal, tenant):
         raise UnknownTenant(f"no tenant {tenant!r}", tenant=tenant)
 
 
 def can_manage(principal: Principal, tenant: str) -> None:
     """Users and assignments: the tenant's admin, or the vendor."""
     can_read(principal, tenant)
-    if principal.role == "app":
+    if not may_manage(principal, tenant):
         raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
 
 
@@ -99,7 +77,7 @@ def vendor_only(principal: Principal, tenant: str | None = None) -> None:
     """Purchases (tenants, seats, add-ons, system licenses, owners): the vendor only."""
     if tenant is not None:
         can_read(principal, tenant)
-    if principal.role != "vendor":
+    if not is_vendor(principal):
         raise ApiError("only the vendor may change what a tenant has bought", code=Code.FORBIDDEN)
 
 

@@ -14,7 +14,7 @@ from lisens.domain.model import Catalog
 from lisens.domain.times import require_time, utc
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from lisens.db.sessions import Session
 
 Clock = Callable[[], datetime]
 
