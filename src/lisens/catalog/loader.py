@@ -27,6 +27,7 @@ from lisens.catalog.schema import (
 from lisens.domain.engine import by_solution_order, combine, solution_clash
 from lisens.domain.errors import CatalogError, Code, ExtraInfoError, UnknownGeneration
 from lisens.domain.extrainfo import parse_extra_info
+from lisens.domain.index import index_catalog
 from lisens.domain.model import (
     Addon,
     Catalog,
@@ -417,7 +418,7 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
     markers = set(settings.markers) | set(settings.tier_markers) | set(catalog.plan_license_names)
     catalog = dataclasses.replace(catalog, markers=frozenset(markers))
     generation_licenses = _generation_licenses(catalog, parsed, licenses)
-    return dataclasses.replace(catalog, licenses=generation_licenses)
+    return index_catalog(dataclasses.replace(catalog, licenses=generation_licenses))
 
 
 def _combination_rule(
