@@ -21,15 +21,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lisens.domain.errors import LisensError
+from lisens.domain.errors import Code
+from lisens.domain.errors import SnapshotError as SnapshotError
 from lisens.domain.names import canonical
 from lisens.signing import load_public_key, verify
 
 SNAPSHOT_FORMAT = "lisens-snapshot/1"
-
-
-class SnapshotError(LisensError):
-    default_code = "SNAPSHOT_INVALID"
 
 
 def _timestamp(text: Any, field: str) -> float:
@@ -46,13 +43,13 @@ class OfflineLicenses:
         """From a verified snapshot body; `load` verifies and checks the tenant first."""
         missing = [f for f in ("tenant", "issued_at", "expires_at", "users") if f not in document]
         if missing:
-            raise SnapshotError(f"snapshot lacks {', '.join(missing)}", code="SNAPSHOT_MALFORMED")
+            raise SnapshotError(f"snapshot lacks {', '.join(missing)}", code=Code.SNAPSHOT_MALFORMED)
         self.tenant: str = str(document["tenant"])
         self.issued_at = _timestamp(document["issued_at"], "issued_at")
         self.expires_at = _timestamp(document["expires_at"], "expires_at")
         users = document["users"]
         if not isinstance(users, dict) or not all(isinstance(v, list) for v in users.values()):
-            raise SnapshotError("snapshot field users is not an object of lists", code="SNAPSHOT_MALFORMED")
+            raise SnapshotError("snapshot field users is not an object of lists", code=Code.SNAPSHOT_MALFORMED)
         self._held: dict[str, frozenset[str]] = {
             str(u): frozenset(canonical(str(n)) for n in v) for u, v in users.items()
         }
@@ -68,14 +65,14 @@ class OfflineLicenses:
         try:
             document = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise SnapshotError(f"snapshot is not JSON: {exc}", code="SNAPSHOT_MALFORMED") from None
+            raise SnapshotError(f"snapshot is not JSON: {exc}", code=Code.SNAPSHOT_MALFORMED) from None
         if not isinstance(document, dict) or document.get("format") != SNAPSHOT_FORMAT:
-            raise SnapshotError(f"not a {SNAPSHOT_FORMAT} document", code="SNAPSHOT_MALFORMED")
+            raise SnapshotError(f"not a {SNAPSHOT_FORMAT} document", code=Code.SNAPSHOT_MALFORMED)
         body = verify(document, load_public_key(public_key))
         if body.get("tenant") != tenant:
             raise SnapshotError(
                 f"snapshot is of tenant {body.get('tenant')!r}, not of {tenant!r}",
-                code="SNAPSHOT_WRONG_TENANT",
+                code=Code.SNAPSHOT_WRONG_TENANT,
                 expected=tenant,
                 found=body.get("tenant"),
             )
@@ -94,7 +91,7 @@ class OfflineLicenses:
             raise SnapshotError(
                 f"snapshot of tenant {self.tenant!r} issued {datetime.fromtimestamp(newer.issued_at).isoformat()} "
                 f"is older than the one in use ({datetime.fromtimestamp(self.issued_at).isoformat()})",
-                code="SNAPSHOT_SUPERSEDED",
+                code=Code.SNAPSHOT_SUPERSEDED,
             )
         return newer
 
@@ -103,10 +100,10 @@ class OfflineLicenses:
         if now >= self.expires_at:
             raise SnapshotError(
                 f"snapshot of tenant {self.tenant!r} expired at {datetime.fromtimestamp(self.expires_at).isoformat()}",
-                code="SNAPSHOT_EXPIRED",
+                code=Code.SNAPSHOT_EXPIRED,
             )
         if now < self.issued_at - 300:  # five minutes of clock skew
-            raise SnapshotError("snapshot is issued in the future: check the clocks", code="SNAPSHOT_NOT_YET_VALID")
+            raise SnapshotError("snapshot is issued in the future: check the clocks", code=Code.SNAPSHOT_NOT_YET_VALID)
 
     def has_license(self, user: str, name: str) -> bool:
         """`owner.module` or bare `module`, case-insensitive; raises SNAPSHOT_EXPIRED once past its TTL."""

@@ -10,7 +10,9 @@ from xml.etree import ElementTree
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from lisens.signing import SignatureError, verify
+from lisens.domain.errors import Code
+from lisens.domain.errors import PackageError as PackageError
+from lisens.signing import verify
 
 PACKAGE_FORMAT = "lisens-license-package/1"
 MODULE_FIELDS = (
@@ -31,10 +33,6 @@ MODULE_FIELDS = (
 )
 
 
-class PackageError(SignatureError):
-    default_code = "PACKAGE_INVALID"
-
-
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON number")
 
@@ -43,29 +41,29 @@ def parse_package(text: str | bytes) -> dict[str, Any]:
     try:
         document = json.loads(text, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PackageError(f"the package is not JSON: {exc}", code="PACKAGE_MALFORMED") from None
+        raise PackageError(f"the package is not JSON: {exc}", code=Code.PACKAGE_MALFORMED) from None
     except RecursionError:  # the parser gives up on deep nesting after bounded work
-        raise PackageError("the package is not JSON: nested too deep", code="PACKAGE_MALFORMED") from None
+        raise PackageError("the package is not JSON: nested too deep", code=Code.PACKAGE_MALFORMED) from None
     if not isinstance(document, dict) or document.get("format") != PACKAGE_FORMAT:
-        raise PackageError(f"not a {PACKAGE_FORMAT} document", code="PACKAGE_MALFORMED")
+        raise PackageError(f"not a {PACKAGE_FORMAT} document", code=Code.PACKAGE_MALFORMED)
     return document
 
 
 def verify_package(document: Mapping[str, Any], public_key: Ed25519PublicKey, *, at: datetime) -> dict[str, Any]:
     """The package content if its signature is `public_key`'s and `at` is within its validity."""
     if document.get("format") != PACKAGE_FORMAT:
-        raise PackageError(f"not a {PACKAGE_FORMAT} document", code="PACKAGE_MALFORMED")
+        raise PackageError(f"not a {PACKAGE_FORMAT} document", code=Code.PACKAGE_MALFORMED)
     body = verify(document, public_key)
     try:
         not_before = datetime.fromisoformat(str(body["not_before"]))
         not_after = datetime.fromisoformat(str(body["not_after"]))
     except (KeyError, ValueError):
-        raise PackageError("the package has no valid not_before / not_after", code="PACKAGE_MALFORMED") from None
+        raise PackageError("the package has no valid not_before / not_after", code=Code.PACKAGE_MALFORMED) from None
     moment = at if at.tzinfo else at.replace(tzinfo=UTC)
     if moment < not_before:
-        raise PackageError(f"the package is valid from {not_before.isoformat()}", code="PACKAGE_NOT_YET_VALID")
+        raise PackageError(f"the package is valid from {not_before.isoformat()}", code=Code.PACKAGE_NOT_YET_VALID)
     if moment >= not_after:
-        raise PackageError(f"the package expired at {not_after.isoformat()}", code="PACKAGE_EXPIRED")
+        raise PackageError(f"the package expired at {not_after.isoformat()}", code=Code.PACKAGE_EXPIRED)
     return body
 
 

@@ -18,15 +18,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from lisens.domain.errors import InvalidInput, LisensError
+from lisens.domain.errors import Code, InvalidInput
+from lisens.domain.errors import SignatureError as SignatureError
 
 ALGORITHM = "Ed25519"
-
-
-class SignatureError(LisensError):
-    """A signed document that does not verify; the code says why."""
-
-    default_code = "SIGNATURE_INVALID"
 
 
 def canonical(document: Any) -> bytes:
@@ -45,7 +40,7 @@ def generate_keys(directory: Path, *, name: str = "lisens") -> tuple[Path, Path]
     private_path = directory / f"{name}.key"
     public_path = directory / f"{name}.pub"
     if private_path.exists():
-        raise InvalidInput(f"{private_path} exists already; keys are never overwritten", code="KEY_EXISTS")
+        raise InvalidInput(f"{private_path} exists already; keys are never overwritten", code=Code.KEY_EXISTS)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     # Created with 0600 from the start: the key is never readable by others, not even for a moment.
@@ -64,11 +59,11 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
-        raise InvalidInput(f"no private key at {path}", code="NO_SIGNING_KEY") from None
+        raise InvalidInput(f"no private key at {path}", code=Code.NO_SIGNING_KEY) from None
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"{path} is not a PEM private key: {exc}", code="INVALID_KEY") from None
+        raise InvalidInput(f"{path} is not a PEM private key: {exc}", code=Code.INVALID_KEY) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise InvalidInput(f"{path} is not an Ed25519 private key", code="INVALID_KEY")
+        raise InvalidInput(f"{path} is not an Ed25519 private key", code=Code.INVALID_KEY)
     return key
 
 
@@ -77,15 +72,15 @@ def load_public_key(data: bytes | str | Path) -> Ed25519PublicKey:
         try:
             raw = data.read_bytes()
         except FileNotFoundError:
-            raise InvalidInput(f"no public key at {data}", code="INVALID_KEY") from None
+            raise InvalidInput(f"no public key at {data}", code=Code.INVALID_KEY) from None
     else:
         raw = data.encode() if isinstance(data, str) else data
     try:
         key = serialization.load_pem_public_key(raw)
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"not a PEM public key: {exc}", code="INVALID_KEY") from None
+        raise InvalidInput(f"not a PEM public key: {exc}", code=Code.INVALID_KEY) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise InvalidInput("not an Ed25519 public key", code="INVALID_KEY")
+        raise InvalidInput("not an Ed25519 public key", code=Code.INVALID_KEY)
     return key
 
 
@@ -107,24 +102,26 @@ def verify(document: Mapping[str, Any], public_key: Ed25519PublicKey) -> dict[st
     """The document without its signature, if the signature is the given key's over exactly this content."""
     signature = document.get("signature")
     if not isinstance(signature, dict) or set(signature) != {"algorithm", "key_id", "value"}:
-        raise SignatureError("the document has no well-formed signature", code="SIGNATURE_MISSING")
+        raise SignatureError("the document has no well-formed signature", code=Code.SIGNATURE_MISSING)
     if signature["algorithm"] != ALGORITHM:
-        raise SignatureError(f"unsupported signature algorithm {signature['algorithm']!r}", code="SIGNATURE_ALGORITHM")
+        raise SignatureError(
+            f"unsupported signature algorithm {signature['algorithm']!r}", code=Code.SIGNATURE_ALGORITHM
+        )
     expected = key_id(public_key)
     if signature["key_id"] != expected:
         raise SignatureError(
-            f"signed with key {signature['key_id']!r}, but the key given is {expected!r}", code="KEY_MISMATCH"
+            f"signed with key {signature['key_id']!r}, but the key given is {expected!r}", code=Code.KEY_MISMATCH
         )
     try:
         value = base64.b64decode(str(signature["value"]), validate=True)
     except (binascii.Error, ValueError):
-        raise SignatureError("the signature value is not base64", code="SIGNATURE_INVALID") from None
+        raise SignatureError("the signature value is not base64", code=Code.SIGNATURE_INVALID) from None
     body = {k: v for k, v in document.items() if k != "signature"}
     try:
         public_key.verify(value, canonical(body))
     except InvalidSignature:
         raise SignatureError(
             "the signature does not match the content: the document was changed after signing",
-            code="SIGNATURE_INVALID",
+            code=Code.SIGNATURE_INVALID,
         ) from None
     return body

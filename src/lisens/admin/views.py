@@ -12,18 +12,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lisens.admin.i18n import LOCALES, choose, translations
-from lisens.api.deps import unit_of_work
-from lisens.api.security import FailedAuthLimiter, client_address
-from lisens.domain.errors import LisensError
+from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
 from lisens.service import migrations, panel, panel_sessions, subscriptions, tenants, users
+from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
 from lisens.service.decisions import term_of
 from lisens.service.licenses import license_rows
 from lisens.service.state import load_state, require_user
 from lisens.service.tokens import Principal
+from lisens.web.limiter import FailedAuthLimiter, client_address
+from lisens.web.units import unit_of_work
 
 TEMPLATES = Path(__file__).parent / "templates"
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -90,9 +91,7 @@ def _principal(request: Request) -> Principal | None:
 
 
 def _allowed(principal: Principal, tenant: str, *, manage: bool = False) -> bool:
-    if principal.role == "vendor":
-        return True
-    return principal.tenant == tenant and (not manage or principal.role == "admin")
+    return may_manage(principal, tenant) if manage else may_read(principal, tenant)
 
 
 def _login_redirect() -> RedirectResponse:
@@ -104,13 +103,13 @@ def error_text(request: Request, error: LisensError) -> str:
     _ = translations(_lang(request)).gettext
     d = dict(error.details)
     known = {
-        "SEAT_LIMIT_REACHED": _("No free seat of %(license)s: %(in_use)s in use of %(total)s."),
-        "PREREQUISITE_MISSING": _("%(license)s needs %(prerequisite)s first."),
-        "INVALID_COMBINATION": _("These plans cannot be combined: at most one tier per solution."),
-        "USER_TYPE_NOT_ALLOWED": _("%(license)s is not for %(user_type)s users."),
-        "NOT_TENANT_PLAN": _("Every user holds the tenant's plan."),
-        "USER_RETIRED": _("The user is retired and holds no licences."),
-        "LICENSE_HIDDEN": _("This licence comes with a plan and cannot be assigned by hand."),
+        Code.SEAT_LIMIT_REACHED: _("No free seat of %(license)s: %(in_use)s in use of %(total)s."),
+        Code.PREREQUISITE_MISSING: _("%(license)s needs %(prerequisite)s first."),
+        Code.INVALID_COMBINATION: _("These plans cannot be combined: at most one tier per solution."),
+        Code.USER_TYPE_NOT_ALLOWED: _("%(license)s is not for %(user_type)s users."),
+        Code.NOT_TENANT_PLAN: _("Every user holds the tenant's plan."),
+        Code.USER_RETIRED: _("The user is retired and holds no licences."),
+        Code.LICENSE_HIDDEN: _("This licence comes with a plan and cannot be assigned by hand."),
     }
     template = known.get(error.code)
     if template is None:
@@ -323,7 +322,7 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
     except LisensError as failure:
         error = error_text(request, failure)
         field = str(failure.details.get("license") or field or "")
-        if failure.code == "SEAT_LIMIT_REACHED" and str(failure.details.get("license", "")).startswith("plan "):
+        if failure.code == Code.SEAT_LIMIT_REACHED and str(failure.details.get("license", "")).startswith("plan "):
             field = "plan"
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         card = _card(ctx, tenant, user)

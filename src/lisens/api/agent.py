@@ -17,7 +17,7 @@ from lisens.api import compat_schemas as so
 from lisens.api.compat import manager_tenant, token_tenant
 from lisens.api.deps import Auth, unit_of_work, verifying_key
 from lisens.api.v1 import PROBLEMS
-from lisens.domain.errors import InvalidInput
+from lisens.domain.errors import Code, InvalidInput
 from lisens.packages import parse_package
 from lisens.service import packages, superoffice
 from lisens.service.fencing import fencing_info
@@ -40,25 +40,29 @@ class _Params:
     def text(self, name: str) -> str:
         value = self._values.get(name.lower())
         if not isinstance(value, str) or not value:
-            raise InvalidInput(f"parameter {name} must be a non-empty string", code="INVALID_REQUEST", parameter=name)
+            raise InvalidInput(
+                f"parameter {name} must be a non-empty string", code=Code.INVALID_REQUEST, parameter=name
+            )
         return value
 
     def integer(self, name: str) -> int:
         value = self._values.get(name.lower())
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
-            raise InvalidInput(f"parameter {name} must be a positive integer", code="INVALID_REQUEST", parameter=name)
+            raise InvalidInput(
+                f"parameter {name} must be a positive integer", code=Code.INVALID_REQUEST, parameter=name
+            )
         return value
 
     def names(self, name: str) -> list[str]:
         value = self._values.get(name.lower())
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 500:
-            raise InvalidInput(f"parameter {name} must be a list of strings", code="INVALID_REQUEST", parameter=name)
+            raise InvalidInput(f"parameter {name} must be a list of strings", code=Code.INVALID_REQUEST, parameter=name)
         return value
 
     def mapping(self, name: str) -> Mapping[str, Any]:
         value = self._values.get(name.lower())
         if not isinstance(value, Mapping):
-            raise InvalidInput(f"parameter {name} must be an object", code="INVALID_REQUEST", parameter=name)
+            raise InvalidInput(f"parameter {name} must be an object", code=Code.INVALID_REQUEST, parameter=name)
         return value
 
 

@@ -10,6 +10,7 @@ from lisens.api import compat_schemas as so
 from lisens.api.deps import Auth, unit_of_work, verifying_key
 from lisens.api.problems import ApiError
 from lisens.api.v1 import PROBLEMS
+from lisens.domain.errors import Code
 from lisens.packages import parse_package
 from lisens.service import superoffice
 from lisens.service.packages import activate_package
@@ -23,14 +24,14 @@ ModuleNames = Annotated[list[Annotated[str, Body(max_length=239)]], Body(max_len
 
 def token_tenant(principal: Principal) -> str:
     if principal.tenant is None:
-        raise ApiError("the SuperOffice routes act on the token's tenant; a vendor token has none", code="NO_TENANT")
+        raise ApiError("the SuperOffice routes act on the token's tenant; a vendor token has none", code=Code.NO_TENANT)
     return principal.tenant
 
 
 def manager_tenant(principal: Principal) -> str:
     tenant = token_tenant(principal)
     if principal.role == "app":
-        raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+        raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
     return tenant
 
 
@@ -172,6 +173,6 @@ def current_principal(request: Request, principal: Auth) -> dict[str, Any]:
     """The token's user with every license granted to the site and the user (hidden implied ones too)."""
     tenant = token_tenant(principal)
     if principal.user_id is None:
-        raise ApiError("this token is not bound to a user; create one with --user", code="NO_USER")
+        raise ApiError("this token is not bound to a user; create one with --user", code=Code.NO_USER)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.current_principal(ctx, tenant, principal.user_id)

@@ -1,53 +1,31 @@
-"""Request plumbing: a unit of work per request, the principal of the bearer token, tenant access rules."""
+"""Request plumbing: the principal of the bearer token, tenant access rules, signing keys; the unit of work
+per request is `lisens.web.units`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Header, Request
 
 from lisens.api.problems import ApiError
-from lisens.api.security import FailedAuthLimiter, client_address
-from lisens.domain.errors import UnknownTenant
+from lisens.domain.errors import Code, UnknownTenant
+from lisens.service.access import is_vendor, may_manage, may_read
 from lisens.service.cache import EffectiveLicenseCache
-from lisens.service.context import Context
 from lisens.service.tokens import Principal, authenticate
-from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
 from lisens.signing import load_private_key, load_public_key
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-
-@contextmanager
-def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> Iterator[Context]:
-    """One transaction for one request; a `read_only` one takes no write lock (on SQLite) and must not write."""
-    factory: sessionmaker[Session] = request.app.state.read_sessions if read_only else request.app.state.sessions
-    settings: Settings = request.app.state.settings
-    principal: Principal | None = getattr(request.state, "principal", None)
-    with service_unit_of_work(
-        factory,
-        actor=actor,
-        catalog_dir=settings.catalog_dir,
-        prices_dir=settings.prices_dir,
-        # Only the vendor may record a change at a time it gives (an audited correction).
-        may_correct=principal is not None and principal.role == "vendor",
-        clock=request.app.state.clock,
-    ) as ctx:
-        yield ctx
+from lisens.web.limiter import FailedAuthLimiter, client_address
+from lisens.web.units import unit_of_work as unit_of_work
 
 
 def _token_from(header: str | None) -> str:
     if not header:
-        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code="UNAUTHENTICATED")
+        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code=Code.UNAUTHENTICATED)
     scheme, _, token = header.strip().partition(" ")
     # SuperOffice clients send their ticket as `SOTicket …`; a Lisens token works there too.
     if scheme.lower() not in ("bearer", "soticket") or not token.strip():
-        raise ApiError("the Authorization header must be 'Bearer <token>'", code="UNAUTHENTICATED")
+        raise ApiError("the Authorization header must be 'Bearer <token>'", code=Code.UNAUTHENTICATED)
     return token.strip()
 
 
@@ -55,13 +33,13 @@ def current_principal(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
     if not authorization:  # no credentials is not a failed authentication
-        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code="UNAUTHENTICATED")
+        raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code=Code.UNAUTHENTICATED)
     try:
         token = _token_from(authorization)
         with unit_of_work(request, actor="auth", read_only=True) as ctx:
             principal = authenticate(ctx, token)
         if principal is None:
-            raise ApiError("unknown or revoked token", code="UNAUTHENTICATED")
+            raise ApiError("unknown or revoked token", code=Code.UNAUTHENTICATED)
     except ApiError:
         # A valid token is never slowed down; failures beyond the limit are answered 429.
         limiter: FailedAuthLimiter = request.app.state.auth_limiter
@@ -84,30 +62,30 @@ def cache(request: Request) -> EffectiveLicenseCache:
 
 def can_read(principal: Principal, tenant: str) -> None:
     """Any role may read its own tenant; the vendor reads every tenant. Another tenant looks like none."""
-    if principal.role != "vendor" and principal.tenant != tenant:
+    if not may_read(principal, tenant):
         raise UnknownTenant(f"no tenant {tenant!r}", tenant=tenant)
 
 
 def can_manage(principal: Principal, tenant: str) -> None:
     """Users and assignments: the tenant's admin, or the vendor."""
     can_read(principal, tenant)
-    if principal.role == "app":
-        raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+    if not may_manage(principal, tenant):
+        raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
 
 
 def vendor_only(principal: Principal, tenant: str | None = None) -> None:
     """Purchases (tenants, seats, add-ons, system licenses, owners): the vendor only."""
     if tenant is not None:
         can_read(principal, tenant)
-    if principal.role != "vendor":
-        raise ApiError("only the vendor may change what a tenant has bought", code="FORBIDDEN")
+    if not is_vendor(principal):
+        raise ApiError("only the vendor may change what a tenant has bought", code=Code.FORBIDDEN)
 
 
 def signing_keys(request: Request) -> tuple[Ed25519PrivateKey, Ed25519PublicKey]:
     """The server's signing key (LISENS_SIGNING_KEY) and the key packages are verified with."""
     settings: Settings = request.app.state.settings
     if settings.signing_key is None:
-        raise ApiError("this server has no signing key (LISENS_SIGNING_KEY)", code="NO_SIGNING_KEY")
+        raise ApiError("this server has no signing key (LISENS_SIGNING_KEY)", code=Code.NO_SIGNING_KEY)
     private = load_private_key(settings.signing_key)
     public = load_public_key(settings.public_key) if settings.public_key else private.public_key()
     return private, public

@@ -21,6 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lisens.api.problems import problem, status_of
 from lisens.domain.errors import InvalidInput
+from lisens.domain.errors import InvalidNumber as InvalidNumber
+from lisens.domain.errors import InvalidText as InvalidText
+from lisens.domain.errors import JsonTooDeep as JsonTooDeep
 
 # Real bodies nest a handful of levels (a package, SaveCentralLicense's owners); this is far above that.
 MAX_DEPTH = 32
@@ -29,18 +32,6 @@ MAX_DEPTH = 32
 SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89abcdefABCDEF][0-9a-fA-F]{2})")
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 VALUE_CHARS = 60
-
-
-class InvalidText(InvalidInput):
-    default_code = "INVALID_TEXT"
-
-
-class InvalidNumber(InvalidInput):
-    default_code = "INVALID_NUMBER"
-
-
-class JsonTooDeep(InvalidInput):
-    default_code = "JSON_TOO_DEEP"
 
 
 def shown(value: str) -> str:
@@ -87,7 +78,7 @@ class _Refused(Exception):
 
     def error(self, root: str) -> InvalidInput:
         location = ".".join([root, *reversed(self.path)])
-        extra = {"value": self.value} if self.value is not None else {}
+        extra: dict[str, Any] = {"value": self.value} if self.value is not None else {}
         return self.kind(f"{location}: {self.problem}", location=location, **extra)
 
 

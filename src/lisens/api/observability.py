@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lisens.api.problems import PROBLEM_JSON, internal_error, log_unexpected
+from lisens.domain.errors import Code
 
 LOGGER = logging.getLogger("lisens.http")
 
@@ -128,12 +129,12 @@ class RequestMiddleware:
     async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
         body = json.dumps(
             {
-                "type": "urn:lisens:error:PAYLOAD_TOO_LARGE",
+                "type": f"urn:lisens:error:{Code.PAYLOAD_TOO_LARGE}",
                 "title": "Request Entity Too Large",
-                "status": 413,
+                "status": Code.PAYLOAD_TOO_LARGE.status,
                 "detail": f"request body larger than {self.max_body} bytes",
                 "instance": scope.get("path", ""),
-                "code": "PAYLOAD_TOO_LARGE",
+                "code": Code.PAYLOAD_TOO_LARGE,
             }
         ).encode()
         await send(

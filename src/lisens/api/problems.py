@@ -1,11 +1,14 @@
-"""Errors at the HTTP edge: one table from error code (or class) to status; RFC 9457 problem+json bodies."""
+"""Errors at the HTTP edge: each code's status from the registry (`lisens.domain.errors.Code`); RFC 9457
+problem+json bodies."""
 
 from __future__ import annotations
 
 import json
 import logging
 import math
+from collections.abc import Mapping
 from http import HTTPStatus
+from types import MappingProxyType
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,71 +16,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lisens.domain.errors import Conflict, InvalidInput, LisensError, NotFound
+from lisens.domain.errors import ApiError as ApiError  # raised by the routes; defined with the other errors
+from lisens.domain.errors import Code, LisensError
 
 PROBLEM_JSON = "application/problem+json"
 LOGGER = logging.getLogger("lisens.http")
 
-# By code first: catalog names in a request body are bad input, not a missing resource.
-STATUS_BY_CODE: dict[str, int] = {
-    "UNAUTHENTICATED": 401,
-    "TOO_MANY_FAILED_AUTHENTICATIONS": 429,
-    "FORBIDDEN": 403,
-    "NO_TENANT": 403,
-    "NO_USER": 403,
-    "UNKNOWN_PLAN": 422,
-    "UNKNOWN_LICENSE": 422,
-    "UNKNOWN_ADDON": 422,
-    "UNKNOWN_GENERATION": 422,
-    "UNKNOWN_PLAN_OR_LICENSE": 422,
-    "DATABASE_UNAVAILABLE": 503,
-    "DATABASE_BUSY": 503,
-    "TENANT_BUSY": 409,
-    "DATABASE_ERROR": 503,
-    "SCHEMA_OUT_OF_DATE": 503,
-    "BULK_ASSIGN_FAILED": 409,
-    "NO_MIGRATION_MAPPING": 422,
-    "UNKNOWN_METRIC": 422,
-    "PAYLOAD_TOO_LARGE": 413,
-    "BATCH_TOO_LARGE": 413,
-    "UNKNOWN_TOKEN": 404,
-    "NO_SIGNING_KEY": 503,
-    "NO_PUBLIC_KEY": 503,
-    "SIGNATURE_INVALID": 422,
-    "SIGNATURE_MISSING": 422,
-    "SIGNATURE_ALGORITHM": 422,
-    "KEY_MISMATCH": 422,
-    "PACKAGE_MALFORMED": 422,
-    "PACKAGE_EXPIRED": 422,
-    "PACKAGE_NOT_YET_VALID": 422,
-    "PACKAGE_WRONG_TENANT": 422,
-    "PACKAGE_SUPERSEDED": 409,
-    "TIME_NOT_ALLOWED": 403,
-    "CHANGE_IN_FUTURE": 422,
-    "UNKNOWN_SCHEDULED_CHANGE": 404,
-    "NOT_PENDING": 409,
-    "INVALID_TEXT": 422,
-    "INVALID_NUMBER": 422,
-    "JSON_TOO_DEEP": 422,
-    "INVALID_TIME": 422,
-    "INVALID_VALUE": 422,
-}
 # Pydantic error types raised by our own validators (lisens.api.schemas), answered with their own code.
-CODE_BY_ERROR_TYPE: dict[str, str] = {"invalid_time": "INVALID_TIME"}
-STATUS_BY_CLASS: tuple[tuple[type[LisensError], int], ...] = (
-    (NotFound, 404),
-    (Conflict, 409),
-    (InvalidInput, 422),
-)
+CODE_BY_ERROR_TYPE: Mapping[str, Code] = MappingProxyType({"invalid_time": Code.INVALID_TIME})
 
 
 def status_of(error: LisensError) -> int:
-    if error.code in STATUS_BY_CODE:
-        return STATUS_BY_CODE[error.code]
-    for cls, status in STATUS_BY_CLASS:
-        if isinstance(error, cls):
-            return status
-    return 400
+    """The status of the error's code, from the registry (`lisens.domain.errors.Code`)."""
+    code = Code.of(error.code)
+    return code.status if code is not None else Code.LISENS_ERROR.status
 
 
 class ProblemResponse(JSONResponse):
@@ -122,10 +74,6 @@ def problem(status: int, code: str, detail: str, *, instance: str, **extra: Any)
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
-class ApiError(LisensError):
-    """An error raised by the API layer itself (authentication, authorisation)."""
-
-
 def install(app: FastAPI) -> None:
     @app.exception_handler(LisensError)
     async def lisens_error(request: Request, error: LisensError) -> JSONResponse:
@@ -149,7 +97,7 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {"location": "", "message": "invalid request"}
         detail = f"{first['location']}: {first['message']}" if first["location"] else str(first["message"])
         own = [CODE_BY_ERROR_TYPE[e["type"]] for e in error.errors() if e.get("type") in CODE_BY_ERROR_TYPE]
-        return problem(422, own[0] if own else "INVALID_REQUEST", detail, instance=request.url.path, errors=errors)
+        return problem(422, own[0] if own else Code.INVALID_REQUEST, detail, instance=request.url.path, errors=errors)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -159,12 +107,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(error.status_code, "HTTP_ERROR")
+        code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}.get(error.status_code, Code.HTTP_ERROR)
         return problem(error.status_code, code, str(error.detail), instance=request.url.path)
 
 
 def internal_error(instance: str) -> JSONResponse:
-    return problem(500, "INTERNAL_ERROR", "an unexpected error occurred", instance=instance)
+    return problem(Code.INTERNAL_ERROR.status, Code.INTERNAL_ERROR, "an unexpected error occurred", instance=instance)
 
 
 def log_unexpected(error: BaseException, *, method: str, path: str, request_id: str | None) -> None:

@@ -47,6 +47,7 @@ from lisens.api.schemas import (
 from lisens.catalog.loader import load_catalog, load_catalogs
 from lisens.catalog.views import addon_view, generation_view, grant_view, license_view, plan_view
 from lisens.domain.engine import Decision, require_plan
+from lisens.domain.errors import Code
 from lisens.domain.times import utc
 from lisens.service import (
     audit,
@@ -502,7 +503,7 @@ def snapshot(
         raise ApiError(
             f"an app token bound to user {principal.user!r} may not fetch the tenant's snapshot; "
             "offline app servers use an app token without a user",
-            code="FORBIDDEN",
+            code=Code.FORBIDDEN,
         )
     private, _ = signing_keys(request)
     cache: EffectiveLicenseCache = request.app.state.cache
@@ -682,7 +683,7 @@ def create_token(request: Request, principal: Auth, body: TokenCreate) -> TokenC
     """The vendor creates any token; a tenant admin creates app tokens of its own tenant."""
     admin_own_app_token = principal.role == "admin" and body.role == "app" and body.tenant == principal.tenant
     if principal.role != "vendor" and not admin_own_app_token:
-        raise ApiError("a tenant admin may only create app tokens of its own tenant", code="FORBIDDEN")
+        raise ApiError("a tenant admin may only create app tokens of its own tenant", code=Code.FORBIDDEN)
     with unit_of_work(request, principal.actor) as ctx:
         plain, info = tokens.create_token(
             ctx, role=body.role, tenant=body.tenant, user=body.user, description=body.description
@@ -699,7 +700,7 @@ def list_tokens(
     after: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="The last token id of the page before")] = None,
 ) -> list[Document]:
     if principal.role == "app":
-        raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+        raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
     tenant = principal.tenant if principal.role != "vendor" else None
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         found = tokens.list_tokens(ctx, tenant=tenant, after=after, limit=limit + 1)
@@ -709,10 +710,10 @@ def list_tokens(
 @router.delete("/tokens/{token_id}", tags=["tokens"])
 def revoke_token(request: Request, principal: Auth, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Document:
     if principal.role == "app":
-        raise ApiError("an app token may only read and check licenses", code="FORBIDDEN")
+        raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
     with unit_of_work(request, principal.actor) as ctx:
         if principal.role != "vendor":
             own = {t["id"] for t in tokens.list_tokens(ctx, tenant=principal.tenant)}
             if token_id not in own:
-                raise ApiError(f"no token with id {token_id}", code="UNKNOWN_TOKEN")
+                raise ApiError(f"no token with id {token_id}", code=Code.UNKNOWN_TOKEN)
         return tokens.revoke_token(ctx, token_id)

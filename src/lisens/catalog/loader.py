@@ -25,8 +25,9 @@ from lisens.catalog.schema import (
     ProvenanceEntry,
 )
 from lisens.domain.engine import by_solution_order, combine, solution_clash
-from lisens.domain.errors import CatalogError, ExtraInfoError, UnknownGeneration
+from lisens.domain.errors import CatalogError, Code, ExtraInfoError, UnknownGeneration
 from lisens.domain.extrainfo import parse_extra_info
+from lisens.domain.index import index_catalog
 from lisens.domain.model import (
     Addon,
     Catalog,
@@ -80,7 +81,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     if len(data) > MAX_FILE_BYTES:
         raise CatalogError(
             f"{path}: larger than {MAX_FILE_BYTES} bytes",
-            code="CATALOG_FILE_TOO_LARGE",
+            code=Code.CATALOG_FILE_TOO_LARGE,
             file=str(path),
             limit=MAX_FILE_BYTES,
         )
@@ -97,7 +98,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 def _too_deep(path: Path, where: str) -> CatalogError:
     return CatalogError(
         f"{path}: {where}: values nested more than {MAX_DEPTH} levels deep",
-        code="CATALOG_TOO_DEEP",
+        code=Code.CATALOG_TOO_DEEP,
         file=str(path),
         where=where,
         limit=MAX_DEPTH,
@@ -129,7 +130,7 @@ def _check_string(path: Path, where: str, value: Any) -> None:
     if isinstance(value, str) and len(value) > MAX_STRING:
         raise CatalogError(
             f"{path}: {where}: a string of {len(value)} characters, more than {MAX_STRING}",
-            code="CATALOG_VALUE_TOO_LONG",
+            code=Code.CATALOG_VALUE_TOO_LONG,
             file=str(path),
             where=where,
             length=len(value),
@@ -417,7 +418,7 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
     markers = set(settings.markers) | set(settings.tier_markers) | set(catalog.plan_license_names)
     catalog = dataclasses.replace(catalog, markers=frozenset(markers))
     generation_licenses = _generation_licenses(catalog, parsed, licenses)
-    return dataclasses.replace(catalog, licenses=generation_licenses)
+    return index_catalog(dataclasses.replace(catalog, licenses=generation_licenses))
 
 
 def _combination_rule(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from lisens.catalog.loader import DATA_DIR, load_catalog, read_toml
 from lisens.catalog.schema import ProvenanceEntry
 from lisens.domain.engine import require_plan
-from lisens.domain.errors import CatalogError, LisensError, NotFound
+from lisens.domain.errors import CatalogError, Code, LisensError, NotFound
 from lisens.domain.migration import PlanMapping
 from lisens.domain.model import Provenance
 
@@ -49,7 +49,7 @@ def load_mapping(source: str, target: str, directory: Path | None = None) -> Pla
     if not path.exists():
         raise NotFound(
             f"no migration mapping from generation {source} to {target} ({path.name})",
-            code="NO_MIGRATION_MAPPING",
+            code=Code.NO_MIGRATION_MAPPING,
             source=source,
             target=target,
         )

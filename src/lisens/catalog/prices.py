@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from lisens.catalog.loader import DATA_DIR, load_catalog, read_toml
 from lisens.domain.billing import PriceList
 from lisens.domain.engine import combinations
-from lisens.domain.errors import CatalogError
+from lisens.domain.errors import CatalogError, Code
 from lisens.domain.model import LicenseType
 
 Amount = Annotated[str, Field(pattern=r"^\d{1,9}\.\d{2}$")]
@@ -45,7 +45,7 @@ def _load(path: Path, catalog_dir: Path | None) -> PriceList:
     try:
         raw = read_toml(path)
     except FileNotFoundError:
-        raise CatalogError(f"{path}: no price list file", code="NO_PRICE_LIST", file=str(path)) from None
+        raise CatalogError(f"{path}: no price list file", code=Code.NO_PRICE_LIST, file=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path}: not valid TOML: {exc}", file=str(path)) from None
     try:

@@ -10,7 +10,7 @@ import typer
 from lisens.catalog.prices import load_price_list
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime, show_scheduled
-from lisens.domain.errors import InvalidInput
+from lisens.domain.errors import Code, InvalidInput
 from lisens.domain.times import require_day
 from lisens.service import subscriptions as service
 
@@ -28,7 +28,7 @@ def _date(text: str, option: str) -> date:
         return require_day(date.fromisoformat(text))
     except ValueError:
         raise InvalidInput(
-            f"{option} {text!r} is not an ISO date (YYYY-MM-DD)", code="INVALID_TIME", value=text
+            f"{option} {text!r} is not an ISO date (YYYY-MM-DD)", code=Code.INVALID_TIME, value=text
         ) from None
 
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from lisens.cli.output import console, err_console, print_json, table
 from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime
-from lisens.domain.errors import Conflict, InvalidInput
+from lisens.domain.errors import Code, Conflict, InvalidInput
 from lisens.offline import OfflineLicenses
 from lisens.packages import package_xml, parse_package, verify_package
 from lisens.service import packages as service
@@ -35,7 +35,7 @@ PublicKeyOption = Annotated[
 def _private(settings: Settings, path: Path | None) -> Ed25519PrivateKey:
     chosen = path or settings.signing_key
     if chosen is None:
-        raise InvalidInput("no signing key: pass --key or set LISENS_SIGNING_KEY", code="NO_SIGNING_KEY")
+        raise InvalidInput("no signing key: pass --key or set LISENS_SIGNING_KEY", code=Code.NO_SIGNING_KEY)
     return load_private_key(chosen)
 
 
@@ -46,7 +46,7 @@ def public_key_for(settings: Settings, path: Path | None) -> Ed25519PublicKey:
         return _public_from(settings.public_key)
     if settings.signing_key is not None:
         return load_private_key(settings.signing_key).public_key()
-    raise InvalidInput("no public key: pass --public-key or set LISENS_PUBLIC_KEY", code="NO_PUBLIC_KEY")
+    raise InvalidInput("no public key: pass --public-key or set LISENS_PUBLIC_KEY", code=Code.NO_PUBLIC_KEY)
 
 
 def _public_from(path: Path) -> Ed25519PublicKey:
@@ -54,7 +54,7 @@ def _public_from(path: Path) -> Ed25519PublicKey:
     try:
         text = path.read_bytes()
     except FileNotFoundError:
-        raise InvalidInput(f"no key at {path}", code="INVALID_KEY") from None
+        raise InvalidInput(f"no key at {path}", code=Code.INVALID_KEY) from None
     if b"PRIVATE KEY" in text:
         return load_private_key(path).public_key()
     return load_public_key(text)
@@ -64,13 +64,13 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}", code="INVALID_FILE") from None
+        raise InvalidInput(f"cannot read {path}: {exc}", code=Code.INVALID_FILE) from None
 
 
 def parse_ttl(text: str) -> timedelta:
     match = re.fullmatch(r"(\d+)([smhd]?)", text.strip())
     if not match:
-        raise InvalidInput(f"TTL {text!r} must be a number with s, m, h or d (e.g. 1h)", code="INVALID_TTL")
+        raise InvalidInput(f"TTL {text!r} must be a number with s, m, h or d (e.g. 1h)", code=Code.INVALID_TTL)
     number, unit = int(match.group(1)), match.group(2) or "s"
     return timedelta(seconds=number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
 

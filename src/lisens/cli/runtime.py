@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from lisens.cli.output import console, print_json
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.db.migrate import alembic_config, current_revision, upgrade
+from lisens.domain.errors import Code
 from lisens.domain.times import utc
 from lisens.service.context import Clock, Context, parse_time, system_clock
 from lisens.service.uow import DatabaseUnavailable, unit_of_work
@@ -54,7 +55,7 @@ class Runtime:
             elif current != head:
                 raise DatabaseUnavailable(
                     f"the database is at revision {current}, the code needs {head}: run `lisens db upgrade`",
-                    code="SCHEMA_OUT_OF_DATE",
+                    code=Code.SCHEMA_OUT_OF_DATE,
                 )
         except OperationalError as exc:
             raise DatabaseUnavailable(f"cannot reach the database: {exc.orig}") from None

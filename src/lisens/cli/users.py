@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from lisens.cli.output import console, err_console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, at_option, change_at, runtime, show_scheduled
-from lisens.domain.errors import InvalidInput
+from lisens.domain.errors import Code, InvalidInput
 from lisens.service import audit as audit_service
 from lisens.service import bulk as bulk_service
 from lisens.service import panel as panel_service
@@ -254,7 +254,7 @@ def bulk_assign_command(
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {file}: {exc}", code="INVALID_FILE") from None
+        raise InvalidInput(f"cannot read {file}: {exc}", code=Code.INVALID_FILE) from None
     rows = bulk_service.parse_bulk_csv(text)
     moment = change_at(at)
     rt = runtime(ctx)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from lisens.domain.errors import Busy, InvalidInput
+from lisens.domain.errors import Busy, Code, InvalidInput
 
 # Seconds. Long enough for any ordinary change to finish; short enough that a request waiting behind
 # a long one (a 100,000-row bulk, a migration) answers soon, and a pool connection is given back.
@@ -32,7 +32,7 @@ def make_engine(
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError for a malformed URL
         raise InvalidInput(
-            f"database URL {url!r} is not a valid SQLAlchemy URL: {exc}", code="INVALID_DATABASE_URL"
+            f"database URL {url!r} is not a valid SQLAlchemy URL: {exc}", code=Code.INVALID_DATABASE_URL
         ) from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -45,7 +45,7 @@ def make_engine(
         _bound_postgres_waits(engine, lock_timeout)
     else:
         raise InvalidInput(
-            f"database URL {url!r}: only sqlite and postgresql are supported", code="INVALID_DATABASE_URL"
+            f"database URL {url!r}: only sqlite and postgresql are supported", code=Code.INVALID_DATABASE_URL
         )
     _map_timeouts(engine)
     return engine
@@ -91,13 +91,13 @@ def _map_timeouts(engine: Engine) -> None:
         if getattr(original, "sqlstate", None) == PG_LOCK_NOT_AVAILABLE:
             raise Busy(
                 "another change to this tenant holds its lock; nothing was changed, retry shortly",
-                code="TENANT_BUSY",
+                code=Code.TENANT_BUSY,
                 retry_after=RETRY_AFTER,
             ) from None
         if engine.dialect.name == "sqlite" and "database is locked" in str(original):
             raise Busy(
                 "the database is busy with another write; nothing was changed, retry shortly",
-                code="DATABASE_BUSY",
+                code=Code.DATABASE_BUSY,
                 retry_after=RETRY_AFTER,
             ) from None
 

@@ -10,25 +10,22 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlche
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from lisens.domain.errors import AlreadyExists, Busy, Conflict, InvalidInput, LisensError
+from lisens.domain.errors import AlreadyExists, Busy, Code, Conflict, InvalidInput, LisensError
+from lisens.domain.errors import DatabaseUnavailable as DatabaseUnavailable
 
 LOGGER = logging.getLogger(__name__)
 
 # A service reads before it writes and raises these codes itself; two writers at the same moment both
 # read "absent", and the second one meets the unique constraint instead. It gets the same answer.
-EXISTS_BY_TABLE: dict[str, tuple[str, str]] = {
-    "tenant": ("TENANT_EXISTS", "the tenant exists already"),
-    "tenant_user": ("USER_EXISTS", "the tenant has a user of that name already"),
-    "license_owner": ("OWNER_EXISTS", "the tenant has that license owner already"),
-    "partner_license": ("LICENSE_EXISTS", "the tenant has that license already"),
-    "subscription": ("SUBSCRIPTION_EXISTS", "the tenant has a subscription already"),
+EXISTS_BY_TABLE: dict[str, tuple[Code, str]] = {
+    "tenant": (Code.TENANT_EXISTS, "the tenant exists already"),
+    "tenant_user": (Code.USER_EXISTS, "the tenant has a user of that name already"),
+    "license_owner": (Code.OWNER_EXISTS, "the tenant has that license owner already"),
+    "partner_license": (Code.LICENSE_EXISTS, "the tenant has that license already"),
+    "subscription": (Code.SUBSCRIPTION_EXISTS, "the tenant has a subscription already"),
 }
 UNIQUE_SQLSTATE = "23505"
 FOREIGN_KEY_SQLSTATE = "23503"
-
-
-class DatabaseUnavailable(LisensError):
-    default_code = "DATABASE_UNAVAILABLE"
 
 
 @contextmanager
@@ -55,11 +52,11 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         reason = _first_line(exc.orig)
         LOGGER.warning("value refused by the database", extra={"fields": {"reason": reason}})
-        raise InvalidInput(f"a value does not fit the database: {reason}", code="INVALID_VALUE") from None
+        raise InvalidInput(f"a value does not fit the database: {reason}", code=Code.INVALID_VALUE) from None
     except SQLAlchemyError as exc:
         session.rollback()
         LOGGER.error("database error", exc_info=True)
-        raise DatabaseUnavailable(f"database error: {exc.__class__.__name__}", code="DATABASE_ERROR") from None
+        raise DatabaseUnavailable(f"database error: {exc.__class__.__name__}", code=Code.DATABASE_ERROR) from None
     except BaseException:
         session.rollback()
         raise
@@ -79,12 +76,14 @@ def _conflict(exc: IntegrityError) -> LisensError:
         else:  # "UNIQUE constraint failed: tenant.name"
             key = str(orig).partition(":")[2].strip()
             table = key.partition(".")[0]
-        code, message = EXISTS_BY_TABLE.get(table, ("ALREADY_EXISTS", f"a {table or 'record'} like it exists already"))
+        code, message = EXISTS_BY_TABLE.get(
+            table, (Code.ALREADY_EXISTS, f"a {table or 'record'} like it exists already")
+        )
         return AlreadyExists(f"{message} ({key}); nothing was changed", code=code, table=table)
     if sqlstate == FOREIGN_KEY_SQLSTATE or sqlite_name == "SQLITE_CONSTRAINT_FOREIGNKEY":
         return Conflict("a record this change refers to was removed meanwhile; nothing was changed")
     LOGGER.error("integrity error", exc_info=True)
-    return DatabaseUnavailable(f"database error: {exc.__class__.__name__}", code="DATABASE_ERROR")
+    return DatabaseUnavailable(f"database error: {exc.__class__.__name__}", code=Code.DATABASE_ERROR)
 
 
 def _first_line(orig: BaseException | None) -> str:

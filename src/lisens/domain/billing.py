@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from lisens.domain.errors import InvalidInput
+from lisens.domain.errors import Code, InvalidInput
 
 PERIODS = (1, 3, 6, 12)
 CONTRACT_MONTHS = 12
@@ -27,7 +27,7 @@ def require_period(months: int) -> int:
     if months not in PERIODS:
         raise InvalidInput(
             f"billing period {months} must be one of {', '.join(map(str, PERIODS))} months",
-            code="INVALID_BILLING_PERIOD",
+            code=Code.INVALID_BILLING_PERIOD,
             value=months,
         )
     return months
@@ -200,7 +200,7 @@ class PriceList:
         except KeyError:
             raise InvalidInput(
                 f"price list of generation {self.generation} has no price for {item!r}",
-                code="NO_PRICE",
+                code=Code.NO_PRICE,
                 item=item,
             ) from None
 
@@ -210,7 +210,7 @@ class PriceList:
         except KeyError:
             raise InvalidInput(
                 f"price list of generation {self.generation} has no price for add-on {key!r}",
-                code="NO_PRICE",
+                code=Code.NO_PRICE,
                 item=key,
             ) from None
 

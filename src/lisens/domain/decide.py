@@ -26,13 +26,14 @@ from datetime import date
 
 from lisens.domain.billing import Contract, LicenseDates, LicenseStatus, license_dates
 from lisens.domain.engine import HELD, UNKNOWN_LICENSE, Decision, Resolution
+from lisens.domain.errors import Reason
 from lisens.domain.names import canonical
 
-UNKNOWN_USER = "UNKNOWN_USER"  # no such user in the tenant: nothing is held
-USER_RETIRED = "USER_RETIRED"  # a retired user holds nothing
-LICENSE_NOT_STARTED = "LICENSE_NOT_STARTED"  # before the subscription starts: nothing is held
-LICENSE_EXPIRED = "LICENSE_EXPIRED"  # after the grace date: nothing is held
-LICENSE_IN_GRACE = "LICENSE_IN_GRACE"  # after expiry, before grace: held as before, with this warning
+UNKNOWN_USER = Reason.UNKNOWN_USER
+USER_RETIRED = Reason.USER_RETIRED
+LICENSE_NOT_STARTED = Reason.LICENSE_NOT_STARTED
+LICENSE_EXPIRED = Reason.LICENSE_EXPIRED
+LICENSE_IN_GRACE = Reason.LICENSE_IN_GRACE
 
 _BLOCKING = {LicenseStatus.NOT_STARTED: LICENSE_NOT_STARTED, LicenseStatus.EXPIRED: LICENSE_EXPIRED}
 

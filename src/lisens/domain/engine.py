@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Literal
 
-from lisens.domain.errors import InvalidCombination
+from lisens.domain.errors import InvalidCombination, Reason
 from lisens.domain.model import Catalog, LicenseType, Plan, Provenance
-from lisens.domain.names import CANONICAL, SUPEROFFICE, canonical, parse_license_name, plan_parts, remember
+from lisens.domain.names import SUPEROFFICE, canonical, parse_license_name, plan_parts
 
 GrantKind = Literal["generation", "plan", "addon", "system", "direct"]
 
 # Reason codes of a decision.
-HELD = "HELD"
-NOT_ASSIGNED = "NOT_ASSIGNED"  # a user license the user does not hold
-NOT_IN_TENANT = "NOT_IN_TENANT"  # a system or site license the tenant does not have
-UNKNOWN_LICENSE = "UNKNOWN_LICENSE"  # no such module license in the catalog
+HELD = Reason.HELD
+NOT_ASSIGNED = Reason.NOT_ASSIGNED  # a user license the user does not hold
+NOT_IN_TENANT = Reason.NOT_IN_TENANT  # a system or site license the tenant does not have
+UNKNOWN_LICENSE = Reason.UNKNOWN_LICENSE  # no such module license in the catalog
 
 
 def _full(module: str) -> str:
@@ -95,14 +95,12 @@ def combine(catalog: Catalog, keys: Iterable[str]) -> Plan:
     ordered = by_solution_order(plans, rule.solutions)
     by_solution = {plan.solution or "": plan for plan in plans}
     cache_key = tuple(p.key for p in ordered)
-    cached = catalog._combined.get(cache_key)
+    cached = catalog.index.combined.get(cache_key)
     if cached is not None:
         return cached
     solutions = frozenset(by_solution)
     documented = rule.documented.get(frozenset(cache_key))
-    combined = documented or _union_plan(ordered, plan_license=rule.plan_licenses[solutions])
-    catalog._combined[cache_key] = combined
-    return combined
+    return documented or _union_plan(ordered, plan_license=rule.plan_licenses[solutions])
 
 
 def _ordered_union(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
@@ -213,18 +211,18 @@ class Decision:
 class _Answers(dict[str, bool]):
     """Spelling -> held?, filled on first ask: a repeated check is one C-level dict lookup."""
 
-    __slots__ = ("held",)
+    __slots__ = ("held", "spellings")
     limit = 4096
 
-    def __init__(self, held: frozenset[str]) -> None:
+    def __init__(self, held: frozenset[str], spellings: Mapping[str, str]) -> None:
         super().__init__()
         self.held = held
+        self.spellings = spellings
 
     def __missing__(self, name: str) -> bool:
-        try:
-            key = CANONICAL[name]
-        except KeyError:  # first time this spelling is seen anywhere
-            key = remember(name)
+        key = self.spellings.get(name)
+        if key is None:  # a spelling the catalog index does not hold
+            key = canonical(name)
         answer = key in self.held
         if len(self) < self.limit:
             self[name] = answer
@@ -256,7 +254,7 @@ class Resolution:
         self.plan = plan
         self.direct = direct
         self.held = held
-        self.has_license = _Answers(held).__getitem__
+        self.has_license = _Answers(held, catalog.index.spellings).__getitem__
 
     @property
     def licenses(self) -> tuple[str, ...]:
@@ -293,12 +291,14 @@ def _known_module(catalog: Catalog, key: str) -> str | None:
 
 def _plan_held(catalog: Catalog, plan: Plan) -> frozenset[str]:
     """Canonical names a user holds through the plan: its set= and the plan license itself."""
-    cache = catalog._plan_held
-    held = cache.get(plan.key)
+    held = catalog.index.plan_held.get(plan.key)
     if held is None:
-        held = frozenset(_full(m) for m in (*plan.user, plan.plan_license))
-        cache[plan.key] = held
+        held = plan_held(plan)
     return held
+
+
+def plan_held(plan: Plan) -> frozenset[str]:
+    return frozenset(_full(m) for m in (*plan.user, plan.plan_license))
 
 
 def resolve(

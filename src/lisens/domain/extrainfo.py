@@ -5,20 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterable
 
-from lisens.domain.errors import ExtraInfoError
+from lisens.domain.errors import Code, ExtraInfoError
 
 PREFIX = "set="
 _ITEM_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 # Stable codes, one per rule.
-EMPTY = "EXTRAINFO_EMPTY"
-MISSING_SET = "EXTRAINFO_MISSING_SET"
-UNKNOWN_KEY = "EXTRAINFO_UNKNOWN_KEY"
-EMPTY_ITEM = "EXTRAINFO_EMPTY_ITEM"
-DUPLICATE = "EXTRAINFO_DUPLICATE"
-BAD_CHARACTER = "EXTRAINFO_BAD_CHARACTER"
-UNKNOWN_LICENSE = "EXTRAINFO_UNKNOWN_LICENSE"
+EMPTY = Code.EXTRAINFO_EMPTY
+MISSING_SET = Code.EXTRAINFO_MISSING_SET
+UNKNOWN_KEY = Code.EXTRAINFO_UNKNOWN_KEY
+EMPTY_ITEM = Code.EXTRAINFO_EMPTY_ITEM
+DUPLICATE = Code.EXTRAINFO_DUPLICATE
+BAD_CHARACTER = Code.EXTRAINFO_BAD_CHARACTER
+UNKNOWN_LICENSE = Code.EXTRAINFO_UNKNOWN_LICENSE
 
 
 def parse_extra_info(text: str, *, known: Container[str] | None = None) -> tuple[str, ...]:

@@ -148,6 +148,19 @@ class CombinationRule:
     provenance: Provenance
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogIndex:
+    """What the engine looks up on every check, computed once when the catalog is loaded (`index_catalog` in
+    `lisens.domain.index`) and never changed: every legal combined plan by its parts in solution order,
+    the canonical names a user holds through each plan (base and combined) by plan key, and the canonical
+    name of every spelling apps commonly use for the catalog's licenses. A catalog without an index (built
+    by hand) computes each of these when asked."""
+
+    combined: Mapping[tuple[str, ...], Plan] = field(default_factory=dict)
+    plan_held: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    spellings: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Everything one packaging generation sells, with every cross-reference already checked."""
@@ -166,9 +179,7 @@ class Catalog:
     tenant_plan: bool = False  # one plan for the whole tenant (CRM Suite)
     markers: frozenset[str] = frozenset()  # price-list and tier markers and plan licenses: no feature of their own
     limits: Mapping[str, str] = field(default_factory=dict)  # metric key -> name
-    # Caches filled by the engine: combined plans, and what a user holds through each plan.
-    _combined: dict[tuple[str, ...], Plan] = field(default_factory=dict, repr=False, compare=False)
-    _plan_held: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
+    index: CatalogIndex = field(default_factory=CatalogIndex, repr=False, compare=False)
 
     def get_license(self, name: str) -> ModuleLicense | None:
         parsed = parse_license_name(name)

@@ -57,20 +57,6 @@ def canonical(text: str) -> str:
     return "superoffice." + lowered
 
 
-# Spelling -> canonical key, filled on first use so a repeated check costs one exact-dict lookup
-# (a plain dict: subscripting a dict subclass is not specialised by the interpreter).
-CANONICAL: dict[str, str] = {}
-CANONICAL_LIMIT = 65536
-
-
-def remember(text: str) -> str:
-    """Canonical key of `text`, remembered in CANONICAL while it has room."""
-    key = canonical(text)
-    if len(CANONICAL) < CANONICAL_LIMIT:
-        CANONICAL[text] = key
-    return key
-
-
 # Plan keys and seat items: a plan key is `a` or a combined `a+b[+c]` (parts in the order of their
 # solutions, as the catalog writes them); a seat item is a plan key or a full license name
 # (`owner.module`, the only form with a dot). Parsed here and only here.

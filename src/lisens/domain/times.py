@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from lisens.domain.errors import InvalidInput
+from lisens.domain.errors import Code, InvalidInput
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
@@ -28,7 +28,7 @@ def day_in_range(day: date) -> bool:
 def require_time(moment: datetime) -> datetime:
     if not in_range(moment):
         raise InvalidInput(
-            f"time {moment.isoformat()} is outside {TIME_RANGE}", code="INVALID_TIME", value=moment.isoformat()
+            f"time {moment.isoformat()} is outside {TIME_RANGE}", code=Code.INVALID_TIME, value=moment.isoformat()
         )
     return moment
 
@@ -36,7 +36,7 @@ def require_time(moment: datetime) -> datetime:
 def require_day(day: date) -> date:
     if not day_in_range(day):
         raise InvalidInput(
-            f"date {day.isoformat()} is outside {TIME_RANGE}", code="INVALID_TIME", value=day.isoformat()
+            f"date {day.isoformat()} is outside {TIME_RANGE}", code=Code.INVALID_TIME, value=day.isoformat()
         )
     return day
 
@@ -49,5 +49,5 @@ def utc(moment: datetime) -> datetime:
         return moment.astimezone(UTC)
     except OverflowError:
         raise InvalidInput(
-            f"time {moment.isoformat()} is out of range in UTC", code="INVALID_TIME", value=moment.isoformat()
+            f"time {moment.isoformat()} is out of range in UTC", code=Code.INVALID_TIME, value=moment.isoformat()
         ) from None

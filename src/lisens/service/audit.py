@@ -10,7 +10,7 @@ from lisens.db.models import AuditRow
 from lisens.db.repositories import AuditRepository, UserRepository
 from lisens.domain.auditchain import ChainBreak, verify_chain
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
-from lisens.domain.errors import AuditLogTampered, NotFound
+from lisens.domain.errors import AuditLogTampered, Code, NotFound
 from lisens.domain.model import Catalog
 from lisens.domain.names import is_combined
 from lisens.domain.times import utc
@@ -105,7 +105,9 @@ def holdings_at(ctx: Context, tenant: str, user: str, at: datetime) -> dict[str,
     tenant_entry = audit.last_tenant_state(row.id, until=moment)
     user_entry = audit.last_user_state(row.id, user_row.id, until=moment)
     if tenant_entry is None or user_entry is None or user_entry.after is None or tenant_entry.after is None:
-        raise NotFound(f"user {user!r} of tenant {tenant!r} did not exist at {moment.isoformat()}", code="NO_HISTORY")
+        raise NotFound(
+            f"user {user!r} of tenant {tenant!r} did not exist at {moment.isoformat()}", code=Code.NO_HISTORY
+        )
     purchases = tenant_entry.after
     held = user_entry.after
     catalog = ctx.catalog(purchases["generation"])

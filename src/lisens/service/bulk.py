@@ -19,7 +19,9 @@ from typing import Any
 from lisens.db.models import UserRow
 from lisens.db.repositories import AuditRepository, UserRepository
 from lisens.domain.engine import TenantLicenses, require_plan, resolve
+from lisens.domain.errors import BulkFailed as BulkFailed
 from lisens.domain.errors import (
+    Code,
     InvalidCombination,
     InvalidInput,
     LisensError,
@@ -57,18 +59,12 @@ class BulkRow:
     user_type: str
 
 
-class BulkFailed(LisensError):
-    """Some rows failed and nothing was applied (the default, all-or-nothing)."""
-
-    default_code = "BULK_ASSIGN_FAILED"
-
-
 def parse_bulk_csv(text: str) -> list[BulkRow]:
     """Columns: user, plans (joined with '+' for a multi-plan user), licenses (';' or space separated), type."""
     try:
         return _parse(text)
     except csv.Error as exc:
-        raise InvalidInput(f"CSV is malformed: {exc}", code="INVALID_CSV") from None
+        raise InvalidInput(f"CSV is malformed: {exc}", code=Code.INVALID_CSV) from None
 
 
 def _parse(text: str) -> list[BulkRow]:
@@ -78,12 +74,12 @@ def _parse(text: str) -> list[BulkRow]:
     if missing:
         raise InvalidInput(
             f"CSV header {columns!r} lacks column(s) {missing!r}; expected {', '.join(KNOWN_COLUMNS)}",
-            code="INVALID_CSV",
+            code=Code.INVALID_CSV,
         )
     unknown = [c for c in columns if c not in KNOWN_COLUMNS]
     if unknown:
         raise InvalidInput(
-            f"CSV has unknown column(s) {unknown!r}; known: {', '.join(KNOWN_COLUMNS)}", code="INVALID_CSV"
+            f"CSV has unknown column(s) {unknown!r}; known: {', '.join(KNOWN_COLUMNS)}", code=Code.INVALID_CSV
         )
     rows = []
     for raw in reader:
@@ -160,7 +156,7 @@ class _Bulk:
             user = self._new_user(row, plans, entries, at=at)
         before = user.snapshot()
         if not row.plans and not row.licenses:
-            raise InvalidInput("nothing to assign: give plans or licenses", code="NOTHING_TO_ASSIGN")
+            raise InvalidInput("nothing to assign: give plans or licenses", code=Code.NOTHING_TO_ASSIGN)
         if user.row.retired:
             raise UserRetired(f"user {row.user!r} is retired and holds no licenses", user=row.user)
         new_plan = before["plan"]
@@ -170,7 +166,7 @@ class _Bulk:
                 raise InvalidCombination(
                     f"in {state.catalog.name} every user holds the tenant's plan "
                     f"({tenant_plan(state) or 'none bought'}), not {plan.key}; change the tenant's plan instead",
-                    code="NOT_TENANT_PLAN",
+                    code=Code.NOT_TENANT_PLAN,
                     plan=plan.key,
                 )
             allowed = state.catalog.licenses[plan.plan_license].allowed_user_types
@@ -226,7 +222,7 @@ class _Bulk:
         if not USER_NAME_RE.fullmatch(row.user):
             raise InvalidInput(
                 f"user name {row.user!r} must be 1-254 letters, digits and . _ @ + -, starting with a letter or digit",
-                code="INVALID_NAME",
+                code=Code.INVALID_NAME,
                 value=row.user,
             )
         try:
@@ -234,7 +230,7 @@ class _Bulk:
         except ValueError:
             raise InvalidInput(
                 f"user type {row.user_type!r} is not one of {', '.join(t.value for t in UserType)}",
-                code="INVALID_USER_TYPE",
+                code=Code.INVALID_USER_TYPE,
                 value=row.user_type,
             ) from None
         state = self.state

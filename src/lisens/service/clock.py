@@ -12,7 +12,7 @@ from lisens.db.repositories import (
     SubscriptionRepository,
     TenantRepository,
 )
-from lisens.domain.errors import ChangeBeforeHistory, InvalidInput, TimeNotAllowed
+from lisens.domain.errors import ChangeBeforeHistory, Code, InvalidInput, TimeNotAllowed
 from lisens.domain.times import require_time, utc
 from lisens.service.context import Context
 
@@ -67,7 +67,7 @@ def correction_time(
             f"a change cannot be recorded in the future ({requested.isoformat()} is after {now.isoformat()}); "
             "make it when it is due, or use the scheduled forms (seat lowering at the term end, "
             "`migrate apply --at-renewal`)",
-            code="CHANGE_IN_FUTURE",
+            code=Code.CHANGE_IN_FUTURE,
             at=requested.isoformat(),
         )
     if last is not None and requested < last:

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lisens.catalog.loader import load_catalog
-from lisens.domain.errors import InvalidInput
+from lisens.domain.errors import Code, InvalidInput
 from lisens.domain.model import Catalog
 from lisens.domain.times import require_time, utc
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from lisens.db.sessions import Session
 
 Clock = Callable[[], datetime]
 
@@ -50,6 +50,6 @@ def parse_time(text: str) -> datetime:
     except ValueError:
         raise InvalidInput(
             f"time {text!r} is not an ISO 8601 date or date-time (e.g. 2026-11-22 or 2026-11-22T10:00:00+01:00)",
-            code="INVALID_TIME",
+            code=Code.INVALID_TIME,
             value=text,
         ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lisens.db.repositories import SubscriptionRepository
 from lisens.domain.billing import Contract, PeriodChange
-from lisens.domain.errors import NotFound
+from lisens.domain.errors import Code, NotFound
 from lisens.service.context import Context
 from lisens.service.state import TenantState
 
@@ -21,5 +21,7 @@ def contract_of(ctx: Context, tenant_id: int) -> Contract | None:
 def require_contract(ctx: Context, state: TenantState) -> Contract:
     contract = contract_of(ctx, state.id)
     if contract is None:
-        raise NotFound(f"tenant {state.row.name!r} has no subscription", code="NO_SUBSCRIPTION", tenant=state.row.name)
+        raise NotFound(
+            f"tenant {state.row.name!r} has no subscription", code=Code.NO_SUBSCRIPTION, tenant=state.row.name
+        )
     return contract

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from lisens.db.repositories import AuditRepository, PurchaseRepository, UsageRepository, UserRepository
-from lisens.domain.errors import Conflict, InvalidInput, NotFound
+from lisens.domain.errors import Code, InvalidInput, NotFound
+from lisens.domain.errors import PlanLimitReached as PlanLimitReached
 from lisens.domain.seats import SeatCount
 from lisens.domain.times import utc
 from lisens.service.clock import change_time
@@ -17,10 +18,6 @@ from lisens.service.state import TenantState, load_state
 
 NEARING = 0.85  # IsNearingMaximum from 85% of the limit (the documented yellow warning)
 UNLIMITED = -1
-
-
-class PlanLimitReached(Conflict):
-    default_code = "PLAN_LIMIT_REACHED"
 
 
 def tenant_plan(state: TenantState) -> str | None:
@@ -38,7 +35,9 @@ def _usage(ctx: Context, state: TenantState) -> dict[str, int]:
 def _require_metric(state: TenantState, metric: str) -> str:
     if metric not in state.catalog.limits:
         known = ", ".join(state.catalog.limits) or "none in this generation"
-        raise InvalidInput(f"{metric!r} is no plan-limit metric; known: {known}", code="UNKNOWN_METRIC", metric=metric)
+        raise InvalidInput(
+            f"{metric!r} is no plan-limit metric; known: {known}", code=Code.UNKNOWN_METRIC, metric=metric
+        )
     return metric
 
 
@@ -132,7 +131,7 @@ def _write_usage(ctx: Context, state: TenantState, metric: str, count: int, *, a
 def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetime | None = None) -> dict[str, Any]:
     """Report how much is in use (a fact: accepted even above the limit, which then shows as reached)."""
     if count < 0:
-        raise InvalidInput(f"usage {count} must be 0 or more", code="INVALID_NUMBER", value=count)
+        raise InvalidInput(f"usage {count} must be 0 or more", code=Code.INVALID_NUMBER, value=count)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     _write_usage(ctx, state, _require_metric(state, metric), count, at=at, action="usage.set")
@@ -143,7 +142,7 @@ def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetim
 def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: datetime | None = None) -> dict[str, Any]:
     """Create `count` more (a dashboard, a project, …): refused with PLAN_LIMIT_REACHED beyond the limit."""
     if count <= 0:
-        raise InvalidInput(f"count {count} must be 1 or more", code="INVALID_NUMBER", value=count)
+        raise InvalidInput(f"count {count} must be 1 or more", code=Code.INVALID_NUMBER, value=count)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     _require_metric(state, metric)
@@ -171,9 +170,9 @@ def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime | Non
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     if not state.catalog.tenant_plan:
-        raise InvalidInput(f"generation {state.row.generation} has no tenant-wide plan", code="NO_TENANT_PLAN")
+        raise InvalidInput(f"generation {state.row.generation} has no tenant-wide plan", code=Code.NO_TENANT_PLAN)
     if to not in state.catalog.plans:
-        raise NotFound(f"generation {state.row.generation} has no plan {to!r}", code="UNKNOWN_PLAN", plan=to)
+        raise NotFound(f"generation {state.row.generation} has no plan {to!r}", code=Code.UNKNOWN_PLAN, plan=to)
     current = tenant_plan(state)
     usage = _usage(ctx, state)
     over = [

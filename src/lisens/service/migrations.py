@@ -19,7 +19,7 @@ from lisens.db.repositories import (
     UserRepository,
 )
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
-from lisens.domain.errors import Conflict, InvalidInput, NotFound
+from lisens.domain.errors import Code, Conflict, InvalidInput, NotFound
 from lisens.domain.migration import PlanMapping, carried_licenses
 from lisens.domain.model import Catalog, LicenseType, Plan
 from lisens.domain.names import is_license_item, seat_kind
@@ -72,7 +72,7 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
     source = state.catalog
     target = ctx.catalog(to)
     if target.generation == source.generation:
-        raise InvalidInput(f"tenant {state.row.name!r} is on generation {to} already", code="SAME_GENERATION")
+        raise InvalidInput(f"tenant {state.row.name!r} is on generation {to} already", code=Code.SAME_GENERATION)
     mapping = load_mapping(source.generation, target.generation, ctx.catalog_dir)
     rows, plans, direct = assignments(ctx, state)
     source_held = state.licenses()
@@ -288,7 +288,9 @@ def apply(
         contract = contract_of(ctx, state.id)
         renewal = contract.next_renewal(utc(at).date()) if contract else None
         if renewal is None:
-            raise Conflict(f"tenant {tenant!r} has no renewal to wait for (no running subscription)", code="NO_RENEWAL")
+            raise Conflict(
+                f"tenant {tenant!r} has no renewal to wait for (no running subscription)", code=Code.NO_RENEWAL
+            )
         GenerationMoveRepository(ctx.session).add(
             state.id,
             MigrationRow(
@@ -375,7 +377,7 @@ def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[s
     moves = GenerationMoveRepository(ctx.session)
     migration = moves.last_applied(state.id)
     if migration is None or migration.before is None:
-        raise NotFound(f"tenant {tenant!r} has no applied migration to roll back", code="NO_MIGRATION")
+        raise NotFound(f"tenant {tenant!r} has no applied migration to roll back", code=Code.NO_MIGRATION)
     before = migration.before
     session = ctx.session
     moves.replace_seats(

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from lisens.db.repositories import AuditRepository, PurchaseRepository, SubscriptionRepository, UserRepository
 from lisens.domain.decide import held
-from lisens.domain.errors import Conflict, InvalidInput, LisensError
+from lisens.domain.errors import Code, Conflict, InvalidInput, LisensError
 from lisens.domain.names import SUPEROFFICE, is_license_item, is_superoffice_item, seat_kind
 from lisens.domain.seats import SeatCount
 from lisens.domain.times import utc
@@ -111,13 +111,13 @@ def _require_newer(state: TenantState, body: Mapping[str, Any]) -> int:
     sequence = body.get("sequence")
     if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
         raise PackageError(
-            "the package has no sequence number; ask the vendor for a new package", code="PACKAGE_SUPERSEDED"
+            "the package has no sequence number; ask the vendor for a new package", code=Code.PACKAGE_SUPERSEDED
         )
     if sequence <= state.row.package_active:
         raise Conflict(
             f"package {sequence} of tenant {state.row.name!r} is superseded: package {state.row.package_active} "
             "is active, and packages only move forward",
-            code="PACKAGE_SUPERSEDED",
+            code=Code.PACKAGE_SUPERSEDED,
             sequence=sequence,
             active=state.row.package_active,
         )
@@ -148,12 +148,12 @@ def activate_package(
         raise PackageError(
             f"the package is for tenant {body.get('tenant')!r} (generation {body.get('generation')}), "
             f"not {state.row.name!r} (generation {state.row.generation})",
-            code="PACKAGE_WRONG_TENANT",
+            code=Code.PACKAGE_WRONG_TENANT,
         )
     sequence = _require_newer(state, body)
     purchases = body.get("purchases")
     if not isinstance(purchases, dict):
-        raise PackageError("the package has no purchases", code="PACKAGE_MALFORMED")
+        raise PackageError("the package has no purchases", code=Code.PACKAGE_MALFORMED)
     new_seats: dict[str, int] = {str(k): int(v) for k, v in purchases.get("seats", {}).items()}
     term = None
     contract = contract_of(ctx, state.id)
@@ -186,7 +186,7 @@ def activate_package(
                 f"{s['item']}: {s['in_use']} in use, new total {s['new_total']}, remove {s['remove']}"
                 for s in superfluous
             ),
-            code="SUPERFLUOUS_LICENSES",
+            code=Code.SUPERFLUOUS_LICENSES,
             superfluous=superfluous,
             changes=changes,
         )
@@ -289,7 +289,9 @@ def issue_snapshot(
     key a short while ago (a tenth of the TTL, at most 5 minutes) is served again as it was issued.
     """
     if ttl <= timedelta(0) or ttl > MAX_SNAPSHOT_TTL:
-        raise InvalidInput(f"snapshot TTL {ttl} must be more than 0 and at most {MAX_SNAPSHOT_TTL}", code="INVALID_TTL")
+        raise InvalidInput(
+            f"snapshot TTL {ttl} must be more than 0 and at most {MAX_SNAPSHOT_TTL}", code=Code.INVALID_TTL
+        )
     state = load_state(ctx, tenant)
     moment = utc(at)
     term = term_of(ctx, state, moment)
@@ -334,12 +336,12 @@ def _decode(extended: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(signature, str) or not signature:
         raise PackageError(
             "NewLicense.New.Signature does not carry a Lisens package (use GetLicenseFromFile first)",
-            code="PACKAGE_MALFORMED",
+            code=Code.PACKAGE_MALFORMED,
         )
     try:
         return parse_package(base64.b64decode(signature, validate=True))
     except (binascii.Error, ValueError):
-        raise PackageError("NewLicense.New.Signature is not a Lisens package", code="PACKAGE_MALFORMED") from None
+        raise PackageError("NewLicense.New.Signature is not a Lisens package", code=Code.PACKAGE_MALFORMED) from None
 
 
 def _get(mapping: Any, key: str) -> Any:

@@ -20,7 +20,7 @@ from typing import Any, ParamSpec
 
 from lisens.db.models import ScheduledChangeRow, TenantRow
 from lisens.db.repositories import APPLYING_SCHEDULED, AuditRepository, ScheduledChangeRepository, TenantRepository
-from lisens.domain.errors import InvalidInput, LisensError, NotFound
+from lisens.domain.errors import Code, InvalidInput, LisensError, NotFound
 from lisens.domain.times import require_time, utc
 from lisens.service.clock import change_time, not_before_log, require_vendor_time
 from lisens.service.context import Context
@@ -29,8 +29,7 @@ from lisens.service.state import load_state, require_tenant_row
 P = ParamSpec("P")
 Operation = Callable[..., dict[str, Any]]
 
-# Every schedulable use case by name (`tenants.set_seats`); filled as their modules are imported.
-REGISTRY: dict[str, Operation] = {}
+# The modules of the schedulable use cases; a stored change names its use case `module.function`.
 SCHEDULABLE_MODULES = ("tenants", "users", "subscriptions", "fencing")
 
 
@@ -51,7 +50,6 @@ def schedulable(func: Callable[P, dict[str, Any]]) -> Callable[P, dict[str, Any]
         apply_due_changes(ctx, tenant, until=utc(at) if at is not None else None)
         return func(*args, **kwargs)
 
-    REGISTRY[name] = func
     return wrapper
 
 
@@ -60,7 +58,7 @@ def _plain(params: dict[str, Any], operation: str) -> dict[str, Any]:
     try:
         return dict(json.loads(json.dumps(params, allow_nan=False)))
     except (TypeError, ValueError):
-        raise InvalidInput(f"{operation} cannot be scheduled with these arguments", code="NOT_SCHEDULABLE") from None
+        raise InvalidInput(f"{operation} cannot be scheduled with these arguments", code=Code.NOT_SCHEDULABLE) from None
 
 
 def schedule_change(
@@ -103,10 +101,14 @@ def change_view(row: ScheduledChangeRow) -> dict[str, Any]:
     }
 
 
-def _registry() -> dict[str, Operation]:
-    for module in SCHEDULABLE_MODULES:
-        importlib.import_module(f"lisens.service.{module}")
-    return REGISTRY
+def _operation(name: str) -> Operation:
+    """The use case a stored change names (`tenants.set_seats`), without its `@schedulable` wrapper: a due
+    change is applied, not scheduled again."""
+    module, _, function = name.partition(".")
+    if module not in SCHEDULABLE_MODULES:
+        raise KeyError(name)
+    operation: Operation = getattr(importlib.import_module(f"lisens.service.{module}"), function).__wrapped__
+    return operation
 
 
 def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = None) -> list[dict[str, Any]]:
@@ -119,7 +121,6 @@ def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = Non
         return []  # the common case: nothing is due, and no query was needed to know
     repo = ScheduledChangeRepository(ctx.session)
     locked = TenantRepository(ctx.session).lock(row.id)
-    operations = _registry()
     done: list[dict[str, Any]] = []
     ctx.session.info[APPLYING_SCHEDULED] = True
     try:
@@ -128,7 +129,7 @@ def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = Non
             vendor = replace(ctx, may_correct=True, actor=f"{change.requested_by} (scheduled)")
             try:
                 with ctx.session.begin_nested():
-                    operations[change.operation](vendor, tenant, **change.params, at=moment)
+                    _operation(change.operation)(vendor, tenant, **change.params, at=moment)
                 change.state, change.outcome = "applied", ""
             except LisensError as error:
                 change.state, change.outcome = "failed", f"{error.code}: {error.message}"[:1000]
@@ -165,10 +166,10 @@ def cancel_change(ctx: Context, tenant: str, change_id: int) -> dict[str, Any]:
     state = load_state(ctx, tenant, lock=True)
     row = ScheduledChangeRepository(ctx.session).get(state.id, change_id)
     if row is None:
-        raise NotFound(f"tenant {tenant!r} has no scheduled change {change_id}", code="UNKNOWN_SCHEDULED_CHANGE")
+        raise NotFound(f"tenant {tenant!r} has no scheduled change {change_id}", code=Code.UNKNOWN_SCHEDULED_CHANGE)
     if row.state != "pending":
         raise InvalidInput(
-            f"scheduled change {change_id} is {row.state}, not pending", code="NOT_PENDING", state=row.state
+            f"scheduled change {change_id} is {row.state}, not pending", code=Code.NOT_PENDING, state=row.state
         )
     now = change_time(ctx, state.row)
     row.state, row.done_at = "cancelled", now

@@ -26,7 +26,7 @@ from lisens.domain.billing import (
     license_dates,
     require_period,
 )
-from lisens.domain.errors import AlreadyExists, Conflict, NotFound
+from lisens.domain.errors import AlreadyExists, Code, Conflict, NotFound
 from lisens.domain.names import is_superoffice_item
 from lisens.domain.times import require_day, utc
 from lisens.service.audit import require_intact
@@ -129,7 +129,7 @@ def create_subscription(
     at = change_time(ctx, state.row, at)
     repo = SubscriptionRepository(ctx.session)
     if repo.get(state.id) is not None:
-        raise AlreadyExists(f"tenant {tenant!r} has a subscription already", code="SUBSCRIPTION_EXISTS")
+        raise AlreadyExists(f"tenant {tenant!r} has a subscription already", code=Code.SUBSCRIPTION_EXISTS)
     repo.add(state.id, SubscriptionRow(start=start, period=period, created_at=utc(at)))
     AuditRepository(ctx.session).add(
         state.id,
@@ -193,7 +193,7 @@ def change_period(ctx: Context, tenant: str, *, period: int, at: datetime | None
     at = change_time(ctx, state.row, at)
     contract = require_contract(ctx, state)
     if contract.next_renewal(_day(at)) is None:
-        raise Conflict(f"tenant {tenant!r}'s subscription is cancelled or ended", code="SUBSCRIPTION_ENDED")
+        raise Conflict(f"tenant {tenant!r}'s subscription is cancelled or ended", code=Code.SUBSCRIPTION_ENDED)
     SubscriptionRepository(ctx.session).add_period_change(state.id, _day(at), period)
     AuditRepository(ctx.session).add(
         state.id, at=utc(at), actor=ctx.actor, action="subscription.period", subject=tenant, after={"period": period}
@@ -210,7 +210,7 @@ def cancel_subscription(ctx: Context, tenant: str, *, at: datetime | None = None
     at = change_time(ctx, state.row, at)
     row = SubscriptionRepository(ctx.session).get(state.id)
     if row is None:
-        raise NotFound(f"tenant {tenant!r} has no subscription", code="NO_SUBSCRIPTION")
+        raise NotFound(f"tenant {tenant!r} has no subscription", code=Code.NO_SUBSCRIPTION)
     if row.cancelled is not None:
         return show_subscription(ctx, tenant, at=at)
     row.cancelled = _day(at)

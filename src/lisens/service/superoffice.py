@@ -13,7 +13,7 @@ from lisens.db.repositories import PurchaseRepository, UserRepository
 from lisens.domain.billing import license_dates
 from lisens.domain.decide import held
 from lisens.domain.engine import require_plan
-from lisens.domain.errors import NotFound
+from lisens.domain.errors import Code, NotFound
 from lisens.domain.model import LicenseType, UserType
 from lisens.domain.names import SUPEROFFICE, parse_license_name
 from lisens.service.context import Context
@@ -69,7 +69,7 @@ def _require_owner(ctx: Context, state: TenantState, owner: str) -> tuple[str, s
     owners = _owners(ctx, state)
     key = owner.upper()
     if key not in owners:
-        raise NotFound(f"no license owner {owner!r}", code="UNKNOWN_OWNER", owner=owner)
+        raise NotFound(f"no license owner {owner!r}", code=Code.UNKNOWN_OWNER, owner=owner)
     return key, owners[key]
 
 
@@ -156,13 +156,13 @@ def module_license_of(ctx: Context, tenant: str, owner: str, module: str) -> dic
     for row in license_rows(ctx, state):
         if row.info.full_name == full:
             return module_license(state, row)
-    raise NotFound(f"tenant {tenant!r} has no module license {full}", code="LICENSE_NOT_IN_TENANT", name=full)
+    raise NotFound(f"tenant {tenant!r} has no module license {full}", code=Code.LICENSE_NOT_IN_TENANT, name=full)
 
 
 def _require_associate(ctx: Context, state: TenantState, associate_id: int) -> UserRow:
     row = UserRepository(ctx.session).get_by_id(state.id, associate_id)
     if row is None:
-        raise NotFound(f"no associate {associate_id}", code="UNKNOWN_USER", associate_id=associate_id)
+        raise NotFound(f"no associate {associate_id}", code=Code.UNKNOWN_USER, associate_id=associate_id)
     return row
 
 

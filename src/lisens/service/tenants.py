@@ -16,14 +16,7 @@ from lisens.db.repositories import (
     UserRepository,
 )
 from lisens.domain.engine import require_plan
-from lisens.domain.errors import (
-    AlreadyExists,
-    Conflict,
-    InvalidInput,
-    NotAssignable,
-    NotFound,
-    SeatsBelowInUse,
-)
+from lisens.domain.errors import AlreadyExists, Code, Conflict, InvalidInput, NotAssignable, NotFound, SeatsBelowInUse
 from lisens.domain.model import LicenseType
 from lisens.domain.names import SUPEROFFICE, is_combined, parse_license_name, seat_kind
 from lisens.domain.seats import SeatCount
@@ -57,13 +50,13 @@ def create_tenant(
     if not NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"tenant name {name!r} must be 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit",
-            code="INVALID_NAME",
+            code=Code.INVALID_NAME,
             value=name,
         )
     catalog = ctx.catalog(generation)
     tenants = TenantRepository(ctx.session)
     if tenants.get_by_name(name) is not None:
-        raise AlreadyExists(f"tenant {name!r} exists already", code="TENANT_EXISTS", tenant=name)
+        raise AlreadyExists(f"tenant {name!r} exists already", code=Code.TENANT_EXISTS, tenant=name)
     row = tenants.add(
         TenantRow(
             name=name, generation=catalog.generation, company=company, serial=serial, created_at=ctx.now(), version=0
@@ -121,13 +114,13 @@ def seat_item(state: TenantState, text: str) -> tuple[str, str]:
         raise NotFound(
             f"{text!r} is neither a plan of generation {state.catalog.generation} (plans: {known}) "
             f"nor a module license of tenant {state.row.name!r}",
-            code="UNKNOWN_PLAN_OR_LICENSE",
+            code=Code.UNKNOWN_PLAN_OR_LICENSE,
             item=text,
         )
     if info.type is not LicenseType.USER:
         raise NotAssignable(
             f"{info.full_name} is a system license: it is bought with `lisens system add`, not in seats",
-            code="SYSTEM_LICENSE_NOT_ASSIGNABLE",
+            code=Code.SYSTEM_LICENSE_NOT_ASSIGNABLE,
             item=text,
         )
     if info.is_plan_license:
@@ -135,13 +128,13 @@ def seat_item(state: TenantState, text: str) -> tuple[str, str]:
         raise NotAssignable(
             f"{info.full_name} is a plan license; buy seats of a plan instead "
             f"({', '.join(plans) or 'a combined plan a+b'})",
-            code="PLAN_LICENSE_NOT_ASSIGNABLE",
+            code=Code.PLAN_LICENSE_NOT_ASSIGNABLE,
             item=text,
         )
     if info.hidden:
         raise NotAssignable(
             f"{info.full_name} is hidden: it comes with plans and is not sold on its own",
-            code="LICENSE_HIDDEN",
+            code=Code.LICENSE_HIDDEN,
             item=text,
         )
     return "license", info.full_name
@@ -155,7 +148,7 @@ def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime
     the first 12 months); a raise applies at once (and is invoiced pro rata).
     """
     if number < 0:
-        raise InvalidInput(f"number of seats {number} must be 0 or more", code="INVALID_NUMBER", value=number)
+        raise InvalidInput(f"number of seats {number} must be 0 or more", code=Code.INVALID_NUMBER, value=number)
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -276,7 +269,7 @@ def upgrade_seats(
     Applied immediately, as one change: the invoice charges the price difference pro rata.
     """
     if number <= 0:
-        raise InvalidInput(f"number of seats {number} must be 1 or more", code="INVALID_NUMBER", value=number)
+        raise InvalidInput(f"number of seats {number} must be 1 or more", code=Code.INVALID_NUMBER, value=number)
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -285,20 +278,22 @@ def upgrade_seats(
     if kind_from != "plan" or kind_to != "plan" or source == target:
         raise InvalidInput(
             f"an upgrade moves seats between two different plans, not {from_plan!r} -> {to_plan!r}",
-            code="INVALID_UPGRADE",
+            code=Code.INVALID_UPGRADE,
         )
     remaining = state.seat_total(source) - number
     if remaining < 0:
         raise InvalidInput(
-            f"{source} has {state.seat_total(source)} seats; cannot move {number}", code="INVALID_NUMBER", value=number
+            f"{source} has {state.seat_total(source)} seats; cannot move {number}",
+            code=Code.INVALID_NUMBER,
+            value=number,
         )
     repo = UserRepository(ctx.session)
     holders = set(repo.holders_of_plan(state.id, source))
     unknown = [name for name in users if name not in holders]
     if unknown:
-        raise NotFound(f"users {unknown!r} do not hold plan {source}", code="NOT_ASSIGNED", users=unknown)
+        raise NotFound(f"users {unknown!r} do not hold plan {source}", code=Code.NOT_ASSIGNED, users=unknown)
     if len(users) > number:
-        raise InvalidInput(f"{len(users)} users named for {number} seats", code="INVALID_NUMBER", value=number)
+        raise InvalidInput(f"{len(users)} users named for {number} seats", code=Code.INVALID_NUMBER, value=number)
     staying = sorted(holders - set(users))
     if len(staying) > remaining:
         raise _below_in_use(source, staying, remaining)
@@ -321,7 +316,7 @@ def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None
     if addon.requires and addon.requires not in state.addons:
         raise Conflict(
             f"add-on {key!r} requires add-on {addon.requires!r}; add that first",
-            code="ADDON_REQUIRES",
+            code=Code.ADDON_REQUIRES,
             addon=key,
             requires=addon.requires,
         )
@@ -340,12 +335,12 @@ def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = N
     at = change_time(ctx, state.row, at)
     state.catalog.require_addon(key)
     if key not in state.addons:
-        raise NotFound(f"tenant {tenant!r} has no add-on {key!r}", code="ADDON_NOT_PRESENT", addon=key)
+        raise NotFound(f"tenant {tenant!r} has no add-on {key!r}", code=Code.ADDON_NOT_PRESENT, addon=key)
     dependents = [a for a in state.addons if state.catalog.addons[a].requires == key]
     if dependents:
         raise Conflict(
             f"add-on {key!r} is required by {', '.join(dependents)}; remove those first",
-            code="ADDON_REQUIRED",
+            code=Code.ADDON_REQUIRED,
             addon=key,
             required_by=dependents,
         )
@@ -363,7 +358,7 @@ def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | N
     info = state.require_license(name)
     if info.type is LicenseType.USER:
         raise NotAssignable(
-            f"{info.full_name} is a user license: buy seats with `lisens seats set`", code="NOT_A_SYSTEM_LICENSE"
+            f"{info.full_name} is a user license: buy seats with `lisens seats set`", code=Code.NOT_A_SYSTEM_LICENSE
         )
     if info.full_name in state.system:
         return {"license": info.full_name, "changed": False}
@@ -382,7 +377,7 @@ def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime 
     if info.full_name not in state.system:
         raise NotFound(
             f"tenant {tenant!r} did not buy system license {info.full_name} on its own",
-            code="SYSTEM_LICENSE_NOT_PRESENT",
+            code=Code.SYSTEM_LICENSE_NOT_PRESENT,
         )
     before = state.snapshot()
     PurchaseRepository(ctx.session).remove_system(state.id, info.full_name)
@@ -398,11 +393,11 @@ def add_owner(
     at = change_time(ctx, state.row, at)
     if not OWNER_RE.fullmatch(owner) or owner == SUPEROFFICE:
         raise InvalidInput(
-            f"owner name {owner!r} must be upper case A-Z and 0-9, and not SUPEROFFICE", code="INVALID_OWNER"
+            f"owner name {owner!r} must be upper case A-Z and 0-9, and not SUPEROFFICE", code=Code.INVALID_OWNER
         )
     purchases = PurchaseRepository(ctx.session)
     if owner in purchases.owners(state.id):
-        raise AlreadyExists(f"tenant {tenant!r} has owner {owner!r} already", code="OWNER_EXISTS")
+        raise AlreadyExists(f"tenant {tenant!r} has owner {owner!r} already", code=Code.OWNER_EXISTS)
     before = state.snapshot()
     purchases.add_owner(state.id, owner, description)
     _changed(ctx, state, at=at, action="owner.add", subject=owner, before=before)
@@ -427,12 +422,12 @@ def add_partner_license(
     if parsed.owner not in owners:
         raise NotFound(
             f"{name!r}: tenant {tenant!r} has no license owner {parsed.owner!r}; add it with `lisens owner add`",
-            code="UNKNOWN_OWNER",
+            code=Code.UNKNOWN_OWNER,
         )
     if license_type not in ("system", "user"):
-        raise InvalidInput(f"license type {license_type!r} must be system or user", code="INVALID_LICENSE_TYPE")
+        raise InvalidInput(f"license type {license_type!r} must be system or user", code=Code.INVALID_LICENSE_TYPE)
     if parsed.full in state.partner:
-        raise AlreadyExists(f"tenant {tenant!r} has license {parsed.full} already", code="LICENSE_EXISTS")
+        raise AlreadyExists(f"tenant {tenant!r} has license {parsed.full} already", code=Code.LICENSE_EXISTS)
     before = state.snapshot()
     PurchaseRepository(ctx.session).add_partner_license(
         state.id,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from lisens.db.models import TokenRow
 from lisens.db.repositories import AuditRepository, TenantRepository, TokenRepository
-from lisens.domain.errors import InvalidInput, NotFound
+from lisens.domain.errors import Code, InvalidInput, NotFound
 from lisens.domain.times import utc
 from lisens.service.clock import change_time
 from lisens.service.context import Context
@@ -66,10 +66,10 @@ def create_token(
 ) -> tuple[str, dict[str, Any]]:
     """A new token; the plain text is returned once and never stored."""
     if role not in ROLES:
-        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", code="INVALID_ROLE", value=role)
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", code=Code.INVALID_ROLE, value=role)
     if (role == "vendor") != (tenant is None):
         raise InvalidInput(
-            "a vendor token has no tenant; an admin or app token needs one", code="INVALID_ROLE", value=role
+            "a vendor token has no tenant; an admin or app token needs one", code=Code.INVALID_ROLE, value=role
         )
     tenant_id = user_id = None
     if tenant is not None:
@@ -79,7 +79,7 @@ def create_token(
         if user is not None:
             user_id = require_user(ctx, state, user).id
     elif user is not None:
-        raise InvalidInput("a vendor token cannot be bound to a user", code="INVALID_ROLE")
+        raise InvalidInput("a vendor token cannot be bound to a user", code=Code.INVALID_ROLE)
     else:
         moment = ctx.now()
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -116,7 +116,7 @@ def revoke_token(ctx: Context, token_id: int) -> dict[str, Any]:
     """Revoke a token at once (the server's clock); recorded in its tenant's log, or the vendor's."""
     row = TokenRepository(ctx.session).get(token_id)
     if row is None:
-        raise NotFound(f"no token with id {token_id}", code="UNKNOWN_TOKEN", token=token_id)
+        raise NotFound(f"no token with id {token_id}", code=Code.UNKNOWN_TOKEN, token=token_id)
     if row.revoked_at is None:
         audit = AuditRepository(ctx.session)
         subject = f"{row.prefix}…"

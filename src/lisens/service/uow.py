@@ -11,14 +11,14 @@ from lisens.db.transaction import DatabaseUnavailable, transaction
 from lisens.service.context import Clock, Context, system_clock
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    from lisens.db.sessions import SessionFactory
 
 __all__ = ["DatabaseUnavailable", "unit_of_work"]
 
 
 @contextmanager
 def unit_of_work(
-    factory: sessionmaker[Session],
+    factory: SessionFactory,
     *,
     actor: str,
     catalog_dir: Path | None,

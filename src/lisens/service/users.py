@@ -15,6 +15,7 @@ from lisens.domain.decide import Decider, Term, decide, held
 from lisens.domain.engine import Decision, Resolution, combine, require_plan
 from lisens.domain.errors import (
     AlreadyExists,
+    Code,
     InvalidCombination,
     InvalidInput,
     NotAssignable,
@@ -23,6 +24,7 @@ from lisens.domain.errors import (
     SeatLimitReached,
     UserRetired,
 )
+from lisens.domain.errors import BatchTooLarge as BatchTooLarge
 from lisens.domain.model import LicenseType, Plan, UserType
 from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
@@ -90,7 +92,7 @@ def add_user(
     if not USER_NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"user name {name!r} must be 1-254 letters, digits and . _ @ + -, starting with a letter or digit",
-            code="INVALID_NAME",
+            code=Code.INVALID_NAME,
             value=name,
         )
     try:
@@ -98,14 +100,14 @@ def add_user(
     except ValueError:
         raise InvalidInput(
             f"user type {user_type!r} is not one of {', '.join(t.value for t in UserType)}",
-            code="INVALID_USER_TYPE",
+            code=Code.INVALID_USER_TYPE,
             value=user_type,
         ) from None
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     users = UserRepository(ctx.session)
     if users.get(state.id, name) is not None:
-        raise AlreadyExists(f"tenant {tenant!r} has a user {name!r} already", code="USER_EXISTS", user=name)
+        raise AlreadyExists(f"tenant {tenant!r} has a user {name!r} already", code=Code.USER_EXISTS, user=name)
     if state.catalog.tenant_plan and can_log_in:
         # Checked before the user is written: a refused user leaves nothing behind.
         plan = _require_tenant_plan(state)
@@ -161,7 +163,7 @@ def _check_user_type(info_name: str, allowed: frozenset[UserType], user: UserRow
     if allowed and UserType(user.type) not in allowed:
         raise NotAssignable(
             f"{info_name} is for {', '.join(sorted(t.value for t in allowed))} users; {user.name!r} is {user.type}",
-            code="USER_TYPE_NOT_ALLOWED",
+            code=Code.USER_TYPE_NOT_ALLOWED,
             license=info_name,
             user=user.name,
             user_type=user.type,
@@ -173,19 +175,19 @@ def _assignable(state: TenantState, name: str, user: UserRow) -> LicenseInfo:
     if info.type is not LicenseType.USER:
         raise NotAssignable(
             f"{info.full_name} is a system license: it is on for the whole tenant and is not assigned to users",
-            code="SYSTEM_LICENSE_NOT_ASSIGNABLE",
+            code=Code.SYSTEM_LICENSE_NOT_ASSIGNABLE,
             license=info.full_name,
         )
     if info.is_plan_license:
         raise NotAssignable(
             f"{info.full_name} is a plan license: assign the plan (--plan) instead",
-            code="PLAN_LICENSE_NOT_ASSIGNABLE",
+            code=Code.PLAN_LICENSE_NOT_ASSIGNABLE,
             license=info.full_name,
         )
     if info.hidden:
         raise NotAssignable(
             f"{info.full_name} is hidden: it comes with a plan and cannot be assigned by hand",
-            code="LICENSE_HIDDEN",
+            code=Code.LICENSE_HIDDEN,
             license=info.full_name,
         )
     _check_user_type(info.full_name, info.allowed_user_types, user)
@@ -235,7 +237,7 @@ def assign(
 ) -> dict[str, Any]:
     """Assign a plan (several plans: their combined plan) and/or user licenses, in one transaction."""
     if not plans and not licenses:
-        raise InvalidInput("nothing to assign: give plans or licenses", code="NOTHING_TO_ASSIGN")
+        raise InvalidInput("nothing to assign: give plans or licenses", code=Code.NOTHING_TO_ASSIGN)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
@@ -249,7 +251,7 @@ def assign(
             raise InvalidCombination(
                 f"in {state.catalog.name} every user holds the tenant's plan ({tenant_plan(state) or 'none bought'}), "
                 f"not {plan.key}; change the tenant's plan instead",
-                code="NOT_TENANT_PLAN",
+                code=Code.NOT_TENANT_PLAN,
                 plan=plan.key,
             )
         _check_user_type(f"plan {plan.key}", state.catalog.licenses[plan.plan_license].allowed_user_types, user)
@@ -296,7 +298,7 @@ def unassign(
     at: datetime | None = None,
 ) -> dict[str, Any]:
     if not plan and not licenses:
-        raise InvalidInput("nothing to unassign: give --plan or licenses", code="NOTHING_TO_ASSIGN")
+        raise InvalidInput("nothing to unassign: give --plan or licenses", code=Code.NOTHING_TO_ASSIGN)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
@@ -414,10 +416,6 @@ def license_term(term: Term) -> dict[str, str] | None:
 
 MAX_CHECK_PAIRS = 1_000_000  # users x licenses in one batch check
 MAX_EXPLAINED_PAIRS = 100_000  # the same with `explain`: each held pair names what grants it
-
-
-class BatchTooLarge(InvalidInput):
-    default_code = "BATCH_TOO_LARGE"
 
 
 def require_batch_size(users: int, licenses: int, *, explain: bool) -> None:
