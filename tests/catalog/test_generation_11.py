@@ -194,7 +194,9 @@ def test_the_swedish_seed_feature_names_are_in_the_catalog() -> None:
 
 
 def test_each_addon_turns_on_system_licenses_of_the_catalog() -> None:
-    assert {"cep", "ai-platform", "development-tools", "calendar-sync", "sandbox", "scim"} <= set(G11.addons)
+    assert {"cep", "ai-platform", "ai-copilot", "development-tools", "database-mirroring", "calendar-sync"} <= set(
+        G11.addons
+    )
     for addon in G11.addons.values():
         assert addon.system
         for name in addon.system:

@@ -199,7 +199,13 @@ def _describe_schema_error(raw: Mapping[str, Any], error: Any) -> str:
 
 
 def _provenance(entry: ProvenanceEntry) -> Provenance:
-    return Provenance(kind=entry.kind, source=entry.source)
+    return Provenance(kind=entry.kind, source=entry.source, quotes=tuple(entry.quote))
+
+
+def _check_quoted(problems: _Problems, where: str, entry: ProvenanceEntry) -> None:
+    """A documented entry quotes the source text it rests on; without a quote it is our reading."""
+    if entry.kind == "documented" and not entry.quote:
+        problems.add(where, "documented provenance needs a quote of the source text (or kind = 'derived')")
 
 
 def _module_license(entry: LicenseEntry, sort_order: int) -> ModuleLicense:
@@ -280,6 +286,7 @@ def load_addons(path: Path, licenses: Mapping[str, ModuleLicense]) -> dict[str, 
         if entry.key in addons:
             problems.add(where, f"key {entry.key!r} is listed twice")
         _check_system(problems, where, "system", entry.system, licenses)
+        _check_quoted(problems, where, entry.provenance)
         addons[entry.key] = _addon(entry)
     for index, entry in enumerate(parsed.addon):
         if entry.requires is not None and entry.requires not in addons:
@@ -329,6 +336,7 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
     problems = _Problems(path)
     header = parsed.generation
     _check_system(problems, "generation", "tenant_system", header.tenant_system, licenses)
+    _check_quoted(problems, "generation", header.provenance)
     for key in header.addons:
         if key not in addons:
             problems.add("generation", f"addons names {key!r}, which is not an add-on of {ADDONS_FILE}")
@@ -363,6 +371,7 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
         elif plan_license.type is not LicenseType.USER:
             problems.add(where, f"plan_license {entry.plan_license!r} is not a user license")
         _check_system(problems, where, "system", entry.system, licenses)
+        _check_quoted(problems, where, entry.provenance)
         user = _parse_set(problems, where, entry.extra_info, licenses)
         if solutions and entry.solution not in solutions:
             problems.add(where, f"solution {entry.solution!r} is not one of {list(solutions)}")
@@ -427,6 +436,7 @@ def _combination_rule(
     licenses: Mapping[str, ModuleLicense],
 ) -> CombinationRule:
     assert parsed.combinations is not None
+    _check_quoted(problems, "combinations", parsed.combinations.provenance)
     solutions = tuple(parsed.combinations.solutions)
     plan_licenses: dict[frozenset[str], str] = {}
     for index, entry in enumerate(parsed.combination_license):
@@ -448,6 +458,7 @@ def _combination_rule(
     documented: dict[frozenset[str], Plan] = {}
     for index, combo in enumerate(parsed.combination):  # combinations stated verbatim in a source
         where = f"combination[{index}] (plans={combo.plans!r})"
+        _check_quoted(problems, where, combo.provenance)
         parts = [plans.get(key) for key in combo.plans]
         missing = [key for key, part in zip(combo.plans, parts, strict=True) if part is None]
         if missing:
@@ -502,6 +513,7 @@ def _features(
         if entry.key in seen:
             problems.add(where, f"key {entry.key!r} is listed twice")
         seen.add(entry.key)
+        _check_quoted(problems, where, entry.provenance)
         if entry.parent is not None and entry.parent not in keys:
             problems.add(where, f"parent {entry.parent!r} is not a feature key")
         if entry.group == "common":
