@@ -118,3 +118,13 @@ def test_the_plans_and_add_ons_that_are_our_reading_are_marked_derived() -> None
 def test_the_suite2_source_text_keeps_its_sic() -> None:
     license_ = load_catalogs()["suite"].licenses["suite2"]
     assert "CRM Suite 1 - Core tier. (sic: '1')" in " ".join(license_.provenance.quotes)
+
+
+def test_the_catalog_guide_tables_every_license_of_every_plan_of_generations_9_and_11() -> None:
+    text = (Path(__file__).parent.parent.parent / "docs" / "catalog.md").read_text(encoding="utf-8")
+    for generation in ("9", "11"):
+        section = text.split(f"### Generation {generation}\n", 1)[1].split("\n### ", 1)[0]
+        for plan in load_catalogs()[generation].plans.values():
+            part = section.split(f"#### {plan.name} (`{plan.key}`", 1)[1].split("\n#### ", 1)[0]
+            missing = [name for name in plan.licenses if f"`{name}`" not in part]
+            assert plan.unrestricted or missing == [], (generation, plan.key, missing)

@@ -426,7 +426,44 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
     markers = set(settings.markers) | set(settings.tier_markers) | set(catalog.plan_license_names)
     catalog = dataclasses.replace(catalog, markers=frozenset(markers))
     generation_licenses = _generation_licenses(catalog, parsed, licenses)
-    return dataclasses.replace(catalog, licenses=generation_licenses)
+    return dataclasses.replace(catalog, licenses=_usable(catalog, generation_licenses))
+
+
+def _usable(catalog: Catalog, licenses: Mapping[str, ModuleLicense]) -> dict[str, ModuleLicense]:
+    """The licenses a tenant of the generation can use: those whose chain of prerequisites can be met.
+
+    A prerequisite can be met when the generation issues it (its tenants, plans, add-ons, or licenses
+    sold one by one), when it is a system or site license (the vendor may add one to a tenant), or
+    when it is a visible unrestricted user license (any administrator may assign it). Generation 11
+    sells no `windows`, so `travel` (which needs it) and `remote-travel` (which needs travel) are not
+    in its catalog: no package, panel or user card offers a license that could never work.
+    """
+    issued = set(catalog.tenant_system) | set(catalog.sold) | set(catalog.plan_license_names)
+    for plan in catalog.plans.values():
+        issued.update(plan.licenses)
+    for addon in catalog.addons.values():
+        issued.update(addon.system)
+
+    def obtainable(name: str) -> bool:
+        license_ = licenses[name]
+        if name in issued or license_.type is not LicenseType.USER:
+            return True
+        return license_.unrestricted and not license_.hidden
+
+    usable: dict[str, bool] = {}
+
+    def check(name: str) -> bool:
+        found = usable.get(name)
+        if found is None:
+            usable[name] = True  # prerequisite cycles are refused when the module licenses load
+            prerequisite = licenses[name].prerequisite
+            found = prerequisite is None or (
+                prerequisite in licenses and obtainable(prerequisite) and check(prerequisite)
+            )
+            usable[name] = found
+        return found
+
+    return {name: license_ for name, license_ in licenses.items() if check(name)}
 
 
 def _combination_rule(
