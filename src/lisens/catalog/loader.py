@@ -50,7 +50,7 @@ M = TypeVar("M", bound=BaseModel)
 
 # Catalog files are written by people and may come from anywhere (`lisens catalog validate`): they
 # are refused, with a code, before they can exhaust memory, the stack or the terminal. The shipped
-# files are at most 62 KB, 4 levels deep, with strings of at most 272 characters.
+# files are at most 64 KB, 4 levels deep, with strings of at most 966 characters (a quoted table).
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 16  # tables and arrays inside each other; the top-level table is level 1
 MAX_STRING = 10_000  # characters in one string value or key
