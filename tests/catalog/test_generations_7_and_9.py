@@ -97,3 +97,20 @@ def test_an_unknown_generation_is_refused_naming_the_known_ones() -> None:
     assert caught.value.code == "UNKNOWN_GENERATION"
     assert "'12'" in caught.value.message
     assert "7, 9, 11" in caught.value.message
+
+
+def test_every_license_a_plan_of_generation_9_issues_is_traced_to_a_feature_item_or_a_cited_fact() -> None:
+    standard = G9.plans["standard-crm"].licenses  # seed 004's table; every other plan includes the set
+    # The implied licenses the plan constants' own summaries list (SoLicenseNames A), e.g. SuperLicenseSalesPro:
+    summaries = {"report-cal"}
+    for plan in G9.plans.values():
+        groups = {"standard-crm", plan.key} | ({"sales", "service", "marketing"} if plan.key == "complete" else set())
+        traced = {name for f in G9.features if f.group in groups for name in f.licenses} | standard | summaries
+        traced |= {plan.plan_license}
+        traced |= {name.removesuffix("-cal") for name in traced}  # the feature / feature-cal pattern [DEV-IDX]
+        assert plan.licenses <= traced, (plan.key, sorted(plan.licenses - traced))
+
+
+def test_generation_9_sells_the_add_ons_its_sources_name_and_no_ai() -> None:
+    assert set(G9.addons) == {"cep", "development-tools", "database-mirroring", "calendar-sync"}
+    assert G9.provenance.kind == "derived"

@@ -62,6 +62,7 @@ def test_panel_user_show_and_audit_speak_json(lisens) -> None:  # type: ignore[n
     assert panel["user_licenses"][0]["in_use"] == 1
     shown = json.loads(lisens("user", "show", "acme", "alice", "--json")[1])
     assert "superoffice.sale-cal" in {e["license"] for e in shown["effective"]}
+    assert len(shown["effective"]) == 15  # exactly seed 004's Sales-Essential table
     before = json.loads(lisens("audit", "acme", "--user", "alice", "--at", "2026-01-15", "--json")[1])
     after = json.loads(lisens("audit", "acme", "--user", "alice", "--at", "2026-03-01", "--json")[1])
     assert before["holdings"]["plan"] is None

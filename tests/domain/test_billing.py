@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -201,3 +202,68 @@ def test_a_proration_never_exceeds_the_full_price_of_its_period(
         day = min(span.start + timedelta(days=offset % span.days), span.end - timedelta(days=1))
         full = Decimal("59.00") * quantity * span.months
         assert Decimal(0) <= prorate(Decimal("59.00"), quantity, span, day) <= full
+
+
+# ---------------------------------------------------------------- renewals never drift
+
+
+def _clamped(year: int, month: int, day: int) -> date:
+    """`day` of the month, or its last day when the month is shorter."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def test_a_monthly_contract_that_starts_on_31_january_renews_on_the_last_day_of_each_month() -> None:
+    contract = Contract(start=date(2026, 1, 31), period=1)
+    renewals = [term.start for term in contract.terms(date(2027, 6, 1))][1:]
+    assert renewals == [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30), date(2027, 5, 31)]
+    first_year = [period.start for period in contract.billing_periods(date(2026, 6, 1))]
+    assert first_year == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30), date(2026, 5, 31)]
+
+
+def test_a_quarterly_contract_that_starts_on_31_january_renews_on_30_april_31_july_and_31_october() -> None:
+    contract = Contract(start=date(2026, 1, 31), period=3)
+    starts_ = [period.start for period in contract.billing_periods(date(2027, 12, 1))]
+    assert starts_[:4] == [date(2026, 1, 31), date(2026, 4, 30), date(2026, 7, 31), date(2026, 10, 31)]
+    renewals = [term.start for term in contract.terms(date(2027, 12, 1))][1:]
+    assert renewals == [date(2027, 1, 31), date(2027, 4, 30), date(2027, 7, 31), date(2027, 10, 31)]
+
+
+def test_add_on_invoices_and_plan_invoices_of_a_monthly_contract_fall_on_the_same_days() -> None:
+    start = date(2026, 1, 31)
+    contract = Contract(start=start, period=1)
+    history = History.of([Purchases(start, {"sales-premium": 2}, frozenset({"cep"}))])
+    issued = invoices(contract, PRICES, history, start=start, end=add_months(start, 30))
+    for invoice in issued:
+        assert {line.kind for line in invoice.lines} == {"plan", "addon"}, invoice.issued
+
+
+@settings(max_examples=124, deadline=None)
+@given(st.integers(1, 31), periods, st.integers(2020, 2030), st.integers(1, 12))
+def test_every_term_and_billing_period_over_five_years_starts_on_the_start_day_clamped_to_its_month(
+    day: int, period: int, year: int, month: int
+) -> None:
+    start = _clamped(year, month, day)
+    if start.day != day:  # this month has no such day: the start day is the month's last
+        return
+    contract = Contract(start=start, period=period)
+    until = add_months(start, 60)
+    for spans in (contract.terms(until), contract.billing_periods(until)):
+        for span in spans:
+            assert span.start.day == min(day, calendar.monthrange(span.start.year, span.start.month)[1])
+            assert span.end.day == min(day, calendar.monthrange(span.end.year, span.end.month)[1])
+    boundaries = {span.start for span in contract.billing_periods(until)}
+    monthly = {add_months(start, k) for k in range(60)}
+    assert boundaries <= monthly  # plan invoices fall on add-on (monthly) invoice days
+
+
+@pytest.mark.parametrize("day", range(1, 32))
+@pytest.mark.parametrize("period", [1, 3, 6, 12])
+def test_for_every_start_day_and_billing_period_five_years_of_periods_keep_the_start_day(day: int, period: int) -> None:
+    start = date(2024, 1, day)  # January has every day; 2024 is a leap year
+    contract = Contract(start=start, period=period)
+    until = add_months(start, 60)
+    periods_ = contract.billing_periods(until)
+    assert len(periods_) == 60 // period
+    for index, span in enumerate(periods_):
+        year, month = 2024 + index * period // 12, 1 + index * period % 12
+        assert span.start == _clamped(year, month, day)

@@ -26,7 +26,7 @@ def test_a_user_holds_the_tenant_system_licenses_the_plan_set_and_the_plan_licen
     assert user.has_license("sale-cal")
     assert user.has_license("sale")
     assert user.has_license("ten-sales")
-    assert user.has_license("ten")  # every tenant of generation 11
+    assert not user.has_license("ten")  # no source issues the price-list marker to a tenant
     assert not user.has_license("quote-cal")
 
 
@@ -120,7 +120,7 @@ def test_the_effective_licenses_are_listed_as_sorted_full_names() -> None:
     plan = G11.plans["sales-essential"]
     user = resolve(G11, tenant_licenses(G11, plans=[plan]), plan=plan)
     assert user.licenses == tuple(sorted(user.licenses))
-    assert len(user.licenses) == 16  # seed 004's fifteen, and the generation's `ten` marker
+    assert len(user.licenses) == 15  # seed 004's fifteen
     assert all(name.startswith("superoffice.") for name in user.licenses)
 
 
@@ -129,3 +129,46 @@ def test_a_malformed_license_name_is_refused_with_a_code(bad: str) -> None:
     with pytest.raises(InvalidLicenseName) as caught:
         parse_license_name(bad)
     assert caught.value.code == "INVALID_LICENSE_NAME"
+
+
+# ---------------------------------------------------------------- what a user holds, exactly
+
+SEED_004_SALES_ESSENTIAL = {
+    "server", "user", "web", "pocket-crm-cal", "visible-for", "import", "dash", "document", "selection",
+    "relation", "relation-cal", "sale", "sale-cal", "sales-t1", "ten-sales",
+}  # fmt: skip
+SEED_004_STANDARD_CRM = {
+    "server", "user", "web", "pocket-crm-cal", "visible-for", "import", "dash", "document", "selection",
+    "selection-cal", "selection-combined-cal", "relation", "relation-cal", "project", "project-cal",
+    "mail-merge-cal", "sales-t1", "superlicense-contact-manager",
+}  # fmt: skip
+
+
+def test_a_sales_essential_user_of_a_tenant_that_bought_only_that_plan_holds_exactly_seed_004s_fifteen() -> None:
+    plan = G11.plans["sales-essential"]
+    user = resolve(G11, tenant_licenses(G11, plans=[plan]), plan=plan)
+    assert set(user.licenses) == {f"superoffice.{name}" for name in SEED_004_SALES_ESSENTIAL}
+
+
+def test_a_standard_crm_user_of_a_generation_9_tenant_holds_exactly_seed_004s_eighteen() -> None:
+    g9 = load_catalog("9")
+    plan = g9.plans["standard-crm"]
+    user = resolve(g9, tenant_licenses(g9, plans=[plan]), plan=plan)
+    assert set(user.licenses) == {f"superoffice.{name}" for name in SEED_004_STANDARD_CRM}
+
+
+def test_grants_are_listed_by_kind_then_source_whatever_order_plans_and_add_ons_come_in() -> None:
+    plans = [G11.plans["sales-premium"], G11.plans["service-premium"]]
+    one = tenant_licenses(G11, plans=plans, addons=["cep", "development-tools"], system=["superoffice.sale"])
+    other = tenant_licenses(
+        G11, plans=list(reversed(plans)), addons=["development-tools", "cep"], system=["superoffice.sale"]
+    )
+    assert one.sources == other.sources
+    grants = one.sources["superoffice.sale"]
+    assert [(g.kind, g.source) for g in grants] == [
+        ("plan", "sales-premium"),
+        ("system", "superoffice.sale"),
+    ]
+    server = one.sources["superoffice.server"]
+    assert [g.kind for g in server] == ["generation", "plan", "plan"]
+    assert [g.source for g in server][1:] == ["sales-premium", "service-premium"]

@@ -51,7 +51,7 @@ M = TypeVar("M", bound=BaseModel)
 
 # Catalog files are written by people and may come from anywhere (`lisens catalog validate`): they
 # are refused, with a code, before they can exhaust memory, the stack or the terminal. The shipped
-# files are at most 62 KB, 4 levels deep, with strings of at most 272 characters.
+# files are at most 64 KB, 4 levels deep, with strings of at most 966 characters (a quoted table).
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 16  # tables and arrays inside each other; the top-level table is level 1
 MAX_STRING = 10_000  # characters in one string value or key
@@ -200,7 +200,13 @@ def _describe_schema_error(raw: Mapping[str, Any], error: Any) -> str:
 
 
 def _provenance(entry: ProvenanceEntry) -> Provenance:
-    return Provenance(kind=entry.kind, source=entry.source)
+    return Provenance(kind=entry.kind, source=entry.source, quotes=tuple(entry.quote))
+
+
+def _check_quoted(problems: _Problems, where: str, entry: ProvenanceEntry) -> None:
+    """A documented entry quotes the source text it rests on; without a quote it is our reading."""
+    if entry.kind == "documented" and not entry.quote:
+        problems.add(where, "documented provenance needs a quote of the source text (or kind = 'derived')")
 
 
 def _module_license(entry: LicenseEntry, sort_order: int) -> ModuleLicense:
@@ -281,6 +287,7 @@ def load_addons(path: Path, licenses: Mapping[str, ModuleLicense]) -> dict[str, 
         if entry.key in addons:
             problems.add(where, f"key {entry.key!r} is listed twice")
         _check_system(problems, where, "system", entry.system, licenses)
+        _check_quoted(problems, where, entry.provenance)
         addons[entry.key] = _addon(entry)
     for index, entry in enumerate(parsed.addon):
         if entry.requires is not None and entry.requires not in addons:
@@ -330,6 +337,7 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
     problems = _Problems(path)
     header = parsed.generation
     _check_system(problems, "generation", "tenant_system", header.tenant_system, licenses)
+    _check_quoted(problems, "generation", header.provenance)
     for key in header.addons:
         if key not in addons:
             problems.add("generation", f"addons names {key!r}, which is not an add-on of {ADDONS_FILE}")
@@ -364,6 +372,7 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
         elif plan_license.type is not LicenseType.USER:
             problems.add(where, f"plan_license {entry.plan_license!r} is not a user license")
         _check_system(problems, where, "system", entry.system, licenses)
+        _check_quoted(problems, where, entry.provenance)
         user = _parse_set(problems, where, entry.extra_info, licenses)
         if solutions and entry.solution not in solutions:
             problems.add(where, f"solution {entry.solution!r} is not one of {list(solutions)}")
@@ -418,7 +427,44 @@ def load_generation(path: Path, licenses: Mapping[str, ModuleLicense], addons: M
     markers = set(settings.markers) | set(settings.tier_markers) | set(catalog.plan_license_names)
     catalog = dataclasses.replace(catalog, markers=frozenset(markers))
     generation_licenses = _generation_licenses(catalog, parsed, licenses)
-    return index_catalog(dataclasses.replace(catalog, licenses=generation_licenses))
+    return index_catalog(dataclasses.replace(catalog, licenses=_usable(catalog, generation_licenses)))
+
+
+def _usable(catalog: Catalog, licenses: Mapping[str, ModuleLicense]) -> dict[str, ModuleLicense]:
+    """The licenses a tenant of the generation can use: those whose chain of prerequisites can be met.
+
+    A prerequisite can be met when the generation issues it (its tenants, plans, add-ons, or licenses
+    sold one by one), when it is a system or site license (the vendor may add one to a tenant), or
+    when it is a visible unrestricted user license (any administrator may assign it). Generation 11
+    sells no `windows`, so `travel` (which needs it) and `remote-travel` (which needs travel) are not
+    in its catalog: no package, panel or user card offers a license that could never work.
+    """
+    issued = set(catalog.tenant_system) | set(catalog.sold) | set(catalog.plan_license_names)
+    for plan in catalog.plans.values():
+        issued.update(plan.licenses)
+    for addon in catalog.addons.values():
+        issued.update(addon.system)
+
+    def obtainable(name: str) -> bool:
+        license_ = licenses[name]
+        if name in issued or license_.type is not LicenseType.USER:
+            return True
+        return license_.unrestricted and not license_.hidden
+
+    usable: dict[str, bool] = {}
+
+    def check(name: str) -> bool:
+        found = usable.get(name)
+        if found is None:
+            usable[name] = True  # prerequisite cycles are refused when the module licenses load
+            prerequisite = licenses[name].prerequisite
+            found = prerequisite is None or (
+                prerequisite in licenses and obtainable(prerequisite) and check(prerequisite)
+            )
+            usable[name] = found
+        return found
+
+    return {name: license_ for name, license_ in licenses.items() if check(name)}
 
 
 def _combination_rule(
@@ -428,6 +474,7 @@ def _combination_rule(
     licenses: Mapping[str, ModuleLicense],
 ) -> CombinationRule:
     assert parsed.combinations is not None
+    _check_quoted(problems, "combinations", parsed.combinations.provenance)
     solutions = tuple(parsed.combinations.solutions)
     plan_licenses: dict[frozenset[str], str] = {}
     for index, entry in enumerate(parsed.combination_license):
@@ -449,6 +496,7 @@ def _combination_rule(
     documented: dict[frozenset[str], Plan] = {}
     for index, combo in enumerate(parsed.combination):  # combinations stated verbatim in a source
         where = f"combination[{index}] (plans={combo.plans!r})"
+        _check_quoted(problems, where, combo.provenance)
         parts = [plans.get(key) for key in combo.plans]
         missing = [key for key, part in zip(combo.plans, parts, strict=True) if part is None]
         if missing:
@@ -503,6 +551,7 @@ def _features(
         if entry.key in seen:
             problems.add(where, f"key {entry.key!r} is listed twice")
         seen.add(entry.key)
+        _check_quoted(problems, where, entry.provenance)
         if entry.parent is not None and entry.parent not in keys:
             problems.add(where, f"parent {entry.parent!r} is not a feature key")
         if entry.group == "common":

@@ -18,6 +18,9 @@ class Strict(BaseModel):
 class ProvenanceEntry(Strict):
     kind: Literal["documented", "derived"]
     source: Text
+    # The source text the entry rests on, copied unaltered (whitespace aside): a documented entry
+    # needs one; a derived entry may quote what its reading starts from.
+    quote: list[Text] = []
 
 
 class LicenseEntry(Strict):

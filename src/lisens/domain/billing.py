@@ -88,14 +88,27 @@ class Contract:
 
     def terms(self, until: date) -> list[Span]:
         """Every term that starts before `until`: the 12-month contract, then one billing period each."""
-        result = [Span(self.start, add_months(self.start, CONTRACT_MONTHS), CONTRACT_MONTHS)]
-        while result[-1].end < until:
-            last = result[-1]
-            if self.cancelled is not None and self.cancelled < last.end:
+        return [self._span(offset, months) for offset, months in self._term_offsets(until)]
+
+    def _span(self, offset: int, months: int) -> Span:
+        """The span `months` long that starts `offset` months after the contract's start.
+
+        Every boundary is counted from the start day and clamped to the length of its month, never
+        stepped from the previous boundary: a contract of 31 January renews on 28 February, then
+        31 March, 30 April (stepping would drift to the 28th for good after February).
+        """
+        return Span(add_months(self.start, offset), add_months(self.start, offset + months), months)
+
+    def _term_offsets(self, until: date) -> list[tuple[int, int]]:
+        """(months after the start, length in months) of every term that starts before `until`."""
+        result = [(0, CONTRACT_MONTHS)]
+        while True:
+            offset, months = result[-1]
+            end = add_months(self.start, offset + months)
+            if end >= until or (self.cancelled is not None and self.cancelled < end):
                 break
-            months = self.period_at_renewal(last.end)
-            result.append(Span(last.end, add_months(last.end, months), months))
-        return [term for term in result if term.start < until] or result[:1]
+            result.append((offset + months, self.period_at_renewal(end)))
+        return [item for item in result if add_months(self.start, item[0]) < until] or result[:1]
 
     def period_at_renewal(self, renewal: date) -> int:
         """The billing period in force for a term starting at `renewal`: the last change asked before it."""
@@ -106,16 +119,14 @@ class Contract:
         return months
 
     def billing_periods(self, until: date) -> list[Span]:
-        """Every billing period that starts before `until`, anchored on the start day (no drift)."""
+        """Every billing period that starts before `until`, each counted from the start day (no drift)."""
         periods: list[Span] = []
-        for index, term in enumerate(self.terms(until)):
-            months = self.period if index == 0 else term.months
-            count = term.months // months
-            for k in range(count):
-                start = add_months(term.start, k * months)
-                end = add_months(term.start, (k + 1) * months)
-                if start < until:
-                    periods.append(Span(start, end, months))
+        for index, (offset, term_months) in enumerate(self._term_offsets(until)):
+            months = self.period if index == 0 else term_months
+            for k in range(term_months // months):
+                period = self._span(offset + k * months, months)
+                if period.start < until:
+                    periods.append(period)
         return periods
 
     def term_at(self, day: date) -> Span | None:

@@ -16,6 +16,9 @@ from lisens.domain.model import Catalog, LicenseType, Plan, Provenance
 from lisens.domain.names import SUPEROFFICE, canonical, parse_license_name, plan_parts
 
 GrantKind = Literal["generation", "plan", "addon", "system", "direct"]
+# The fixed order of the reasons a license is held: by kind in this order, then by source. The same
+# state gives the same answer, byte for byte, whatever order plans and add-ons were stored or read in.
+GRANT_ORDER: dict[str, int] = {"generation": 0, "plan": 1, "addon": 2, "system": 3, "direct": 4}
 
 # Reason codes of a decision.
 HELD = Reason.HELD
@@ -148,6 +151,10 @@ class Grant:
     kind: GrantKind
     source: str
 
+    @property
+    def order(self) -> tuple[int, str]:
+        return GRANT_ORDER[self.kind], self.source
+
     def describe(self) -> str:
         return {
             "generation": f"every tenant of generation {self.source}",
@@ -156,6 +163,11 @@ class Grant:
             "system": "a system license bought by the tenant",
             "direct": "assigned to the user directly",
         }[self.kind]
+
+
+def ordered_grants(grants: Iterable[Grant]) -> tuple[Grant, ...]:
+    """Grants in the fixed order (kind, then source), each once."""
+    return tuple(sorted(set(grants), key=lambda grant: grant.order))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +204,7 @@ def tenant_licenses(
         license_ = catalog.get_license(name)
         full = license_.full_name if license_ is not None else parse_license_name(name).full
         add(full, Grant("system", full))
-    frozen = {name: tuple(grants) for name, grants in sources.items()}
+    frozen = {name: ordered_grants(grants) for name, grants in sources.items()}
     return TenantLicenses(held=frozenset(frozen), sources=frozen)
 
 
@@ -268,7 +280,7 @@ class Resolution:
             found.append(Grant("plan", plan.key))
         if key in self.direct:
             found.append(Grant("direct", key))
-        return tuple(found)
+        return ordered_grants(found)
 
     def explain(self, name: str) -> Decision:
         key = canonical(name)
@@ -327,4 +339,4 @@ def would_grant(catalog: Catalog, module: str) -> tuple[Grant, ...]:
         found.append(Grant("direct", license_.full_name))
     elif license_.type is not LicenseType.USER and module in catalog.sold:
         found.append(Grant("system", license_.full_name))
-    return tuple(found)
+    return ordered_grants(found)

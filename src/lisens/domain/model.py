@@ -50,6 +50,7 @@ class ExtraFlags(IntEnum):
 class Provenance:
     kind: Literal["documented", "derived"]
     source: str
+    quotes: tuple[str, ...] = ()  # the source text it rests on, unaltered
 
 
 @dataclass(frozen=True, slots=True)
