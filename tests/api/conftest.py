@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from lisens.api.app import create_app
 from lisens.db.engine import make_session_factory
@@ -33,9 +33,14 @@ class Api:
     tokens: dict[str, str] = field(default_factory=dict)
     token_ids: dict[str, int] = field(default_factory=dict)
     user_ids: dict[str, int] = field(default_factory=dict)
+    sessions: sessionmaker[Session] | None = None  # the current test's, inside its rolled-back transaction
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def session(self) -> Session:
+        """A session that sees what the app sees (and is rolled back with the test)."""
+        return (self.sessions or make_session_factory(self.database.engine))()
 
 
 def seed(database: Database, api: Api) -> None:
@@ -100,9 +105,11 @@ def api(committed_api: Api) -> Iterator[Api]:
     joined = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     app.state.sessions = app.state.read_sessions = joined
     app.state.cache.clear()
+    committed_api.sessions = joined
     try:
         yield committed_api
     finally:
+        committed_api.sessions = None
         app.state.sessions, app.state.read_sessions = saved
         outer.rollback()
         connection.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from lisens.db.engine import make_session_factory
 from lisens.service import tenants, tokens, users
 from lisens.service.context import Context
 from tests.api.conftest import AT, Api
@@ -15,9 +14,7 @@ SEED_004_SALES_ESSENTIAL = {
 
 def _solo_tenant(api: Api) -> str:
     """A fresh generation 11 tenant that bought only Sales-Essential, and an app token for its user."""
-    if "solo-app" in api.tokens:
-        return api.tokens["solo-app"]
-    session = make_session_factory(api.database.engine)()
+    session = api.session()
     ctx = Context(session=session, actor="seed", may_correct=True)
     tenants.create_tenant(ctx, name="solo", generation="11", company="Solo AS", serial="2", at=AT)
     tenants.set_seats(ctx, "solo", "sales-essential", 1, at=AT)
@@ -26,7 +23,6 @@ def _solo_tenant(api: Api) -> str:
     plain, _ = tokens.create_token(ctx, role="app", tenant="solo", user="sam", at=AT)
     session.commit()
     session.close()
-    api.tokens["solo-app"] = plain
     return plain
 
 
@@ -39,8 +35,8 @@ def test_a_sales_essential_user_holds_exactly_seed_004s_fifteen_through_the_v1_a
 
 
 def test_a_sales_essential_user_holds_exactly_seed_004s_fifteen_through_current_principal(api: Api) -> None:
-    _solo_tenant(api)
-    carrier = api.client.get("/api/v1/User/currentPrincipal", headers=api.headers("solo-app")).json()
+    token = _solo_tenant(api)
+    carrier = api.client.get("/api/v1/User/currentPrincipal", headers={"Authorization": f"Bearer {token}"}).json()
     assert {granted["Name"] for granted in carrier["Licenses"]} == SEED_004_SALES_ESSENTIAL
 
 
