@@ -235,7 +235,7 @@ def test_plan_limits_warn_from_85_percent_and_refuse_beyond(ctx: Context) -> Non
     assert caught.value.code == "PLAN_LIMIT_REACHED"
     assert fencing.add_usage(ctx, "acme", "dashboards", 50, at=AT)["Maximum"] == fencing.UNLIMITED
     info = fencing.fencing_info(ctx, "acme")
-    assert (info["ActiveCount"], info["Maximum"], info["HasReachedMaximum"]) == (100, 100, True)
+    assert (info.ActiveCount, info.Maximum, info.HasReachedMaximum) == (100, 100, True)
 
 
 def test_changing_the_suite_plan_moves_seats_and_users_unless_usage_does_not_fit(ctx: Context) -> None:

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 
-from lisens.api import compat_schemas as so
 from lisens.api.compat import manager_tenant, token_tenant
 from lisens.api.deps import Auth, unit_of_work, verifying_key
 from lisens.api.v1 import PROBLEMS
 from lisens.domain.errors import Code, InvalidInput
 from lisens.packages import parse_package
 from lisens.service import packages, superoffice
+from lisens.service import superoffice_carriers as so
 from lisens.service.fencing import fencing_info
 
 router = APIRouter(prefix="/api/v1/Agents/License", tags=["superoffice-agent"], responses=PROBLEMS)
@@ -67,20 +67,20 @@ class _Params:
 
 
 @router.post("/GetLicenseForAllOwnersFromDB", response_model=list[so.ExtendedLicenseInfo])
-def get_license_for_all_owners_from_db(request: Request, principal: Auth) -> list[dict[str, Any]]:
+def get_license_for_all_owners_from_db(request: Request, principal: Auth) -> list[so.ExtendedLicenseInfo]:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.all_owners(ctx, token_tenant(principal))
 
 
 @router.post("/GetLicenseFromDB", response_model=so.ExtendedLicenseInfo)
-def get_license_from_db(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def get_license_from_db(request: Request, principal: Auth, body: Params = None) -> so.ExtendedLicenseInfo:
     owner = _Params(body).text("OwnerName")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.extended_license_info(ctx, token_tenant(principal), owner)
 
 
 @router.post("/GetModuleLicenseFromDB", response_model=so.ModuleLicense)
-def get_module_license_from_db(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def get_module_license_from_db(request: Request, principal: Auth, body: Params = None) -> so.ModuleLicense:
     params = _Params(body)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.module_license_of(
@@ -89,14 +89,14 @@ def get_module_license_from_db(request: Request, principal: Auth, body: Params =
 
 
 @router.post("/GetUserLicenses", response_model=list[so.LicenseOwner])
-def get_user_licenses(request: Request, principal: Auth, body: Params = None) -> list[dict[str, Any]]:
+def get_user_licenses(request: Request, principal: Auth, body: Params = None) -> list[so.LicenseOwner]:
     associate = _Params(body).integer("AssociateId")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_license_owners(ctx, token_tenant(principal), associate)
 
 
 @router.post("/GetSatelliteLicenses", response_model=list[so.LicenseOwner])
-def get_satellite_licenses(request: Request, principal: Auth, body: Params = None) -> list[dict[str, Any]]:
+def get_satellite_licenses(request: Request, principal: Auth, body: Params = None) -> list[so.LicenseOwner]:
     """Lisens has no satellite databases: no satellite holds licenses."""
     _Params(body).integer("SatelliteId")
     token_tenant(principal)
@@ -104,7 +104,9 @@ def get_satellite_licenses(request: Request, principal: Auth, body: Params = Non
 
 
 @router.post("/GetThirdPartyLicenseAssignments", response_model=list[so.ModuleLicenseLink])
-def get_third_party_license_assignments(request: Request, principal: Auth, body: Params = None) -> list[dict[str, Any]]:
+def get_third_party_license_assignments(
+    request: Request, principal: Auth, body: Params = None
+) -> list[so.ModuleLicenseLink]:
     params = _Params(body)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.owner_assignments(
@@ -113,7 +115,7 @@ def get_third_party_license_assignments(request: Request, principal: Auth, body:
 
 
 @router.post("/AssignThirdPartyLicenses", response_model=list[so.ModuleLicenseLink])
-def assign_third_party_licenses(request: Request, principal: Auth, body: Params = None) -> list[dict[str, Any]]:
+def assign_third_party_licenses(request: Request, principal: Auth, body: Params = None) -> list[so.ModuleLicenseLink]:
     params = _Params(body)
     with unit_of_work(request, principal.actor) as ctx:
         return superoffice.change_owner_assignments(
@@ -127,7 +129,7 @@ def assign_third_party_licenses(request: Request, principal: Auth, body: Params 
 
 
 @router.post("/UnassignThirdPartyLicenses", response_model=list[so.ModuleLicenseLink])
-def unassign_third_party_licenses(request: Request, principal: Auth, body: Params = None) -> list[dict[str, Any]]:
+def unassign_third_party_licenses(request: Request, principal: Auth, body: Params = None) -> list[so.ModuleLicenseLink]:
     params = _Params(body)
     with unit_of_work(request, principal.actor) as ctx:
         return superoffice.change_owner_assignments(
@@ -141,20 +143,22 @@ def unassign_third_party_licenses(request: Request, principal: Auth, body: Param
 
 
 @router.post("/GetUserAndInstallationLicenceStatus", response_model=so.UserAndInstallationLicenceStatus)
-def get_user_and_installation_licence_status(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def get_user_and_installation_licence_status(
+    request: Request, principal: Auth, body: Params = None
+) -> so.UserAndInstallationLicenceStatus:
     associate = _Params(body).integer("AssociateId")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_and_installation_status(ctx, token_tenant(principal), associate)
 
 
 @router.post("/GetUserLicensesMDOList", response_model=list[so.SelectableMDOListItem])
-def get_user_licenses_mdo_list(request: Request, principal: Auth) -> list[dict[str, Any]]:
+def get_user_licenses_mdo_list(request: Request, principal: Auth) -> list[so.SelectableMDOListItem]:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_licenses_mdo_list(ctx, token_tenant(principal))
 
 
 @router.post("/RemoveLicenseFromDB", response_model=so.LicenseResult)
-def remove_license_from_db(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def remove_license_from_db(request: Request, principal: Auth, body: Params = None) -> so.LicenseResult:
     owner = _Params(body).text("ModuleOwner")
     manager_tenant(principal)
     if owner.upper() == "SUPEROFFICE":
@@ -163,7 +167,7 @@ def remove_license_from_db(request: Request, principal: Auth, body: Params = Non
 
 
 @router.post("/GetLicenseFromFile", response_model=so.ExtendedLicenseInfo)
-def get_license_from_file(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def get_license_from_file(request: Request, principal: Auth, body: Params = None) -> so.ExtendedLicenseInfo:
     content = _Params(body).text("FileContent")
     key = verifying_key(request)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -171,7 +175,7 @@ def get_license_from_file(request: Request, principal: Auth, body: Params = None
 
 
 @router.post("/AddLicenseFromFile", response_model=so.ExtendedLicenseInfo)
-def add_license_from_file(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def add_license_from_file(request: Request, principal: Auth, body: Params = None) -> so.ExtendedLicenseInfo:
     content = _Params(body).text("FileContent")
     tenant = manager_tenant(principal)
     key = verifying_key(request)
@@ -181,7 +185,7 @@ def add_license_from_file(request: Request, principal: Auth, body: Params = None
 
 
 @router.post("/ValidateLicenseInfo", response_model=so.LicenseResult)
-def validate_license_info(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def validate_license_info(request: Request, principal: Auth, body: Params = None) -> so.LicenseResult:
     extended = _Params(body).mapping("LicenseInfo")
     key = verifying_key(request)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -191,7 +195,7 @@ def validate_license_info(request: Request, principal: Auth, body: Params = None
 
 
 @router.post("/ActivateLicenseInfo", response_model=so.LicenseResult)
-def activate_license_info(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def activate_license_info(request: Request, principal: Auth, body: Params = None) -> so.LicenseResult:
     extended = _Params(body).mapping("NewLicense")
     tenant = manager_tenant(principal)
     key = verifying_key(request)
@@ -201,11 +205,11 @@ def activate_license_info(request: Request, principal: Auth, body: Params = None
 
 
 @router.post("/GetLicenseFromLicenseServer", response_model=so.ExtendedLicenseInfo)
-def get_license_from_license_server(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def get_license_from_license_server(request: Request, principal: Auth, body: Params = None) -> so.ExtendedLicenseInfo:
     owner = _Params(body).text("OwnerName")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         info = superoffice.extended_license_info(ctx, token_tenant(principal), owner)
-    return {**info, "Reason": NO_SERVER}
+    return info.model_copy(update={"Reason": NO_SERVER})
 
 
 @router.post("/GetModuleLicenseHistoryFromLicenseServer", response_model=str)
@@ -215,14 +219,16 @@ def get_module_license_history_from_license_server(request: Request, principal: 
 
 
 @router.post("/GetLicenseStatusFromLicenseServer", response_model=so.CheckLicenseStatusResult)
-def get_license_status_from_license_server(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def get_license_status_from_license_server(
+    request: Request, principal: Auth, body: Params = None
+) -> so.CheckLicenseStatusResult:
     _Params(body).text("OwnerName")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.license_status_result(ctx, token_tenant(principal))
 
 
 @router.post("/ChangeSerialNumber", response_model=so.LicenseResult)
-def change_serial_number(request: Request, principal: Auth, body: Params = None) -> dict[str, Any]:
+def change_serial_number(request: Request, principal: Auth, body: Params = None) -> so.LicenseResult:
     manager_tenant(principal)
     return superoffice.license_result(False, "company name and serial number are set by the vendor in Lisens")
 
@@ -234,13 +240,13 @@ def get_shop_url(request: Request, principal: Auth, body: Params = None) -> str:
 
 
 @router.post("/GetCentralLicense", response_model=list[so.LicenseOwner])
-def get_central_license(request: Request, principal: Auth) -> list[dict[str, Any]]:
+def get_central_license(request: Request, principal: Auth) -> list[so.LicenseOwner]:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_license_owners(ctx, token_tenant(principal), None)
 
 
 @router.post("/SaveCentralLicense", response_model=list[so.LicenseOwner])
-def save_central_license(request: Request, principal: Auth, body: Params = None) -> list[dict[str, Any]]:
+def save_central_license(request: Request, principal: Auth, body: Params = None) -> list[so.LicenseOwner]:
     """Licenses change through seats and packages in Lisens; the central license is answered unchanged."""
     manager_tenant(principal)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -248,6 +254,6 @@ def save_central_license(request: Request, principal: Auth, body: Params = None)
 
 
 @router.post("/GetFencingInfo", response_model=so.FencingInfo)
-def get_fencing_info(request: Request, principal: Auth) -> dict[str, Any]:
+def get_fencing_info(request: Request, principal: Auth) -> so.FencingInfo:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return fencing_info(ctx, token_tenant(principal))

@@ -19,6 +19,7 @@ from lisens.admin.sessions import PanelSessions
 from lisens.api import agent, compat, problems, v1
 from lisens.api.inputs import InputGuard
 from lisens.api.observability import Metrics, RequestMiddleware
+from lisens.api.responses import ReadinessRead
 from lisens.api.security import FailedAuthLimiter, SecurityHeaders
 from lisens.db.engine import READ_ONLY, make_engine, make_session_factory
 from lisens.service import panel_sessions
@@ -69,7 +70,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], responses={503: {"description": "Database unreachable"}})
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        response_model=ReadinessRead,
+        responses={503: {"model": ReadinessRead, "description": "Database unreachable"}},
+    )
     def readyz(request: Request) -> Response:
         """The database is reachable (a read: it never waits for a writer's lock)."""
         try:

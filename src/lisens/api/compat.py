@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request
 
-from lisens.api import compat_schemas as so
 from lisens.api.deps import Auth, unit_of_work, verifying_key
 from lisens.api.problems import ApiError
 from lisens.api.v1 import PROBLEMS
 from lisens.domain.errors import Code
 from lisens.packages import parse_package
 from lisens.service import superoffice
+from lisens.service import superoffice_carriers as so
 from lisens.service.packages import activate_package
 from lisens.service.tokens import Principal
 
@@ -36,7 +36,7 @@ def manager_tenant(principal: Principal) -> str:
 
 
 @router.get("/License", response_model=list[so.ExtendedLicenseInfo])
-def get_license_for_all_owners(request: Request, principal: Auth) -> list[dict[str, Any]]:
+def get_license_for_all_owners(request: Request, principal: Auth) -> list[so.ExtendedLicenseInfo]:
     """GetLicenseForAllOwnersFromDB: every owner's license, with usage."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.all_owners(ctx, token_tenant(principal))
@@ -47,7 +47,7 @@ def add_license_from_file(
     request: Request,
     principal: Auth,
     fileContent: Annotated[str, Body(max_length=5_000_000, description="A signed license package (JSON text)")],  # noqa: N803
-) -> dict[str, Any]:
+) -> so.ExtendedLicenseInfo:
     """AddLicenseFromFile: verify a signed package and activate it for the token's tenant."""
     tenant = manager_tenant(principal)
     document = parse_package(fileContent)
@@ -58,14 +58,14 @@ def add_license_from_file(
 
 
 @router.get("/License/User/MdoList", response_model=list[so.SelectableMDOListItem])
-def get_user_licenses_mdo_list(request: Request, principal: Auth) -> list[dict[str, Any]]:
+def get_user_licenses_mdo_list(request: Request, principal: Auth) -> list[so.SelectableMDOListItem]:
     """GetUserLicensesMDOList: the assignable user licenses as MDO list items."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_licenses_mdo_list(ctx, token_tenant(principal))
 
 
 @router.get("/License/Site/{satelliteId}", response_model=list[so.LicenseOwner])
-def get_satellite_licenses(request: Request, principal: Auth, satelliteId: AssociateId) -> list[dict[str, Any]]:  # noqa: N803
+def get_satellite_licenses(request: Request, principal: Auth, satelliteId: AssociateId) -> list[so.LicenseOwner]:  # noqa: N803
     """GetSatelliteLicenses: Lisens has no satellite databases."""
     token_tenant(principal)
     return []
@@ -77,14 +77,14 @@ def change_serial_number(
     principal: Auth,
     newCompanyName: str | None = None,  # noqa: N803
     newSerialNumber: str | None = None,  # noqa: N803
-) -> dict[str, Any]:
+) -> so.LicenseResult:
     """ChangeSerialNumber: company name and serial number are the vendor's to set."""
     manager_tenant(principal)
     return superoffice.license_result(False, "company name and serial number are set by the vendor in Lisens")
 
 
 @router.delete("/License/{moduleOwner}", response_model=so.LicenseResult)
-def remove_license_from_db(request: Request, principal: Auth, moduleOwner: str) -> dict[str, Any]:  # noqa: N803
+def remove_license_from_db(request: Request, principal: Auth, moduleOwner: str) -> so.LicenseResult:  # noqa: N803
     """RemoveLicenseFromDB: never for SUPEROFFICE; Lisens removes no owner."""
     manager_tenant(principal)
     if moduleOwner.upper() == "SUPEROFFICE":
@@ -93,14 +93,14 @@ def remove_license_from_db(request: Request, principal: Auth, moduleOwner: str) 
 
 
 @router.get("/License/User/{associateId}", response_model=list[so.LicenseOwner])
-def get_user_licenses(request: Request, principal: Auth, associateId: AssociateId) -> list[dict[str, Any]]:  # noqa: N803
+def get_user_licenses(request: Request, principal: Auth, associateId: AssociateId) -> list[so.LicenseOwner]:  # noqa: N803
     """GetUserLicenses: the user licenses of every owner, with Assigned / InUse / Total."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_license_owners(ctx, token_tenant(principal), associateId)
 
 
 @router.get("/License/{ownerName}", response_model=so.ExtendedLicenseInfo)
-def get_license(request: Request, principal: Auth, ownerName: str) -> dict[str, Any]:  # noqa: N803
+def get_license(request: Request, principal: Auth, ownerName: str) -> so.ExtendedLicenseInfo:  # noqa: N803
     """GetLicenseFromDB: one owner's license, with usage."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.extended_license_info(ctx, token_tenant(principal), ownerName)
@@ -135,7 +135,7 @@ def assign_third_party_licenses(
     moduleOwner: str,  # noqa: N803
     associateId: AssociateId,  # noqa: N803
     moduleLicenseNames: ModuleNames,  # noqa: N803
-) -> list[dict[str, Any]]:
+) -> list[so.ModuleLicenseLink]:
     """AssignThirdPartyLicenses: assign module licenses of one owner to an associate."""
     with unit_of_work(request, principal.actor) as ctx:
         return superoffice.change_owner_assignments(
@@ -155,7 +155,7 @@ def unassign_third_party_licenses(
     moduleOwner: str,  # noqa: N803
     associateId: AssociateId,  # noqa: N803
     moduleLicenseNames: ModuleNames,  # noqa: N803
-) -> list[dict[str, Any]]:
+) -> list[so.ModuleLicenseLink]:
     """UnassignThirdPartyLicenses: remove module licenses of one owner from an associate."""
     with unit_of_work(request, principal.actor) as ctx:
         return superoffice.change_owner_assignments(
@@ -169,7 +169,7 @@ def unassign_third_party_licenses(
 
 
 @router.get("/User/currentPrincipal", response_model=so.SoPrincipalCarrier)
-def current_principal(request: Request, principal: Auth) -> dict[str, Any]:
+def current_principal(request: Request, principal: Auth) -> so.SoPrincipalCarrier:
     """The token's user with every license granted to the site and the user (hidden implied ones too)."""
     tenant = token_tenant(principal)
     if principal.user_id is None:

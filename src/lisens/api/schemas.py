@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from lisens.api.responses import TokenRead
 from lisens.domain.times import TIME_RANGE, day_in_range, in_range
 
 Name = Field(min_length=1, max_length=254)
@@ -225,7 +226,7 @@ class TokenCreate(Body):
 
 class TokenCreated(BaseModel):
     token: str = Field(description="The bearer token. Shown once; only its hash is stored.")
-    info: dict[str, Any]
+    info: TokenRead = Field(description="The token as `GET /v1/tokens` lists it; `info.id` revokes it")
 
 
 class Problem(BaseModel):

@@ -12,6 +12,47 @@ from fastapi.responses import StreamingResponse
 
 from lisens.api.deps import Auth, can_manage, can_read, signing_keys, unit_of_work, vendor_only, verifying_key
 from lisens.api.problems import ApiError
+from lisens.api.responses import (
+    AddonChangeRead,
+    AddonRead,
+    AssignmentRead,
+    AuditEntryRead,
+    BulkRead,
+    FencingRead,
+    GenerationRead,
+    GenerationsReportRead,
+    HoldingsRead,
+    InvoiceRead,
+    LicenseRead,
+    MetricRead,
+    MigrationPreviewRead,
+    MigrationRead,
+    MigrationReportRead,
+    MigrationRollbackRead,
+    OwnerRead,
+    PackageActivationRead,
+    PackageRead,
+    PanelRead,
+    PartnerLicenseAddedRead,
+    PlanRead,
+    RenewalRead,
+    ScheduledChangeRead,
+    ScheduledRead,
+    SeatsRead,
+    SeatsUpgradeRead,
+    SnapshotRead,
+    SubscriptionRead,
+    SystemLicenseChangeRead,
+    TenantPlanChangeRead,
+    TenantRead,
+    TenantSummaryRead,
+    TokenRead,
+    TokenRevokedRead,
+    UserChangeRead,
+    UserCreatedRead,
+    UserRead,
+    UserSummaryRead,
+)
 from lisens.api.schemas import (
     AddonAdd,
     Assignment,
@@ -104,30 +145,30 @@ def _at(request: Request, value: datetime | None) -> datetime:
 # ---------------------------------------------------------------- catalog
 
 
-@router.get("/catalog/generations", tags=["catalog"])
+@router.get("/catalog/generations", tags=["catalog"], response_model=list[GenerationRead])
 def catalog_generations(request: Request, principal: Auth) -> list[Document]:
     return [generation_view(c) for c in load_catalogs(request.app.state.settings.catalog_dir).values()]
 
 
-@router.get("/catalog/{generation}/plans", tags=["catalog"])
+@router.get("/catalog/{generation}/plans", tags=["catalog"], response_model=list[PlanRead])
 def catalog_plans(request: Request, principal: Auth, generation: str) -> list[Document]:
     catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
     return [plan_view(catalog, p) for p in catalog.plans.values()]
 
 
-@router.get("/catalog/{generation}/plans/{key}", tags=["catalog"])
+@router.get("/catalog/{generation}/plans/{key}", tags=["catalog"], response_model=PlanRead)
 def catalog_plan(request: Request, principal: Auth, generation: str, key: str) -> Document:
     catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
     return plan_view(catalog, require_plan(catalog, key))
 
 
-@router.get("/catalog/{generation}/licenses", tags=["catalog"])
+@router.get("/catalog/{generation}/licenses", tags=["catalog"], response_model=list[LicenseRead])
 def catalog_licenses(request: Request, principal: Auth, generation: str) -> list[Document]:
     catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
     return [license_view(lic) for lic in catalog.licenses.values()]
 
 
-@router.get("/catalog/{generation}/addons", tags=["catalog"])
+@router.get("/catalog/{generation}/addons", tags=["catalog"], response_model=list[AddonRead])
 def catalog_addons(request: Request, principal: Auth, generation: str) -> list[Document]:
     catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
     return [addon_view(a) for a in catalog.addons.values()]
@@ -136,7 +177,7 @@ def catalog_addons(request: Request, principal: Auth, generation: str) -> list[D
 # ---------------------------------------------------------------- tenants and purchases
 
 
-@router.post("/tenants", status_code=status.HTTP_201_CREATED, tags=["tenants"])
+@router.post("/tenants", status_code=status.HTTP_201_CREATED, tags=["tenants"], response_model=TenantRead)
 def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> Document:
     vendor_only(principal)
     with unit_of_work(request, principal.actor) as ctx:
@@ -145,7 +186,7 @@ def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> Docu
         )
 
 
-@router.get("/tenants", tags=["tenants"], responses={200: PAGED})
+@router.get("/tenants", tags=["tenants"], responses={200: PAGED}, response_model=list[TenantSummaryRead])
 def list_tenants(
     request: Request,
     response: Response,
@@ -163,56 +204,69 @@ def list_tenants(
     return _page(request, response, found, limit=limit, cursor="name")
 
 
-@router.get("/tenants/{tenant}", tags=["tenants"])
+@router.get("/tenants/{tenant}", tags=["tenants"], response_model=TenantRead)
 def show_tenant(request: Request, principal: Auth, tenant: str) -> Document:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return tenants.show_tenant(ctx, tenant)
 
 
-@router.put("/tenants/{tenant}/seats/{plan_or_license}", tags=["tenants"])
+@router.put(
+    "/tenants/{tenant}/seats/{plan_or_license}",
+    tags=["tenants"],
+    response_model=SeatsRead | ScheduledRead,
+    response_model_exclude_unset=True,
+)
 def set_seats(request: Request, principal: Auth, tenant: str, plan_or_license: str, body: SeatsSet) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.set_seats(ctx, tenant, plan_or_license, body.number, at=body.at)
 
 
-@router.post("/tenants/{tenant}/addons", tags=["tenants"])
+@router.post("/tenants/{tenant}/addons", tags=["tenants"], response_model=AddonChangeRead | ScheduledRead)
 def add_addon(request: Request, principal: Auth, tenant: str, body: AddonAdd) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_addon(ctx, tenant, body.addon, at=body.at)
 
 
-@router.delete("/tenants/{tenant}/addons/{addon}", tags=["tenants"])
+@router.delete("/tenants/{tenant}/addons/{addon}", tags=["tenants"], response_model=AddonChangeRead)
 def remove_addon(request: Request, principal: Auth, tenant: str, addon: str) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.remove_addon(ctx, tenant, addon)
 
 
-@router.post("/tenants/{tenant}/system-licenses", tags=["tenants"])
+@router.post(
+    "/tenants/{tenant}/system-licenses", tags=["tenants"], response_model=SystemLicenseChangeRead | ScheduledRead
+)
 def add_system_license(request: Request, principal: Auth, tenant: str, body: SystemLicenseAdd) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_system_license(ctx, tenant, body.license, at=body.at)
 
 
-@router.delete("/tenants/{tenant}/system-licenses/{license_name}", tags=["tenants"])
+@router.delete(
+    "/tenants/{tenant}/system-licenses/{license_name}", tags=["tenants"], response_model=SystemLicenseChangeRead
+)
 def remove_system_license(request: Request, principal: Auth, tenant: str, license_name: str) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.remove_system_license(ctx, tenant, license_name)
 
 
-@router.post("/tenants/{tenant}/owners", tags=["tenants"])
+@router.post("/tenants/{tenant}/owners", tags=["tenants"], response_model=OwnerRead | ScheduledRead)
 def add_owner(request: Request, principal: Auth, tenant: str, body: OwnerAdd) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_owner(ctx, tenant, body.name, description=body.description, at=body.at)
 
 
-@router.post("/tenants/{tenant}/owners/{owner}/licenses", tags=["tenants"])
+@router.post(
+    "/tenants/{tenant}/owners/{owner}/licenses",
+    tags=["tenants"],
+    response_model=PartnerLicenseAddedRead | ScheduledRead,
+)
 def add_partner_license(
     request: Request, principal: Auth, tenant: str, owner: str, body: PartnerLicenseAdd
 ) -> Document:
@@ -229,7 +283,7 @@ def add_partner_license(
         )
 
 
-@router.get("/tenants/{tenant}/panel", tags=["tenants"])
+@router.get("/tenants/{tenant}/panel", tags=["tenants"], response_model=PanelRead)
 def license_panel(
     request: Request, principal: Auth, tenant: str, show_all: Annotated[bool, Query(alias="all")] = False
 ) -> Document:
@@ -238,7 +292,7 @@ def license_panel(
         return panel.panel(ctx, tenant, show_all=show_all)
 
 
-@router.get("/tenants/{tenant}/audit", tags=["tenants"], responses={200: PAGED})
+@router.get("/tenants/{tenant}/audit", tags=["tenants"], responses={200: PAGED}, response_model=list[AuditEntryRead])
 def audit_log(
     request: Request,
     response: Response,
@@ -272,7 +326,7 @@ def verify_vendor_log(request: Request, principal: Auth) -> Document:
         return audit.verify_log(ctx, None).view()
 
 
-@router.get("/tenants/{tenant}/scheduled", tags=["tenants"])
+@router.get("/tenants/{tenant}/scheduled", tags=["tenants"], response_model=list[ScheduledChangeRead])
 def scheduled_changes(request: Request, principal: Auth, tenant: str, pending: bool = False) -> list[Document]:
     """The vendor's changes dated in the future: pending, applied, failed (with the reason), cancelled."""
     can_manage(principal, tenant)
@@ -280,7 +334,7 @@ def scheduled_changes(request: Request, principal: Auth, tenant: str, pending: b
         return scheduling.list_changes(ctx, tenant, pending_only=pending)
 
 
-@router.delete("/tenants/{tenant}/scheduled/{change_id}", tags=["tenants"])
+@router.delete("/tenants/{tenant}/scheduled/{change_id}", tags=["tenants"], response_model=ScheduledChangeRead)
 def cancel_scheduled_change(
     request: Request, principal: Auth, tenant: str, change_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> Document:
@@ -290,7 +344,7 @@ def cancel_scheduled_change(
         return scheduling.cancel_change(ctx, tenant, change_id)
 
 
-@router.post("/tenants/{tenant}/scheduled/run", tags=["tenants"])
+@router.post("/tenants/{tenant}/scheduled/run", tags=["tenants"], response_model=list[ScheduledChangeRead])
 def run_scheduled_changes(request: Request, principal: Auth, tenant: str) -> list[Document]:
     """Apply the changes whose time has come (any later change of the tenant does this first, too)."""
     vendor_only(principal, tenant)
@@ -301,42 +355,47 @@ def run_scheduled_changes(request: Request, principal: Auth, tenant: str) -> lis
 # ---------------------------------------------------------------- subscriptions and invoices
 
 
-@router.post("/tenants/{tenant}/subscription", status_code=status.HTTP_201_CREATED, tags=["billing"])
+@router.post(
+    "/tenants/{tenant}/subscription",
+    status_code=status.HTTP_201_CREATED,
+    tags=["billing"],
+    response_model=SubscriptionRead,
+)
 def create_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionCreate) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.create_subscription(ctx, tenant, start=body.start, period=body.period, at=body.at)
 
 
-@router.get("/tenants/{tenant}/subscription", tags=["billing"])
+@router.get("/tenants/{tenant}/subscription", tags=["billing"], response_model=SubscriptionRead)
 def show_subscription(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.show_subscription(ctx, tenant, at=_at(request, at))
 
 
-@router.patch("/tenants/{tenant}/subscription", tags=["billing"])
+@router.patch("/tenants/{tenant}/subscription", tags=["billing"], response_model=SubscriptionRead | ScheduledRead)
 def change_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionChange) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.change_period(ctx, tenant, period=body.period, at=body.at)
 
 
-@router.post("/tenants/{tenant}/subscription/cancel", tags=["billing"])
+@router.post("/tenants/{tenant}/subscription/cancel", tags=["billing"], response_model=SubscriptionRead | ScheduledRead)
 def cancel_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.cancel_subscription(ctx, tenant, at=body.at if body else None)
 
 
-@router.post("/tenants/{tenant}/subscription/renew", tags=["billing"])
+@router.post("/tenants/{tenant}/subscription/renew", tags=["billing"], response_model=RenewalRead)
 def renew_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.renew(ctx, tenant, at=body.at if body else None)
 
 
-@router.get("/tenants/{tenant}/invoices", tags=["billing"], responses={200: PAGED})
+@router.get("/tenants/{tenant}/invoices", tags=["billing"], responses={200: PAGED}, response_model=list[InvoiceRead])
 def list_invoices(
     request: Request,
     response: Response,
@@ -355,14 +414,14 @@ def list_invoices(
     return _page(request, response, found[: limit + 1], limit=limit, cursor="issued")
 
 
-@router.get("/tenants/{tenant}/invoices/preview", tags=["billing"])
+@router.get("/tenants/{tenant}/invoices/preview", tags=["billing"], response_model=InvoiceRead | None)
 def preview_invoice(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document | None:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.preview_invoice(ctx, tenant, at=_at(request, at))
 
 
-@router.post("/tenants/{tenant}/seats/upgrade", tags=["billing"])
+@router.post("/tenants/{tenant}/seats/upgrade", tags=["billing"], response_model=SeatsUpgradeRead | ScheduledRead)
 def upgrade_seats(request: Request, principal: Auth, tenant: str, body: SeatsUpgrade) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
@@ -380,7 +439,12 @@ def upgrade_seats(request: Request, principal: Auth, tenant: str, body: SeatsUpg
 # ---------------------------------------------------------------- generations, CRM Suite plan limits
 
 
-@router.get("/tenants/{tenant}/migration/preview", tags=["generations"])
+@router.get(
+    "/tenants/{tenant}/migration/preview",
+    tags=["generations"],
+    response_model=MigrationPreviewRead,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def migration_preview(
     request: Request,
     principal: Auth,
@@ -397,7 +461,9 @@ def migration_preview(
     return view
 
 
-@router.post("/tenants/{tenant}/migration", tags=["generations"])
+@router.post(
+    "/tenants/{tenant}/migration", tags=["generations"], response_model=MigrationRead, response_model_exclude_unset=True
+)
 def migration_apply(request: Request, principal: Auth, tenant: str, body: MigrationApply) -> Document:
     """Move the tenant to another generation, all users or none; now or at the next renewal."""
     vendor_only(principal, tenant)
@@ -405,14 +471,14 @@ def migration_apply(request: Request, principal: Auth, tenant: str, body: Migrat
         return migrations.apply(ctx, tenant, to=body.to, at=body.at, at_renewal=body.at_renewal)
 
 
-@router.post("/tenants/{tenant}/migration/rollback", tags=["generations"])
+@router.post("/tenants/{tenant}/migration/rollback", tags=["generations"], response_model=MigrationRollbackRead)
 def migration_rollback(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return migrations.rollback(ctx, tenant, at=body.at if body else None)
 
 
-@router.get("/migrations/report", tags=["generations"])
+@router.get("/migrations/report", tags=["generations"], response_model=MigrationReportRead)
 def migration_report(
     request: Request, principal: Auth, to: Annotated[str, Query(min_length=1, max_length=20)]
 ) -> Document:
@@ -422,7 +488,7 @@ def migration_report(
         return migrations.report(ctx, to=to)
 
 
-@router.get("/generations/report", tags=["generations"])
+@router.get("/generations/report", tags=["generations"], response_model=GenerationsReportRead)
 def generations_report(request: Request, principal: Auth) -> Document:
     """Tenants, seats and users per packaging generation (vendor)."""
     vendor_only(principal)
@@ -430,14 +496,14 @@ def generations_report(request: Request, principal: Auth) -> Document:
         return tenants.generation_report(ctx)
 
 
-@router.get("/tenants/{tenant}/fencing", tags=["generations"])
+@router.get("/tenants/{tenant}/fencing", tags=["generations"], response_model=FencingRead)
 def plan_limits(request: Request, principal: Auth, tenant: str) -> Document:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return fencing.fencing(ctx, tenant)
 
 
-@router.put("/tenants/{tenant}/usage/{metric}", tags=["generations"])
+@router.put("/tenants/{tenant}/usage/{metric}", tags=["generations"], response_model=MetricRead | ScheduledRead)
 def usage_set(request: Request, principal: Auth, tenant: str, metric: str, body: UsageSet) -> Document:
     """Report how much of a plan-limited thing is in use."""
     can_manage(principal, tenant)
@@ -445,7 +511,7 @@ def usage_set(request: Request, principal: Auth, tenant: str, metric: str, body:
         return fencing.set_usage(ctx, tenant, metric, body.count, at=body.at)
 
 
-@router.post("/tenants/{tenant}/usage/{metric}", tags=["generations"])
+@router.post("/tenants/{tenant}/usage/{metric}", tags=["generations"], response_model=MetricRead | ScheduledRead)
 def usage_add(request: Request, principal: Auth, tenant: str, metric: str, body: UsageAdd) -> Document:
     """Create more: 409 PLAN_LIMIT_REACHED beyond the plan's limit."""
     can_manage(principal, tenant)
@@ -453,7 +519,12 @@ def usage_add(request: Request, principal: Auth, tenant: str, metric: str, body:
         return fencing.add_usage(ctx, tenant, metric, body.count, at=body.at)
 
 
-@router.put("/tenants/{tenant}/plan", tags=["generations"])
+@router.put(
+    "/tenants/{tenant}/plan",
+    tags=["generations"],
+    response_model=TenantPlanChangeRead | ScheduledRead,
+    response_model_exclude_unset=True,
+)
 def change_plan(request: Request, principal: Auth, tenant: str, body: PlanChange) -> Document:
     """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
     vendor_only(principal, tenant)
@@ -464,7 +535,9 @@ def change_plan(request: Request, principal: Auth, tenant: str, body: PlanChange
 # ---------------------------------------------------------------- signed packages and snapshots
 
 
-@router.post("/tenants/{tenant}/packages", status_code=status.HTTP_201_CREATED, tags=["packages"])
+@router.post(
+    "/tenants/{tenant}/packages", status_code=status.HTTP_201_CREATED, tags=["packages"], response_model=PackageRead
+)
 def issue_package(request: Request, principal: Auth, tenant: str, body: PackageIssue | None = None) -> Document:
     """A signed license package of the tenant (LicenseInfo, module licenses, dates), numbered one above the
     last: activation only ever moves to a higher number."""
@@ -476,7 +549,7 @@ def issue_package(request: Request, principal: Auth, tenant: str, body: PackageI
         )
 
 
-@router.post("/tenants/{tenant}/packages/activate", tags=["packages"])
+@router.post("/tenants/{tenant}/packages/activate", tags=["packages"], response_model=PackageActivationRead)
 def activate_package(request: Request, principal: Auth, tenant: str, body: PackageActivate) -> Document:
     """Verify a package and replace the tenant's licenses with it (409 SUPERFLUOUS_LICENSES when it lowers
     a number below what is in use)."""
@@ -486,7 +559,7 @@ def activate_package(request: Request, principal: Auth, tenant: str, body: Packa
         return packages.activate_package(ctx, tenant, body.package, key, dry_run=body.dry_run)
 
 
-@router.get("/tenants/{tenant}/snapshot", tags=["packages"])
+@router.get("/tenants/{tenant}/snapshot", tags=["packages"], response_model=SnapshotRead)
 def snapshot(
     request: Request,
     principal: Auth,
@@ -518,7 +591,7 @@ def snapshot(
 # ---------------------------------------------------------------- users and assignments
 
 
-@router.get("/tenants/{tenant}/users", tags=["users"], responses={200: PAGED})
+@router.get("/tenants/{tenant}/users", tags=["users"], responses={200: PAGED}, response_model=list[UserSummaryRead])
 def list_users(
     request: Request,
     response: Response,
@@ -533,49 +606,58 @@ def list_users(
     return _page(request, response, found, limit=limit, cursor="user")
 
 
-@router.post("/tenants/{tenant}/users", status_code=status.HTTP_201_CREATED, tags=["users"])
+@router.post(
+    "/tenants/{tenant}/users",
+    status_code=status.HTTP_201_CREATED,
+    tags=["users"],
+    response_model=UserCreatedRead | ScheduledRead,
+)
 def add_user(request: Request, principal: Auth, tenant: str, body: UserCreate) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.add_user(ctx, tenant, body.name, user_type=body.type, can_log_in=body.can_log_in, at=body.at)
 
 
-@router.get("/tenants/{tenant}/users/{user}", tags=["users"])
+@router.get("/tenants/{tenant}/users/{user}", tags=["users"], response_model=UserRead)
 def show_user(request: Request, principal: Auth, tenant: str, user: str) -> Document:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return users.show_user(ctx, tenant, user)
 
 
-@router.patch("/tenants/{tenant}/users/{user}", tags=["users"])
+@router.patch("/tenants/{tenant}/users/{user}", tags=["users"], response_model=UserChangeRead | ScheduledRead)
 def update_user(request: Request, principal: Auth, tenant: str, user: str, body: UserUpdate) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.set_can_log_in(ctx, tenant, user, body.can_log_in, at=body.at)
 
 
-@router.post("/tenants/{tenant}/users/{user}/retire", tags=["users"])
+@router.post("/tenants/{tenant}/users/{user}/retire", tags=["users"], response_model=UserChangeRead | ScheduledRead)
 def retire_user(request: Request, principal: Auth, tenant: str, user: str, body: At | None = None) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.retire_user(ctx, tenant, user, at=body.at if body else None)
 
 
-@router.post("/tenants/{tenant}/users/{user}/assignments", tags=["users"])
+@router.post(
+    "/tenants/{tenant}/users/{user}/assignments", tags=["users"], response_model=AssignmentRead | ScheduledRead
+)
 def assign(request: Request, principal: Auth, tenant: str, user: str, body: Assignment) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.assign(ctx, tenant, user, plans=body.plans, licenses=body.licenses, at=body.at)
 
 
-@router.delete("/tenants/{tenant}/users/{user}/assignments", tags=["users"])
+@router.delete(
+    "/tenants/{tenant}/users/{user}/assignments", tags=["users"], response_model=AssignmentRead | ScheduledRead
+)
 def unassign(request: Request, principal: Auth, tenant: str, user: str, body: Unassignment) -> Document:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.unassign(ctx, tenant, user, plan=body.plan, licenses=body.licenses, at=body.at)
 
 
-@router.get("/tenants/{tenant}/users/{user}/licenses", tags=["users"])
+@router.get("/tenants/{tenant}/users/{user}/licenses", tags=["users"], response_model=UserRead | HoldingsRead)
 def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at: Instant | None = None) -> Document:
     """Effective licenses with provenance; with `at`, what the user held then (from the audit log)."""
     can_read(principal, tenant)
@@ -585,7 +667,7 @@ def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at:
         return users.show_user(ctx, tenant, user)
 
 
-@router.post("/tenants/{tenant}/bulk-assignments", tags=["users"])
+@router.post("/tenants/{tenant}/bulk-assignments", tags=["users"], response_model=BulkRead)
 def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkRequest) -> Document:
     can_manage(principal, tenant)
     rows = [
@@ -691,7 +773,7 @@ def create_token(request: Request, principal: Auth, body: TokenCreate) -> TokenC
     return TokenCreated(token=plain, info=info)
 
 
-@router.get("/tokens", tags=["tokens"], responses={200: PAGED})
+@router.get("/tokens", tags=["tokens"], responses={200: PAGED}, response_model=list[TokenRead])
 def list_tokens(
     request: Request,
     response: Response,
@@ -707,7 +789,7 @@ def list_tokens(
     return _page(request, response, found, limit=limit, cursor="id")
 
 
-@router.delete("/tokens/{token_id}", tags=["tokens"])
+@router.delete("/tokens/{token_id}", tags=["tokens"], response_model=TokenRevokedRead)
 def revoke_token(request: Request, principal: Auth, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Document:
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)

@@ -15,6 +15,7 @@ from lisens.service.context import Context
 from lisens.service.migrations import record_snapshots
 from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state
+from lisens.service.superoffice_carriers import FencingInfo
 
 NEARING = 0.85  # IsNearingMaximum from 85% of the limit (the documented yellow warning)
 UNLIMITED = -1
@@ -81,19 +82,20 @@ def fencing(ctx: Context, tenant: str) -> dict[str, Any]:
     }
 
 
-def fencing_info(ctx: Context, tenant: str) -> dict[str, Any]:
+def fencing_info(ctx: Context, tenant: str) -> FencingInfo:
     """SuperOffice's FencingInfo: the most constrained metric of the tenant's plan."""
     state = load_state(ctx, tenant)
-    base: dict[str, Any] = {"WarningTooltip": None, "TableRight": None, "FieldProperties": {}}
     if not state.catalog.limits:
-        return {
-            "ActiveCount": 0,
-            "Maximum": UNLIMITED,
-            "IsNearingMaximum": False,
-            "HasReachedMaximum": False,
-            "WarningMessage": f"generation {state.row.generation} has no plan limits; they apply to CRM Suite plans",
-            **base,
-        }
+        return FencingInfo(
+            ActiveCount=0,
+            Maximum=UNLIMITED,
+            IsNearingMaximum=False,
+            HasReachedMaximum=False,
+            WarningMessage=f"generation {state.row.generation} has no plan limits; they apply to CRM Suite plans",
+            WarningTooltip=None,
+            TableRight=None,
+            FieldProperties={},
+        )
     views = fencing(ctx, tenant)["metrics"]
 
     def pressure(view: dict[str, Any]) -> float:
@@ -102,15 +104,16 @@ def fencing_info(ctx: Context, tenant: str) -> dict[str, Any]:
         return float(view["ActiveCount"]) / view["Maximum"] if view["Maximum"] else float(view["ActiveCount"] > 0) + 1
 
     top = max(views, key=pressure)
-    return {
-        "ActiveCount": top["ActiveCount"],
-        "Maximum": top["Maximum"],
-        "IsNearingMaximum": top["IsNearingMaximum"],
-        "HasReachedMaximum": top["HasReachedMaximum"],
-        "WarningMessage": top["WarningMessage"] or f"{top['name']}: {top['ActiveCount']} used",
-        **base,
-        "WarningTooltip": top["name"],
-    }
+    return FencingInfo(
+        ActiveCount=top["ActiveCount"],
+        Maximum=top["Maximum"],
+        IsNearingMaximum=top["IsNearingMaximum"],
+        HasReachedMaximum=top["HasReachedMaximum"],
+        WarningMessage=top["WarningMessage"] or f"{top['name']}: {top['ActiveCount']} used",
+        WarningTooltip=top["name"],
+        TableRight=None,
+        FieldProperties={},
+    )
 
 
 def _write_usage(ctx: Context, state: TenantState, metric: str, count: int, *, at: datetime, action: str) -> None:

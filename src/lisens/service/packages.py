@@ -26,6 +26,7 @@ from lisens.service.decisions import holders, term_of
 from lisens.service.licenses import license_rows
 from lisens.service.state import TenantState, load_state
 from lisens.service.superoffice import license_info
+from lisens.service.superoffice_carriers import ExtendedLicenseInfo
 from lisens.service.tenants import apply_due_schedules
 from lisens.service.users import license_term
 from lisens.signing import canonical, key_id, sign
@@ -47,7 +48,10 @@ def build_package(ctx: Context, tenant: str, *, at: datetime, sequence: int, low
     state = load_state(ctx, tenant)
     moment = utc(at)
     rows = license_rows(ctx, state)
-    info = {key: _iso(value) for key, value in license_info(ctx, state, SUPEROFFICE, rows, day=moment.date()).items()}
+    info = {
+        key: _iso(value)
+        for key, value in license_info(ctx, state, SUPEROFFICE, rows, day=moment.date()).model_dump().items()
+    }
     info.pop("PublicKey", None)
     info.pop("Signature", None)
     grace = info.get("GraceDate")
@@ -355,14 +359,19 @@ def _get(mapping: Any, key: str) -> Any:
     return None
 
 
-def license_from_file(ctx: Context, tenant: str, file_content: str, public_key: Ed25519PublicKey) -> dict[str, Any]:
+def license_from_file(
+    ctx: Context, tenant: str, file_content: str, public_key: Ed25519PublicKey
+) -> ExtendedLicenseInfo:
     """GetLicenseFromFile: the package as an ExtendedLicenseInfo next to the current license, with what
     activation would change; nothing is stored."""
     document = parse_package(file_content)
     body = verify_package(document, public_key, at=ctx.now())
     state = load_state(ctx, tenant)
     rows = {row.info.module: row for row in license_rows(ctx, state) if row.info.owner == SUPEROFFICE}
-    current = {key: _iso(value) for key, value in license_info(ctx, state, SUPEROFFICE, list(rows.values())).items()}
+    current = {
+        key: _iso(value)
+        for key, value in license_info(ctx, state, SUPEROFFICE, list(rows.values())).model_dump().items()
+    }
     new = dict(body["license"])
     new["PublicKey"] = None
     new["Signature"] = _encode(document)
@@ -399,14 +408,16 @@ def license_from_file(ctx: Context, tenant: str, file_content: str, public_key: 
         pass
     elif superfluous:
         reason = "remove superfluous licences first: " + ", ".join(f"{s['item']} ({s['remove']})" for s in superfluous)
-    return {
-        "Reason": reason,
-        "CanBeActivated": not wrong and not superfluous,
-        "New": new,
-        "Current": current,
-        "ExtendedModuleLicenses": extended,
-        "AccumulatedNextCheckDate": None,
-    }
+    return ExtendedLicenseInfo.model_validate(
+        {
+            "Reason": reason,
+            "CanBeActivated": not wrong and not superfluous,
+            "New": new,
+            "Current": current,
+            "ExtendedModuleLicenses": extended,
+            "AccumulatedNextCheckDate": None,
+        }
+    )
 
 
 def validate_license_info(

@@ -119,7 +119,7 @@ def add_user(
     if state.catalog.tenant_plan and can_log_in:
         # CRM Suite: a seat is a user who can log in, holding the tenant's plan.
         after = assign(ctx, tenant, name, plans=[_require_tenant_plan(state)], at=at)["after"]
-    return {"user": name, **after}
+    return {"user": name, "id": row.id, **after}
 
 
 def list_users(

@@ -1,4 +1,8 @@
-"""SuperOffice's License API carriers, field for field as in its published swagger (PascalCase)."""
+"""SuperOffice's License API carriers, field for field as in its published swagger (PascalCase).
+
+The one definition of these wire shapes: `lisens.service.superoffice` builds them from a tenant's state, and
+both the REST form (`api/compat.py`) and the agent form (`api/agent.py`) answer with them.
+"""
 
 from __future__ import annotations
 
