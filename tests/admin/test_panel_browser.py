@@ -112,18 +112,18 @@ def test_a_wrong_token_is_refused_on_the_login_page(page: Page, site: Site) -> N
     expect(page.locator(".error")).to_contain_text("Unknown or revoked token")
 
 
-def test_the_licences_page_shows_owner_expiry_seats_and_no_hidden_licence(page: Page, site: Site) -> None:
+def test_the_licenses_page_shows_owner_expiry_seats_and_no_hidden_license(page: Page, site: Site) -> None:
     log_in(page, site, site.admin)
-    expect(page).to_have_url(f"{site.base}/admin/t/acme/licences")
+    expect(page).to_have_url(f"{site.base}/admin/t/acme/licenses")
     expect(page.locator("body")).to_contain_text("Acme AS")
-    expect(page.locator("#expiry")).to_contain_text("The licence expires on")
+    expect(page.locator("#expiry")).to_contain_text("The license expires on")
     expect(page.locator("#expiry")).to_contain_text("days left")
     expect(page.locator("#utilisation")).to_contain_text("1 / 1")
-    expect(page.locator("#user-licences")).to_contain_text("Sales Premium")
-    expect(page.locator("#user-licences")).not_to_contain_text("Sale Editing")  # hidden: comes with the plan
+    expect(page.locator("#user-licenses")).to_contain_text("Sales Premium")
+    expect(page.locator("#user-licenses")).not_to_contain_text("Sale Editing")  # hidden: comes with the plan
     page.click("text=SUPEROFFICE")
     expect(page.locator("#system")).to_contain_text("Sales Premium Tier")
-    page.screenshot(path=str(site.shots / "licences.png"), full_page=True)
+    page.screenshot(path=str(site.shots / "licenses.png"), full_page=True)
 
 
 def test_the_user_card_disables_a_full_plan_and_saves_a_plan_change(page: Page, site: Site) -> None:
@@ -143,7 +143,7 @@ def test_the_user_card_disables_a_full_plan_and_saves_a_plan_change(page: Page, 
     page.screenshot(path=str(site.shots / "user.png"), full_page=True)
 
 
-def test_licences_nest_under_their_prerequisite_and_an_error_shows_next_to_its_cause_in_swedish(
+def test_licenses_nest_under_their_prerequisite_and_an_error_shows_next_to_its_cause_in_swedish(
     page: Page, site: Site
 ) -> None:
     log_in(page, site, site.old_admin)
@@ -164,7 +164,7 @@ def test_the_language_follows_the_browser_and_the_switch(browser: Browser, site:
     page = context.new_page()
     log_in_de(page, site)
     expect(page.locator("h1")).to_have_text("Lizenzen")
-    page.goto(f"{site.base}/admin/t/acme/licences?lang=sv")
+    page.goto(f"{site.base}/admin/t/acme/licenses?lang=sv")
     expect(page.locator("h1")).to_have_text("Licenser")
     context.close()
 
@@ -186,8 +186,8 @@ def test_the_vendor_sees_tenants_per_generation_and_a_migration_preview(page: Pa
     log_in(page, site, site.vendor)
     expect(page.locator("h1")).to_have_text("Tenants per generation")
     expect(page.locator("body")).to_contain_text("acme")
-    page.goto(f"{site.base}/admin/t/acme/migration?to=suite")
-    expect(page.locator("#migration")).to_contain_text("alice")
+    page.goto(f"{site.base}/admin/t/acme/move?to=suite")
+    expect(page.locator("#move")).to_contain_text("alice")
     page.screenshot(path=str(site.shots / "migration.png"), full_page=True)
 
 
@@ -218,7 +218,7 @@ def test_the_content_security_policy_blocks_nothing_the_panel_needs(page: Page, 
         "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
     )
     log_in(page, site, site.vendor)
-    for path in ("/admin", "/admin/t/acme/licences", "/admin/t/acme/users", "/admin/t/acme/users/bob"):
+    for path in ("/admin", "/admin/t/acme/licenses", "/admin/t/acme/users", "/admin/t/acme/users/bob"):
         page.goto(f"{site.base}{path}")
     page.wait_for_function("() => window.htmx !== undefined")  # the local htmx ran under the policy
     assert refused == []

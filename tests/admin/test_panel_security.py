@@ -86,13 +86,13 @@ def test_every_log_in_works_across_two_workers_without_a_configured_secret(site:
         )
         assert answer.status_code == 303, (attempt, answer.text)
         logged_in = {"cookie": f"lisens_session={answer.cookies['lisens_session']}"}
-        page = TestClient(serving).get("/admin/t/acme/licences", headers=logged_in, follow_redirects=False)
+        page = TestClient(serving).get("/admin/t/acme/licenses", headers=logged_in, follow_redirects=False)
         assert page.status_code == 200, attempt
 
 
 def test_panel_pages_forbid_framing_and_inline_script(site: Api) -> None:
     browser = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
-    for path in ("/admin/login", "/admin/t/acme/licences", "/admin/t/acme/users/alice"):
+    for path in ("/admin/login", "/admin/t/acme/licenses", "/admin/t/acme/users/alice"):
         headers = browser.get(path).headers
         assert headers["x-frame-options"] == "DENY"
         policy = headers["content-security-policy"]
@@ -105,7 +105,7 @@ def test_panel_pages_forbid_framing_and_inline_script(site: Api) -> None:
 
 def test_panel_pages_carry_no_inline_script_or_style_the_policy_would_block(site: Api) -> None:
     browser = log_in(TestClient(site.client.app), site.tokens["vendor"])
-    for path in ("/admin", "/admin/t/acme/licences", "/admin/t/acme/users", "/admin/t/acme/users/alice"):
+    for path in ("/admin", "/admin/t/acme/licenses", "/admin/t/acme/users", "/admin/t/acme/users/alice"):
         html = browser.get(path).text
         assert "<script>" not in html
         assert "<style" not in html
@@ -155,4 +155,4 @@ def test_failed_log_ins_beyond_the_limit_get_429_and_a_valid_token_still_logs_in
     assert 1 <= int(answer.headers["retry-after"]) <= 600
     assert "Too many failed log-ins" in answer.text
     log_in(browser, site.tokens["acme-admin"])  # the limit never holds back a valid token
-    assert browser.get("/admin/t/acme/licences", follow_redirects=False).status_code == 200
+    assert browser.get("/admin/t/acme/licenses", follow_redirects=False).status_code == 200

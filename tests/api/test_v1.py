@@ -264,11 +264,11 @@ def test_generation_migration_and_plan_limits_over_http(api: Api) -> None:
     api.client.put("/v1/tenants/mover/seats/marketing-premium", headers=vendor, json={"number": 2})
     api.client.post("/v1/tenants/mover/users", headers=vendor, json={"name": "max"})
     api.client.post("/v1/tenants/mover/users/max/assignments", headers=vendor, json={"plans": ["marketing-premium"]})
-    preview = api.client.get("/v1/tenants/mover/migration/preview?to=suite", headers=vendor).json()
+    preview = api.client.get("/v1/tenants/mover/move/preview?to=suite", headers=vendor).json()
     assert preview["tenant_plan"] == "plus"
-    csv_text = api.client.get("/v1/tenants/mover/migration/preview?to=suite&format=csv", headers=vendor).text
+    csv_text = api.client.get("/v1/tenants/mover/move/preview?to=suite&format=csv", headers=vendor).text
     assert csv_text.startswith("user,from_plan,to_plan")
-    assert api.client.post("/v1/tenants/mover/migration", headers=vendor, json={"to": "suite"}).json()["applied"]
+    assert api.client.post("/v1/tenants/mover/move", headers=vendor, json={"to": "suite"}).json()["applied"]
     limits = api.client.get("/v1/tenants/mover/fencing", headers=vendor).json()
     assert {m["metric"]: m["Maximum"] for m in limits["metrics"]}["marketing-flows"] == 10
     api.client.put("/v1/tenants/mover/usage/marketing-flows", headers=vendor, json={"count": 10})
@@ -277,7 +277,7 @@ def test_generation_migration_and_plan_limits_over_http(api: Api) -> None:
     admin = api.client.post("/v1/tokens", headers=vendor, json={"role": "admin", "tenant": "mover"}).json()["token"]
     info = api.client.post("/api/v1/Agents/License/GetFencingInfo", headers={"Authorization": f"Bearer {admin}"}).json()
     assert (info["ActiveCount"], info["Maximum"], info["HasReachedMaximum"]) == (10, 10, True)
-    report = api.client.get("/v1/migrations/report?to=suite", headers=vendor).json()
+    report = api.client.get("/v1/moves/report?to=suite", headers=vendor).json()
     assert report["to"] == "suite"
     api.client.put("/v1/tenants/mover/usage/marketing-flows", headers=vendor, json={"count": 0})
-    assert api.client.post("/v1/tenants/mover/migration/rollback", headers=vendor).json()["generation"] == "11"
+    assert api.client.post("/v1/tenants/mover/move/rollback", headers=vendor).json()["generation"] == "11"

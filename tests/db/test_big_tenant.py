@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 
 from lisens.db.engine import make_session_factory
 from lisens.db.models import AuditRow, UserPlanRow, UserRow
-from lisens.service import migrations, packages, tenants
+from lisens.service import moves, packages, tenants
 from lisens.service.context import Context
 from lisens.service.state import load_state
 from tests.db.conftest import BACKENDS, T0, Database, create_database, drop_database, later
@@ -60,15 +60,15 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, Co
 
 def test_a_tenant_of_100000_users_is_previewed_moved_and_rolled_back(big: tuple[Database, Context]) -> None:
     _, ctx = big
-    view = migrations.preview(ctx, "big", to="suite")
+    view = moves.preview(ctx, "big", to="suite")
     assert view["summary"]["users"] == USERS
-    applied = migrations.apply(ctx, "big", to="suite", at=T0 + timedelta(days=1))
+    applied = moves.apply(ctx, "big", to="suite", at=T0 + timedelta(days=1))
     assert applied["applied"] is True
     plans = ctx.session.execute(select(UserPlanRow.plan_key, func.count()).group_by(UserPlanRow.plan_key)).all()
     assert sum(count for _, count in plans) == USERS
     assert {key for key, _ in plans} == {view["tenant_plan"]}
     audit_after_apply = ctx.session.scalar(select(func.count()).select_from(AuditRow))
-    rolled = migrations.rollback(ctx, "big", at=T0 + timedelta(days=2))
+    rolled = moves.rollback(ctx, "big", at=T0 + timedelta(days=2))
     assert rolled["restored_users"] == USERS
     restored = dict(
         ctx.session.execute(select(UserPlanRow.plan_key, func.count()).group_by(UserPlanRow.plan_key)).all()
@@ -84,8 +84,8 @@ def test_a_tenant_of_100000_users_is_reported(big: tuple[Database, Context]) -> 
     report = tenants.generation_report(ctx)
     assert report["11"]["users"] == USERS
     assert report["11"]["tenants"] == ["big"]
-    moves = migrations.report(ctx, to="suite")
-    assert (moves["tenants"], moves["users"]) == (1, USERS)
+    report = moves.report(ctx, to="suite")
+    assert (report["tenants"], report["users"]) == (1, USERS)
     assert tenants.show_tenant(ctx, "big")["users"] == USERS
     ctx.session.rollback()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from lisens.service import migrations, packages, panel, tenants, users
+from lisens.service import moves, packages, panel, tenants, users
 from lisens.service.context import Context
 from tests.db.conftest import T0
 from tests.db.helpers import make_tenant
@@ -70,8 +70,8 @@ def test_moving_a_tenant_and_rolling_it_back_gives_byte_identical_licenses_json(
     users.assign(ctx, "acme", "alice", plans=["sales-premium"], at=AT)
     users.assign(ctx, "acme", "bob", plans=["service-essential"], licenses=["visible-for"], at=AT)
     before = {name: json.dumps(users.show_user(ctx, "acme", name)) for name in ("alice", "bob")}
-    migrations.apply(ctx, "acme", to="suite", at=AT + timedelta(days=1))
-    migrations.rollback(ctx, "acme", at=AT + timedelta(days=2))
+    moves.apply(ctx, "acme", to="suite", at=AT + timedelta(days=1))
+    moves.rollback(ctx, "acme", at=AT + timedelta(days=2))
     after = {name: json.dumps(users.show_user(ctx, "acme", name)) for name in ("alice", "bob")}
     assert after == before
     server = next(row for row in json.loads(after["alice"])["effective"] if row["license"] == "superoffice.server")

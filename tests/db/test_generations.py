@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from lisens.catalog.loader import DATA_DIR
-from lisens.catalog.migrations import load_mapping_file
+from lisens.catalog.moves import load_mapping_file
 from lisens.domain.errors import CatalogError, LisensError
-from lisens.service import audit, fencing, migrations, subscriptions, tenants, users
+from lisens.service import audit, fencing, moves, subscriptions, tenants, users
 from lisens.service.context import Context
 from tests.db.conftest import T0
 from tests.db.helpers import make_tenant
@@ -55,7 +55,7 @@ def ten_tenant(ctx: Context) -> None:
 
 def test_the_documented_11_to_suite_mapping_and_the_highest_plan(ctx: Context) -> None:
     ten_tenant(ctx)
-    view = migrations.preview(ctx, "acme", to="suite")
+    view = moves.preview(ctx, "acme", to="suite")
     assert view["tenant_plan"] == "plus"  # Marketing Premium -> Plus is the highest any user needs
     assert {u["user"]: u["to_plan"] for u in view["users"]} == dict.fromkeys(
         ["se", "ve", "me", "sp", "vp", "mp", "multi"], "plus"
@@ -64,7 +64,7 @@ def test_the_documented_11_to_suite_mapping_and_the_highest_plan(ctx: Context) -
 
 def test_the_mapping_of_each_plan_is_as_documented(ctx: Context) -> None:
     from lisens.catalog import load_catalog
-    from lisens.catalog.migrations import load_mapping
+    from lisens.catalog.moves import load_mapping
     from lisens.domain.engine import require_plan
 
     mapping = load_mapping("11", "suite")
@@ -86,14 +86,14 @@ def test_a_preview_lists_users_who_lose_something_first_and_the_seats(ctx: Conte
     make_tenant(ctx, generation="9", seats={"sales": 2, "standard-crm": 1}, people=("ann", "ben"))
     users.assign(ctx, "acme", "ann", plans=["sales"], at=AT)
     users.assign(ctx, "acme", "ben", plans=["standard-crm"], at=AT)
-    view = migrations.preview(ctx, "acme", to="11")
+    view = moves.preview(ctx, "acme", to="11")
     losing = [u for u in view["users"] if u["lost"]]
     assert view["users"][: len(losing)] == losing
     ben = next(u for u in view["users"] if u["user"] == "ben")
     assert "superoffice.project-cal" in ben["lost"]  # projects are a Premium feature in 11
     seats = {s["item"]: (s["before"], s["after"]) for s in view["seats"]}
     assert seats == {"sales": (2, 0), "standard-crm": (1, 0), "sales-premium": (0, 2), "sales-essential": (0, 1)}
-    assert migrations.preview_csv(view).splitlines()[0] == "user,from_plan,to_plan,lost,gained"
+    assert moves.preview_csv(view).splitlines()[0] == "user,from_plan,to_plan,lost,gained"
     assert tenants.show_tenant(ctx, "acme")["generation"] == "9"  # a preview changes nothing
 
 
@@ -101,19 +101,19 @@ def test_apply_moves_every_user_at_once_and_rollback_restores_everything_exactly
     ten_tenant(ctx)
     tenants.add_addon(ctx, "acme", "cep", at=AT)
     before = state_of(ctx, "acme")
-    migrations.apply(ctx, "acme", to="suite", at=AT + timedelta(days=1))
+    moves.apply(ctx, "acme", to="suite", at=AT + timedelta(days=1))
     moved = state_of(ctx, "acme")
     assert moved["generation"] == "suite"
     assert moved["seats"] == {"plus": 8}
     assert all(plan == "plus" for plan, _ in moved["users"].values())  # type: ignore[attr-defined]
     assert users.check(ctx, "acme", "mp", ["mktg-auto-cal"])[0]["held"]
-    migrations.rollback(ctx, "acme", at=AT + timedelta(days=2))
+    moves.rollback(ctx, "acme", at=AT + timedelta(days=2))
     assert state_of(ctx, "acme") == before
 
 
 def test_history_answers_what_a_user_held_before_and_after_a_move(ctx: Context) -> None:
     ten_tenant(ctx)
-    migrations.apply(ctx, "acme", to="suite", at=AT + timedelta(days=10))
+    moves.apply(ctx, "acme", to="suite", at=AT + timedelta(days=10))
     then = audit.holdings_at(ctx, "acme", "se", AT + timedelta(days=5))
     now = audit.holdings_at(ctx, "acme", "se", AT + timedelta(days=11))
     assert (then["plan"], now["plan"]) == ("sales-essential", "plus")
@@ -140,8 +140,8 @@ def test_apply_then_rollback_is_the_identity_for_random_tenants(ctx: Context, se
         if rng.random() > 0.5:
             users.assign(ctx, "acme", f"u{n}", licenses=["visible-for"], at=AT)
     before = state_of(ctx, "acme")
-    migrations.apply(ctx, "acme", to="suite", at=AT)
-    migrations.rollback(ctx, "acme", at=AT)
+    moves.apply(ctx, "acme", to="suite", at=AT)
+    moves.rollback(ctx, "acme", at=AT)
     assert state_of(ctx, "acme") == before
 
 
@@ -149,11 +149,11 @@ def test_a_move_at_renewal_waits_for_it_and_invoices_follow_the_new_price_list(c
     make_tenant(ctx, seats={"sales-premium": 2}, people=("ann",))
     users.assign(ctx, "acme", "ann", plans=["sales-premium"], at=AT)
     subscriptions.create_subscription(ctx, "acme", start=date(2026, 1, 1), period=12, at=AT)
-    scheduled = migrations.apply(ctx, "acme", to="suite", at=AT + timedelta(days=30), at_renewal=True)
+    scheduled = moves.apply(ctx, "acme", to="suite", at=AT + timedelta(days=30), at_renewal=True)
     assert scheduled["scheduled"] == "2027-01-01"
     assert tenants.show_tenant(ctx, "acme")["generation"] == "11"
     report = subscriptions.renew(ctx, "acme", at=datetime(2027, 1, 2, tzinfo=UTC))
-    assert report["migrated"] == [{"to": "suite", "effective": "2027-01-01"}]
+    assert report["moved"] == [{"to": "suite", "effective": "2027-01-01"}]
     assert tenants.show_tenant(ctx, "acme")["generation"] == "suite"
     issued = {i["issued"]: i for i in report["issued"]}
     assert issued["2026-01-01"]["lines"][0]["item"] == "sales-premium"
@@ -165,12 +165,12 @@ def test_moving_from_individual_licenses_uses_the_rules_in_order(ctx: Context) -
     make_tenant(ctx, generation="7", seats={"user": 3, "quote-cal": 1}, people=("q", "plain", "none"))
     users.assign(ctx, "acme", "q", licenses=["user", "quote-cal"], at=AT)
     users.assign(ctx, "acme", "plain", licenses=["user", "visible-for"], at=AT)
-    view = migrations.preview(ctx, "acme", to="11")
+    view = moves.preview(ctx, "acme", to="11")
     plans = {u["user"]: u["to_plan"] for u in view["users"]}
     assert plans == {"q": "sales-premium", "plain": "sales-essential", "none": None}
     plain = next(u for u in view["users"] if u["user"] == "plain")
     assert plain["dropped_direct"] == ["superoffice.user"]  # hidden in 11: comes with the plan
-    migrations.apply(ctx, "acme", to="11", at=AT)
+    moves.apply(ctx, "acme", to="11", at=AT)
     assert users.check(ctx, "acme", "q", ["quote-cal"])[0]["held"]
 
 
@@ -178,22 +178,22 @@ def test_the_report_counts_users_gaining_and_losing_across_tenants(ctx: Context)
     ten_tenant(ctx)
     make_tenant(ctx, "other", generation="9", seats={"standard-crm": 1}, people=("o",))
     users.assign(ctx, "other", "o", plans=["standard-crm"], at=AT)
-    data = migrations.report(ctx, to="11")
+    data = moves.report(ctx, to="11")
     assert (data["tenants"], data["users"]) == (1, 1)
     assert data["lost"]["superoffice.project-cal"] == 1
 
 
 def test_a_missing_mapping_or_the_same_generation_is_refused(ctx: Context) -> None:
     make_tenant(ctx, generation="9")
-    for to, code in (("suite", "NO_MIGRATION_MAPPING"), ("9", "SAME_GENERATION"), ("12", "UNKNOWN_GENERATION")):
+    for to, code in (("suite", "NO_MOVE_MAPPING"), ("9", "SAME_GENERATION"), ("12", "UNKNOWN_GENERATION")):
         with pytest.raises(LisensError) as caught:
-            migrations.preview(ctx, "acme", to=to)
+            moves.preview(ctx, "acme", to=to)
         assert caught.value.code == code
 
 
 def test_a_mapping_file_that_misses_a_plan_or_names_an_unknown_one_is_refused(tmp_path: Path) -> None:
     shutil.copytree(DATA_DIR, tmp_path / "catalog")
-    path = tmp_path / "catalog" / "migrations" / "11-to-suite.toml"
+    path = tmp_path / "catalog" / "moves" / "11-to-suite.toml"
     path.write_text(path.read_text().replace('"marketing-premium" = "plus"', '"marketing-premium" = "gold"'))
     with pytest.raises(CatalogError) as caught:
         load_mapping_file(path, tmp_path / "catalog")

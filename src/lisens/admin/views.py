@@ -1,4 +1,4 @@
-"""The panel's pages: login, licences, users and the user card, subscription, the vendor's overview."""
+"""The panel's pages: login, licenses, users and the user card, subscription, the vendor's overview."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
-from lisens.service import migrations, panel, panel_sessions, subscriptions, tenants, users
+from lisens.service import moves, panel, panel_sessions, subscriptions, tenants, users
 from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
 from lisens.service.decisions import term_of
@@ -108,8 +108,8 @@ def error_text(request: Request, error: LisensError) -> str:
         Code.INVALID_COMBINATION: _("These plans cannot be combined: at most one tier per solution."),
         Code.USER_TYPE_NOT_ALLOWED: _("%(license)s is not for %(user_type)s users."),
         Code.NOT_TENANT_PLAN: _("Every user holds the tenant's plan."),
-        Code.USER_RETIRED: _("The user is retired and holds no licences."),
-        Code.LICENSE_HIDDEN: _("This licence comes with a plan and cannot be assigned by hand."),
+        Code.USER_RETIRED: _("The user is retired and holds no licenses."),
+        Code.LICENSE_HIDDEN: _("This license comes with a plan and cannot be assigned by hand."),
     }
     template = known.get(error.code)
     if template is None:
@@ -144,7 +144,7 @@ def login(request: Request, token: Annotated[str, Form(max_length=200)], csrf: A
     request.session["sid"] = started.session_id
     request.session["tid"] = started.tenant_id
     principal = started.principal
-    target = "/admin" if principal.role == "vendor" else f"/admin/t/{principal.tenant}/licences"
+    target = "/admin" if principal.role == "vendor" else f"/admin/t/{principal.tenant}/licenses"
     return RedirectResponse(target, status_code=303)
 
 
@@ -169,7 +169,7 @@ def home(request: Request) -> Response:
     if principal is None:
         return _login_redirect()
     if principal.role != "vendor":
-        return RedirectResponse(f"/admin/t/{principal.tenant}/licences", status_code=303)
+        return RedirectResponse(f"/admin/t/{principal.tenant}/licenses", status_code=303)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         report = tenants.generation_report(ctx)
     most = max((len(entry["tenants"]) for entry in report.values()), default=1)
@@ -185,8 +185,8 @@ def _tenant_page(request: Request, tenant: str, *, manage: bool = False) -> Prin
     return principal
 
 
-@router.get("/t/{tenant}/licences", response_class=HTMLResponse)
-def licences(request: Request, tenant: str, tab: str = "status") -> Response:
+@router.get("/t/{tenant}/licenses", response_class=HTMLResponse)
+def licenses(request: Request, tenant: str, tab: str = "status") -> Response:
     principal = _tenant_page(request, tenant)
     if isinstance(principal, Response):
         return principal
@@ -202,7 +202,7 @@ def licences(request: Request, tenant: str, tab: str = "status") -> Response:
     plans = [r for r in data["user_licenses"] if r["kind"] == "plan"]
     return render(
         request,
-        "licences.html",
+        "licenses.html",
         tenant=tenant,
         data=data,
         tab=tab,
@@ -232,7 +232,7 @@ def user_list(request: Request, tenant: str, plan: str = "", login: str = "") ->
 
 
 def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
-    """What the user card shows: plan radios with counters, nested licence checkboxes, effective licences."""
+    """What the user card shows: plan radios with counters, nested license checkboxes, effective licenses."""
     state = load_state(ctx, tenant)
     row = require_user(ctx, state, user)
     shown = users.show_user(ctx, tenant, user)
@@ -362,8 +362,8 @@ def subscription(request: Request, tenant: str) -> Response:
     return render(request, "subscription.html", tenant=tenant, data=data, error=None)
 
 
-@router.get("/t/{tenant}/migration", response_class=HTMLResponse)
-def migration(request: Request, tenant: str, to: str = "suite") -> Response:
+@router.get("/t/{tenant}/move", response_class=HTMLResponse)
+def move(request: Request, tenant: str, to: str = "suite") -> Response:
     principal = _principal(request)
     if principal is None:
         return _login_redirect()
@@ -371,8 +371,8 @@ def migration(request: Request, tenant: str, to: str = "suite") -> Response:
         return render(request, "message.html", status=404, message="not-found")
     try:
         with unit_of_work(request, principal.actor, read_only=True) as ctx:
-            view = migrations.preview(ctx, tenant, to=to)
+            view = moves.preview(ctx, tenant, to=to)
     except LisensError as failure:
-        return render(request, "migration.html", tenant=tenant, view=None, to=to, error=failure.message)
+        return render(request, "move.html", tenant=tenant, view=None, to=to, error=failure.message)
     most = max((max(len(u["lost"]), len(u["gained"])) for u in view["users"]), default=1) or 1
-    return render(request, "migration.html", tenant=tenant, view=view, to=to, most=most, error=None)
+    return render(request, "move.html", tenant=tenant, view=view, to=to, most=most, error=None)

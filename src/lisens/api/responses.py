@@ -316,7 +316,7 @@ class AppliedLoweringRead(Read):
     holders: list[str]
 
 
-class AppliedMigrationRead(Read):
+class AppliedMoveRead(Read):
     to: str
     effective: str
 
@@ -331,7 +331,7 @@ class RenewalRead(Read):
     at: str
     applied: list[AppliedLoweringRead]
     issued: list[InvoiceRead]
-    migrated: list[AppliedMigrationRead]
+    moved: list[AppliedMoveRead]
     license: RenewalLicenseRead
 
 
@@ -343,7 +343,7 @@ class MappingRead(Read):
     provenance: str
 
 
-class MigrationSummaryRead(Read):
+class MoveSummaryRead(Read):
     users: int
     losing: int
     gaining: int
@@ -369,31 +369,31 @@ class KeptDroppedRead(Read):
     dropped: list[str]
 
 
-class MigrationPreviewRead(Read):
+class MovePreviewRead(Read):
     tenant: str
     from_generation: str = Field(alias="from")
     to: str
     mapping: MappingRead
     tenant_plan: str | None
-    summary: MigrationSummaryRead
+    summary: MoveSummaryRead
     users: list[UserMoveRead]
     seats: list[SeatMoveRead]
     addons: KeptDroppedRead
     system: KeptDroppedRead
 
 
-class MigrationRead(MigrationPreviewRead):
+class MoveRead(MovePreviewRead):
     scheduled: str | None = Field(default=None, description="Present when the move waits for the next renewal")
     applied: bool
 
 
-class MigrationRollbackRead(Read):
+class MoveRollbackRead(Read):
     tenant: str
     generation: str
     restored_users: int
 
 
-class MigrationReportRead(Read):
+class MoveReportRead(Read):
     to: str
     tenants: int
     users: int

@@ -85,7 +85,7 @@ class PackageActivate(Body):
     dry_run: bool = False
 
 
-class MigrationApply(Body):
+class MoveApply(Body):
     to: str = Field(min_length=1, max_length=20, examples=["suite"])
     at_renewal: bool = False
     at: CorrectionAt = None

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from lisens import __version__
-from lisens.cli import billing, catalog, extrainfo, migrate, packages, schedule, server, tenants, users
+from lisens.cli import billing, catalog, extrainfo, fencing, moves, packages, schedule, server, tenants, users
 from lisens.cli.output import report_error
 from lisens.cli.runtime import Runtime
 from lisens.domain.errors import LisensError
@@ -64,10 +64,11 @@ def build_app(clock: Clock = system_clock) -> typer.Typer:
     app.add_typer(packages.keys_app, name="keys")
     app.add_typer(packages.package_app, name="package")
     app.add_typer(packages.snapshot_app, name="snapshot")
-    app.add_typer(migrate.migrate_app, name="migrate")
-    app.add_typer(migrate.usage_app, name="usage")
-    app.add_typer(migrate.plan_app, name="plan")
-    app.command("fencing")(migrate.fencing_command)
+    app.add_typer(moves.move_app, name="move")
+    app.add_typer(moves.move_app, name="migrate", hidden=True)  # the earlier name of `move`
+    app.add_typer(fencing.usage_app, name="usage")
+    app.add_typer(fencing.plan_app, name="plan")
+    app.command("fencing")(fencing.fencing_command)
     app.add_typer(server.token_app, name="token")
     return app
 

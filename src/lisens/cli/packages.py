@@ -197,7 +197,7 @@ def _print_changes(changes: dict[str, Any]) -> None:
 def _print_superfluous(found: list[dict[str, Any]]) -> None:
     rows = [(s["item"], s["in_use"], s["new_total"], s["remove"], ", ".join(s["holders"])) for s in found]
     err_console.print(
-        table("Remove superfluous licences", ["licence", "in use", "new total", "remove", "held by"], rows)
+        table("Remove superfluous licenses", ["license", "in use", "new total", "remove", "held by"], rows)
     )
 
 

@@ -223,8 +223,8 @@ def panel_command(
     )
     console.print(
         table(
-            "System licences",
-            ["licence", "description", "in use"],
+            "System licenses",
+            ["license", "description", "in use"],
             [(r["license"], r["description"], "✓") for r in data["system_licenses"]],
         )
     )
@@ -238,7 +238,7 @@ def panel_command(
         )
         for r in data["user_licenses"]
     ]
-    console.print(table("User licences", ["licence", "description", "in use", "total", "free"], rows))
+    console.print(table("User licenses", ["license", "description", "in use", "total", "free"], rows))
 
 
 def bulk_assign_command(

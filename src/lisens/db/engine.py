@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lisens.domain.errors import Busy, Code, InvalidInput
 
 # Seconds. Long enough for any ordinary change to finish; short enough that a request waiting behind
-# a long one (a 100,000-row bulk, a migration) answers soon, and a pool connection is given back.
+# a long one (a 100,000-row bulk, a generation move) answers soon, and a pool connection is given back.
 LOCK_TIMEOUT = 5.0
 POOL_TIMEOUT = 10.0
 RETRY_AFTER = 2  # seconds, the hint sent with a Busy answer

@@ -299,10 +299,10 @@ class UsageRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class MigrationRow(Base):
+class GenerationMoveRow(Base):
     """A move of a tenant to another packaging generation, with everything needed to roll it back."""
 
-    __tablename__ = "generation_migration"
+    __tablename__ = "generation_migration"  # the table's first name, kept so databases need no rewrite
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from lisens.db.models import (
     AddonRow,
     AuditRow,
+    GenerationMoveRow,
     InvoiceRow,
-    MigrationRow,
     OwnerRow,
     PanelSessionRow,
     PartnerLicenseRow,
@@ -431,7 +431,9 @@ TENANT_STATE_ACTIONS = (
     "owner.add",
     "owner.license",
     "package.activate",
-    "migration.apply",
+    "move.apply",
+    "move.rollback",
+    "migration.apply",  # the earlier names of move.apply and move.rollback, in logs written before
     "migration.rollback",
     "plan.change",
 )
@@ -986,28 +988,28 @@ class GenerationMoveRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, tenant_id: int, row: MigrationRow) -> MigrationRow:
+    def add(self, tenant_id: int, row: GenerationMoveRow) -> GenerationMoveRow:
         row.tenant_id = tenant_id
         self.session.add(row)
         self.session.flush()
         return row
 
-    def last_applied(self, tenant_id: int) -> MigrationRow | None:
+    def last_applied(self, tenant_id: int) -> GenerationMoveRow | None:
         query = (
-            select(MigrationRow)
-            .where(MigrationRow.tenant_id == tenant_id, MigrationRow.state == "applied")
-            .order_by(MigrationRow.id.desc())
+            select(GenerationMoveRow)
+            .where(GenerationMoveRow.tenant_id == tenant_id, GenerationMoveRow.state == "applied")
+            .order_by(GenerationMoveRow.id.desc())
             .limit(1)
         )
         return self.session.scalars(query).first()
 
-    def due(self, tenant_id: int, *, until: date) -> Sequence[MigrationRow]:
-        query = select(MigrationRow).where(
-            MigrationRow.tenant_id == tenant_id,
-            MigrationRow.state == "scheduled",
-            MigrationRow.effective <= until,
+    def due(self, tenant_id: int, *, until: date) -> Sequence[GenerationMoveRow]:
+        query = select(GenerationMoveRow).where(
+            GenerationMoveRow.tenant_id == tenant_id,
+            GenerationMoveRow.state == "scheduled",
+            GenerationMoveRow.effective <= until,
         )
-        return self.session.scalars(query.order_by(MigrationRow.effective)).all()
+        return self.session.scalars(query.order_by(GenerationMoveRow.effective)).all()
 
     def replace_seats(self, tenant_id: int, seats: Mapping[str, tuple[str, int]]) -> None:
         """The tenant's seats become exactly `seats` (item -> (kind, number))."""

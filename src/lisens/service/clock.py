@@ -66,7 +66,7 @@ def correction_time(
         raise InvalidInput(
             f"a change cannot be recorded in the future ({requested.isoformat()} is after {now.isoformat()}); "
             "make it when it is due, or use the scheduled forms (seat lowering at the term end, "
-            "`migrate apply --at-renewal`)",
+            "`move apply --at-renewal`)",
             code=Code.CHANGE_IN_FUTURE,
             at=requested.isoformat(),
         )

@@ -12,7 +12,7 @@ from lisens.domain.seats import SeatCount
 from lisens.domain.times import utc
 from lisens.service.clock import change_time
 from lisens.service.context import Context
-from lisens.service.migrations import record_snapshots
+from lisens.service.moves import record_snapshots
 from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state
 from lisens.service.superoffice_carriers import FencingInfo
@@ -204,6 +204,6 @@ def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime | Non
         row = users.get(state.id, name)
         if row is not None:
             users.set_plan(state.id, row.id, to)
-    # One tenant snapshot and one per user, as a migration writes: history and invoices follow.
+    # One tenant snapshot and one per user, as a move writes: history and invoices follow.
     record_snapshots(ctx, tenant, action="plan.change", subject=f"{current} -> {to}", at=utc(at))
     return {"tenant": tenant, "plan": to, "from": current, "changed": True, "seats": seats}

@@ -142,7 +142,7 @@ def activate_package(
     refused (PACKAGE_SUPERSEDED). Lower numbers follow the rule of lowering seats directly: with a
     subscription they wait for the end of the current term, unless the vendor issued the package to
     lower them at once; a lowering applied at once below what is in use is refused ("remove
-    superfluous licences"), with the number in use, new total, how many to remove and who holds them.
+    superfluous licenses"), with the number in use, new total, how many to remove and who holds them.
     """
     body = verify_package(document, public_key, at=ctx.now())
     apply_due_schedules(ctx, tenant)
@@ -185,7 +185,7 @@ def activate_package(
     }
     if superfluous:
         raise Conflict(
-            "the package lowers licenses below what is in use; remove superfluous licences first: "
+            "the package lowers licenses below what is in use; remove superfluous licenses first: "
             + "; ".join(
                 f"{s['item']}: {s['in_use']} in use, new total {s['new_total']}, remove {s['remove']}"
                 for s in superfluous
@@ -407,7 +407,7 @@ def license_from_file(
     elif wrong:
         pass
     elif superfluous:
-        reason = "remove superfluous licences first: " + ", ".join(f"{s['item']} ({s['remove']})" for s in superfluous)
+        reason = "remove superfluous licenses first: " + ", ".join(f"{s['item']} ({s['remove']})" for s in superfluous)
     return ExtendedLicenseInfo.model_validate(
         {
             "Reason": reason,

@@ -33,7 +33,7 @@ from lisens.service.audit import require_intact
 from lisens.service.clock import change_time
 from lisens.service.context import Context
 from lisens.service.contracts import contract_of, require_contract
-from lisens.service.migrations import apply_due as apply_due_migrations
+from lisens.service.moves import apply_due as apply_due_moves
 from lisens.service.scheduling import apply_due_changes, schedulable
 from lisens.service.state import TenantState, load_state
 from lisens.service.tenants import apply_due_schedules
@@ -50,7 +50,7 @@ def license_status(ctx: Context, state: TenantState, at: datetime) -> LicenseDat
 
 
 def prices_for(ctx: Context, state: TenantState) -> dict[str, PriceList]:
-    """The price list of every generation the tenant has been on (invoices follow a migration)."""
+    """The price list of every generation the tenant has been on (invoices follow a move)."""
     generations = {state.row.generation}
     for entry in AuditRepository(ctx.session).entries(state.id):
         if entry.action in TENANT_STATE_ACTIONS and isinstance(entry.after, dict) and entry.after.get("generation"):
@@ -263,7 +263,7 @@ def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str,
     repo = SubscriptionRepository(ctx.session)
     day = _day(at)
     applied = apply_due_schedules(ctx, tenant, at=at)
-    migrated = apply_due_migrations(ctx, tenant, at=at)
+    moved = apply_due_moves(ctx, tenant, at=at)
     state = load_state(ctx, tenant)
     last = repo.last_invoice(state.id)
     start = date.fromordinal(last.issued.toordinal() + 1) if last else contract.start
@@ -290,14 +290,14 @@ def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str,
             ),
         )
         issued.append(invoice_view(invoice, number=number, issued=True))
-    if applied or issued or migrated:
+    if applied or issued or moved:
         AuditRepository(ctx.session).add(
             state.id,
             at=utc(at),
             actor=ctx.actor,
             action="subscription.renew",
             subject=tenant,
-            after={"applied": applied, "invoices": [i["number"] for i in issued], "migrated": migrated},
+            after={"applied": applied, "invoices": [i["number"] for i in issued], "moved": moved},
         )
         state.row.version += 1
         ctx.session.flush()
@@ -307,6 +307,6 @@ def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str,
         "at": day.isoformat(),
         "applied": applied,
         "issued": issued,
-        "migrated": migrated,
+        "moved": moved,
         "license": {"expiry": dates.expiry.isoformat(), "status": dates.status.value},
     }

@@ -1,4 +1,4 @@
-"""`lisens migrate …`, `lisens usage …`, `lisens fencing`, `lisens plan change`: generations and CRM Suite."""
+"""`lisens move …` (also `lisens migrate …`): move tenants to another packaging generation."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ from typing import Annotated, Any
 
 import typer
 
-from lisens.catalog.migrations import load_mapping_file
+from lisens.catalog.moves import load_mapping_file
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
-from lisens.service import fencing as fencing_service
-from lisens.service import migrations as service
+from lisens.cli.runtime import ChangeAt, Json, change_at, runtime
+from lisens.service import moves as service
 
-migrate_app = typer.Typer(help="Move tenants to another packaging generation.", no_args_is_help=True)
-usage_app = typer.Typer(help="Usage of plan-limited things (CRM Suite): dashboards, projects, …", no_args_is_help=True)
-plan_app = typer.Typer(help="The tenant-wide plan of a CRM Suite tenant.", no_args_is_help=True)
+move_app = typer.Typer(help="Move tenants to another packaging generation.", no_args_is_help=True)
 
 To = Annotated[str, typer.Option("--to", help="Target generation: 9, 11, suite, …")]
 
@@ -46,7 +43,7 @@ def _print_preview(view: dict[str, Any]) -> None:
         console.print(f"add-ons dropped: {', '.join(view['addons']['dropped'])}", markup=False)
 
 
-@migrate_app.command("preview")
+@move_app.command("preview")
 def preview(
     ctx: typer.Context,
     tenant: str,
@@ -65,7 +62,7 @@ def preview(
         _print_preview(view)
 
 
-@migrate_app.command("apply")
+@move_app.command("apply")
 def apply(
     ctx: typer.Context,
     tenant: str,
@@ -87,9 +84,9 @@ def apply(
         console.print(f"{tenant} moves to generation {view['to']} on {view['scheduled']}", markup=False)
 
 
-@migrate_app.command("rollback")
+@move_app.command("rollback")
 def rollback(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json = False) -> None:
-    """Undo the last migration: every assignment restored exactly."""
+    """Undo the last move: every assignment restored exactly."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.rollback(uow, tenant, at=change_at(at))
     if as_json:
@@ -100,7 +97,7 @@ def rollback(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json
         )
 
 
-@migrate_app.command("report")
+@move_app.command("report")
 def report(ctx: typer.Context, to: To, as_json: Json = False) -> None:
     """Across all tenants: how many users would gain and lose which licenses (before announcing a price list)."""
     with runtime(ctx).unit_of_work() as uow:
@@ -120,71 +117,11 @@ def report(ctx: typer.Context, to: To, as_json: Json = False) -> None:
     console.print(table("Users per license", ["license", "lose it", "gain it"], rows))
 
 
-@migrate_app.command("validate")
+@move_app.command("validate")
 def validate(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="A mapping file FROM-to-TO.toml.")],
 ) -> None:
-    """Validate a migration mapping file against the two generations' catalogs."""
+    """Validate a move mapping file against the two generations' catalogs."""
     mapping = load_mapping_file(path, runtime(ctx).settings.catalog_dir)
     console.print(f"{path}: valid mapping from generation {mapping.source} to {mapping.target}", markup=False)
-
-
-@usage_app.command("set")
-def usage_set(
-    ctx: typer.Context, tenant: str, metric: str, count: int, at: ChangeAt = None, as_json: Json = False
-) -> None:
-    """Report how much of a plan-limited thing is in use."""
-    with runtime(ctx).unit_of_work() as uow:
-        data = fencing_service.set_usage(uow, tenant, metric, count, at=change_at(at))
-    if show_scheduled(data, as_json):
-        return
-    print_json(data) if as_json else _print_metric(data)
-
-
-@usage_app.command("add")
-def usage_add(
-    ctx: typer.Context, tenant: str, metric: str, count: int = 1, at: ChangeAt = None, as_json: Json = False
-) -> None:
-    """Create more of a plan-limited thing: refused with PLAN_LIMIT_REACHED beyond the plan's limit."""
-    with runtime(ctx).unit_of_work() as uow:
-        data = fencing_service.add_usage(uow, tenant, metric, count, at=change_at(at))
-    if show_scheduled(data, as_json):
-        return
-    print_json(data) if as_json else _print_metric(data)
-
-
-def _print_metric(data: dict[str, Any]) -> None:
-    maximum = "unlimited" if data["Maximum"] == fencing_service.UNLIMITED else data["Maximum"]
-    flag = (
-        " (limit reached)"
-        if data["HasReachedMaximum"]
-        else (" (nearing the limit)" if data["IsNearingMaximum"] else "")
-    )
-    console.print(f"{data['name']}: {data['ActiveCount']} of {maximum}{flag}", markup=False)
-
-
-def fencing_command(ctx: typer.Context, tenant: str, as_json: Json = False) -> None:
-    """The plan limits of the tenant and how much of each is used."""
-    with runtime(ctx).unit_of_work() as uow:
-        data = fencing_service.fencing(uow, tenant)
-    if as_json:
-        print_json(data)
-        return
-    if not data["metrics"]:
-        console.print(f"{tenant}: generation {data['generation']} has no plan limits", markup=False)
-    for metric in data["metrics"]:
-        _print_metric(metric)
-
-
-@plan_app.command("change")
-def plan_change(ctx: typer.Context, tenant: str, plan: str, at: ChangeAt = None, as_json: Json = False) -> None:
-    """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
-    with runtime(ctx).unit_of_work() as uow:
-        data = fencing_service.change_tenant_plan(uow, tenant, plan, at=change_at(at))
-    if show_scheduled(data, as_json):
-        return
-    if as_json:
-        print_json(data)
-    else:
-        console.print(f"{tenant}: plan {data['plan']}" + ("" if data["changed"] else " (unchanged)"), markup=False)

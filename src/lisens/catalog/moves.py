@@ -1,4 +1,4 @@
-"""Migration mappings as data: `migrations/FROM-to-TO.toml` beside the generation files, checked on load."""
+"""Move mappings as data: `moves/FROM-to-TO.toml` beside the generation files, checked on load."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from lisens.catalog.loader import DATA_DIR, load_catalog, read_toml
 from lisens.catalog.schema import ProvenanceEntry
 from lisens.domain.engine import require_plan
 from lisens.domain.errors import CatalogError, Code, LisensError, NotFound
-from lisens.domain.migration import PlanMapping
 from lisens.domain.model import Provenance
+from lisens.domain.moves import PlanMapping
 
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")]
 
@@ -41,15 +41,15 @@ class _MappingFile(BaseModel):
 
 
 def mapping_path(source: str, target: str, directory: Path | None = None) -> Path:
-    return (directory or DATA_DIR) / "migrations" / f"{source}-to-{target}.toml"
+    return (directory or DATA_DIR) / "moves" / f"{source}-to-{target}.toml"
 
 
 def load_mapping(source: str, target: str, directory: Path | None = None) -> PlanMapping:
     path = mapping_path(source, target, directory)
     if not path.exists():
         raise NotFound(
-            f"no migration mapping from generation {source} to {target} ({path.name})",
-            code=Code.NO_MIGRATION_MAPPING,
+            f"no move mapping from generation {source} to {target} ({path.name})",
+            code=Code.NO_MOVE_MAPPING,
             source=source,
             target=target,
         )

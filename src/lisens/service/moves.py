@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lisens.catalog.migrations import load_mapping
-from lisens.db.models import MigrationRow, UserRow
+from lisens.catalog.moves import load_mapping
+from lisens.db.models import GenerationMoveRow, UserRow
 from lisens.db.repositories import (
     AuditRepository,
     GenerationMoveRepository,
@@ -20,8 +20,8 @@ from lisens.db.repositories import (
 )
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
 from lisens.domain.errors import Code, Conflict, InvalidInput, NotFound
-from lisens.domain.migration import PlanMapping, carried_licenses
 from lisens.domain.model import Catalog, LicenseType, Plan
+from lisens.domain.moves import PlanMapping, carried_licenses
 from lisens.domain.names import is_license_item, seat_kind
 from lisens.domain.times import utc
 from lisens.service.clock import change_time, not_before_log
@@ -45,8 +45,8 @@ class UserMove:
 
 
 @dataclass
-class MigrationPlan:
-    """Everything a migration would write, computed once for preview and apply."""
+class MovePlan:
+    """Everything a move would write, computed once for preview and apply."""
 
     state: TenantState
     target: Catalog
@@ -68,7 +68,7 @@ def assignments(ctx: Context, state: TenantState) -> tuple[list[UserRow], dict[i
     return list(users.all(state.id)), users.all_plans(state.id), users.all_licenses(state.id)
 
 
-def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
+def _compute(ctx: Context, state: TenantState, to: str) -> MovePlan:
     source = state.catalog
     target = ctx.catalog(to)
     if target.generation == source.generation:
@@ -141,7 +141,7 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MigrationPlan:
             )
             found = changes[shape] = (sorted(after - before - markers), sorted(before - after - markers))
         move.gained, move.lost = list(found[0]), list(found[1])
-    return MigrationPlan(
+    return MovePlan(
         state=state,
         target=target,
         mapping=mapping,
@@ -194,7 +194,7 @@ def preview(ctx: Context, tenant: str, *, to: str) -> dict[str, Any]:
     return _view(plan)
 
 
-def _view(plan: MigrationPlan) -> dict[str, Any]:
+def _view(plan: MovePlan) -> dict[str, Any]:
     moves = sorted(plan.moves, key=lambda m: (not m.lost, m.name))
     items = sorted(set(plan.seats_before) | set(plan.seats_after))
     return {
@@ -293,7 +293,7 @@ def apply(
             )
         GenerationMoveRepository(ctx.session).add(
             state.id,
-            MigrationRow(
+            GenerationMoveRow(
                 from_generation=state.row.generation,
                 to_generation=plan.target.generation,
                 state="scheduled",
@@ -306,7 +306,7 @@ def apply(
     return {**_view(plan), "applied": True}
 
 
-def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
+def _write(ctx: Context, plan: MovePlan, *, at: datetime) -> None:
     state = plan.state
     moment = utc(at)
     before = _full_state(ctx, state)
@@ -324,7 +324,7 @@ def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
     state.row.generation = plan.target.generation
     moves.add(
         state.id,
-        MigrationRow(
+        GenerationMoveRow(
             from_generation=plan.state.catalog.generation,
             to_generation=plan.target.generation,
             state="applied",
@@ -337,7 +337,7 @@ def _write(ctx: Context, plan: MigrationPlan, *, at: datetime) -> None:
     record_snapshots(
         ctx,
         state.row.name,
-        action="migration.apply",
+        action="move.apply",
         subject=f"{plan.state.catalog.generation} -> {plan.target.generation}",
         at=moment,
     )
@@ -371,14 +371,14 @@ def record_snapshots(ctx: Context, tenant: str, *, action: str, subject: str, at
 
 
 def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str, Any]:
-    """Undo the last applied migration: generation, seats, add-ons, system licenses and every assignment."""
+    """Undo the last applied move: generation, seats, add-ons, system licenses and every assignment."""
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     moves = GenerationMoveRepository(ctx.session)
-    migration = moves.last_applied(state.id)
-    if migration is None or migration.before is None:
-        raise NotFound(f"tenant {tenant!r} has no applied migration to roll back", code=Code.NO_MIGRATION)
-    before = migration.before
+    move = moves.last_applied(state.id)
+    if move is None or move.before is None:
+        raise NotFound(f"tenant {tenant!r} has no applied move to roll back", code=Code.NO_MOVE)
+    before = move.before
     session = ctx.session
     moves.replace_seats(
         state.id, {item: (before["kinds"].get(item, "plan"), number) for item, number in before["seats"].items()}
@@ -393,20 +393,20 @@ def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[s
     moves.replace_plans(state.id, {int(uid): u["plan"] for uid, u in before["users"].items() if u["plan"]})
     moves.replace_licenses(state.id, [(int(uid), name) for uid, u in before["users"].items() for name in u["licenses"]])
     state.row.generation = before["generation"]
-    migration.state = "rolled-back"
+    move.state = "rolled-back"
     session.flush()
     record_snapshots(
         ctx,
         tenant,
-        action="migration.rollback",
-        subject=f"{migration.to_generation} -> {migration.from_generation}",
+        action="move.rollback",
+        subject=f"{move.to_generation} -> {move.from_generation}",
         at=utc(at),
     )
     return {"tenant": tenant, "generation": before["generation"], "restored_users": len(before["users"])}
 
 
 def apply_due(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]]:
-    """Apply scheduled migrations whose renewal has come (called by `subscription renew`)."""
+    """Apply scheduled moves whose renewal has come (called by `subscription renew`)."""
     state = load_state(ctx, tenant, lock=True)
     due = GenerationMoveRepository(ctx.session).due(state.id, until=utc(at).date())
     applied = []
