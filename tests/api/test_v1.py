@@ -281,3 +281,11 @@ def test_generation_migration_and_plan_limits_over_http(api: Api) -> None:
     assert report["to"] == "suite"
     api.client.put("/v1/tenants/mover/usage/marketing-flows", headers=vendor, json={"count": 0})
     assert api.client.post("/v1/tenants/mover/move/rollback", headers=vendor).json()["generation"] == "11"
+
+
+def test_the_earlier_paths_of_a_move_still_answer(api: Api) -> None:
+    vendor = api.headers("vendor")
+    now = api.client.get("/v1/tenants/acme/move/preview?to=suite", headers=vendor)
+    earlier = api.client.get("/v1/tenants/acme/migration/preview?to=suite", headers=vendor)
+    assert (now.status_code, earlier.content) == (200, now.content)
+    assert "/v1/tenants/{tenant}/migration/preview" not in api.client.get("/openapi.json").json()["paths"]

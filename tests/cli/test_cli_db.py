@@ -241,3 +241,11 @@ def test_packages_from_the_command_line_only_move_forward(lisens, tmp_path: Path
     assert (code, err.split(":")[0]) == (1, "error PACKAGE_SUPERSEDED")
     shown = json.loads(lisens("tenant", "show", "acme", "--json")[1])
     assert shown["seats"] == {"sales-premium": 3}
+
+
+def test_lisens_migrate_is_the_earlier_name_of_lisens_move(lisens) -> None:  # type: ignore[no-untyped-def]
+    lisens("tenant", "create", "acme", "-g", "11")
+    now = lisens("move", "preview", "acme", "--to", "suite", "--json")
+    earlier = lisens("migrate", "preview", "acme", "--to", "suite", "--json")
+    assert now[0] == 0
+    assert earlier == now
