@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench_db import database  # same folder: a new SQLite file or PostgreSQL schema per run
-from bench_migration import seed  # the same tenant `big`: users over base plans and combinations
+from bench_moves import seed  # the same tenant `big`: users over base plans and combinations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lisens.db.engine import make_session_factory

@@ -1,6 +1,6 @@
-"""Benchmarks of generation migrations: preview and apply for a tenant of 10,000 users.
+"""Benchmarks of generation moves: preview and apply for a tenant of 10,000 users.
 
-Run: .venv/bin/python benchmarks/bench_migration.py [--backend sqlite|postgresql|both] [--users 10000] [--json]
+Run: .venv/bin/python benchmarks/bench_moves.py [--backend sqlite|postgresql|both] [--users 10000] [--json]
 Targets: preview under 2 s; apply on PostgreSQL under 10 s.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from lisens.db.engine import make_session_factory
 from lisens.db.models import TenantRow, UserPlanRow, UserRow
-from lisens.service import migrations, tenants
+from lisens.service import moves, tenants
 from lisens.service.context import Context
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
@@ -60,16 +60,16 @@ def bench(backend: str, users: int) -> dict[str, float]:
         ctx = Context(session=session, actor="bench")
         seed(ctx, users)
         start = time.perf_counter()
-        view = migrations.preview(ctx, "big", to="suite")
+        view = moves.preview(ctx, "big", to="suite")
         results["preview_s"] = time.perf_counter() - start
         assert view["summary"]["users"] == users
         session.rollback()
         start = time.perf_counter()
-        migrations.apply(ctx, "big", to="suite")
+        moves.apply(ctx, "big", to="suite")
         session.commit()
         results["apply_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        migrations.rollback(ctx, "big")
+        moves.rollback(ctx, "big")
         session.commit()
         results["rollback_s"] = time.perf_counter() - start
         session.close()
