@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,11 +46,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
         if own_engine:
             db.dispose()
 
-    app = FastAPI(
+    # /docs is Swagger UI served from files installed with fastapi-offline: no request leaves the machine.
+    app = FastAPIOffline(
         title="Lisens",
         version=__version__,
         description="License server and entitlement engine for the SuperOffice licensing model.",
         lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        static_url="/docs/assets",
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     metrics = Metrics()
     app.state.settings = settings

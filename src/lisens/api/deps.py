@@ -7,6 +7,7 @@ from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lisens.api.problems import ApiError
 from lisens.domain.errors import Code, UnknownTenant
@@ -29,8 +30,15 @@ def _token_from(header: str | None) -> str:
     return token.strip()
 
 
+# Declares the bearer scheme in the OpenAPI document (the Authorize button of /docs); the header itself
+# is read below, where `SOTicket <token>` is accepted too.
+BEARER = HTTPBearer(auto_error=False, description="A Lisens token: `Authorization: Bearer <token>`")
+
+
 def current_principal(
-    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
 ) -> Principal:
     if not authorization:  # no credentials is not a failed authentication
         raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code=Code.UNAUTHENTICATED)
