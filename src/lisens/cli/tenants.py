@@ -8,7 +8,7 @@ import typer
 
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
-from lisens.db.migrate import current_revision, upgrade
+from lisens.db.migrate import current_revision, ensure_database, upgrade
 from lisens.service import tenants as service
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
@@ -30,6 +30,8 @@ def _show(data: Any, as_json: bool, text: str) -> None:
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the schema on an empty database, or bring it up to date."""
     rt = runtime(ctx)
+    if ensure_database(rt.engine):
+        console.print(f"created database {rt.engine.url.database}", markup=False)
     upgrade(rt.engine)
     console.print(f"database at revision {current_revision(rt.engine)}", markup=False)
 

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from lisens.domain.errors import Code, DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -15,6 +18,46 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+def ensure_database(engine: Engine) -> bool:
+    """Create the engine's PostgreSQL database if it does not exist yet (True when it was created).
+
+    Refused in one line naming the database and how to create it when the server cannot be reached or
+    the role may not create databases. SQLite creates its file by itself.
+    """
+    url = engine.url
+    if url.get_backend_name() != "postgresql" or not url.database:
+        return False
+    try:
+        with engine.connect():
+            return False
+    except OperationalError as exc:
+        if f'database "{url.database}" does not exist' not in str(exc.orig):
+            raise DatabaseUnavailable(
+                f"cannot reach PostgreSQL at {url.host}:{url.port or 5432}: {str(exc.orig).strip().splitlines()[-1]}",
+                code=Code.DATABASE_UNAVAILABLE,
+            ) from None
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            quoted = connection.dialect.identifier_preparer.quote(url.database)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+    except OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"database {url.database!r} does not exist and could not be created "
+            f"({str(exc.orig).strip().splitlines()[-1]}): create it with `createdb {url.database}`",
+            code=Code.DATABASE_MISSING,
+        ) from None
+    except Exception as exc:  # a role without CREATEDB gets ProgrammingError from the driver
+        raise DatabaseUnavailable(
+            f"database {url.database!r} does not exist and this role may not create it ({exc.__class__.__name__}): "
+            f"create it with `createdb {url.database}`",
+            code=Code.DATABASE_MISSING,
+        ) from None
+    finally:
+        server.dispose()
+    return True
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -38,7 +38,7 @@ The tree (every class here; the modules that raise them re-export them under the
     |   +-- PlanLimitReached         PLAN_LIMIT_REACHED  (service/fencing.py: CRM Suite plan limits)
     +-- TimeNotAllowed               TIME_NOT_ALLOWED
     +-- Busy                         DATABASE_BUSY, TENANT_BUSY
-    +-- DatabaseUnavailable          DATABASE_UNAVAILABLE, DATABASE_ERROR, SCHEMA_OUT_OF_DATE  (db/transaction.py)
+    +-- DatabaseUnavailable          DATABASE_UNAVAILABLE, DATABASE_ERROR, DATABASE_MISSING, SCHEMA_OUT_OF_DATE
     +-- BulkFailed                   BULK_ASSIGN_FAILED  (service/bulk.py)
     +-- ApiError                     UNAUTHENTICATED, FORBIDDEN, ...  (api/problems.py: the HTTP edge itself)
     +-- TooManyFailedAuthentications TOO_MANY_FAILED_AUTHENTICATIONS  (api/security.py)
@@ -86,6 +86,7 @@ class Code(StrEnum):
     CONFLICT = "CONFLICT", 409
     DATABASE_BUSY = "DATABASE_BUSY", 503
     DATABASE_ERROR = "DATABASE_ERROR", 503
+    DATABASE_MISSING = "DATABASE_MISSING", 503
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE", 503
     EXTRAINFO_BAD_CHARACTER = "EXTRAINFO_BAD_CHARACTER", 422
     EXTRAINFO_DUPLICATE = "EXTRAINFO_DUPLICATE", 422
