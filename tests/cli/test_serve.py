@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from lisens.cli.server import WorkerDeaths
@@ -73,3 +74,32 @@ def test_the_worker_death_filter_leaves_other_messages_alone() -> None:
     assert (died.levelname, died.fields) == ("WARNING", {"event": "worker_died", "pid": 4242})  # type: ignore[attr-defined]
     assert other.levelname == "INFO"
     assert not hasattr(other, "fields")
+
+
+def test_the_demo_server_makes_a_signing_key_so_snapshots_and_packages_work(tmp_path: Path) -> None:
+    log = tmp_path / "demo.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISENS_")}
+    port = _free_port()
+    command = [sys.executable, "-m", "lisens.cli", "--db", f"sqlite:///{tmp_path / 'demo.db'}"]
+    command += ["serve", "--port", str(port), "--demo"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        key = _wait_for(log, r"signing key for packages and snapshots: (\S+) \(generated")[0].group(1)
+        admin = _wait_for(log, r"admin\s+(\S+)")[0].group(1)
+        _wait_for(log, r"Application startup complete")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/tenants/demo/snapshot", headers={"Authorization": f"Bearer {admin}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+            assert json.loads(answer.read())["signature"]
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    assert Path(key) == tmp_path / "keys" / "demo.key"
+    assert oct(Path(key).stat().st_mode & 0o777) == "0o600"

@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from platformdirs import user_data_dir
 
 from lisens.api.observability import configure_logging
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import Json, runtime
 from lisens.service import demo, tokens
+from lisens.signing import generate_keys
 
 token_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
 
@@ -45,6 +48,19 @@ def configure_supervisor_logging() -> None:
         supervisor.addFilter(WorkerDeaths())
 
 
+def demo_signing_key(database_url: str) -> tuple[Path, bool]:
+    """The demo's signing key, beside the SQLite database (or in the user's data directory); made the
+    first time. Returns its path and whether it was made now."""
+    database = database_url.split("?")[0].removeprefix("sqlite:///") if database_url.startswith("sqlite:///") else ""
+    beside = database and not database.startswith(":memory:") and not database.startswith("file:")
+    directory = (Path(database).parent if beside else Path(user_data_dir("lisens", appauthor=False))) / "keys"
+    key = directory / "demo.key"
+    if key.exists():
+        return key, False
+    generate_keys(directory, name="demo")
+    return key, True
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -69,6 +85,15 @@ def serve(
             soft_wrap=True,
         )
         console.print(f"panel: http://{host}:{port}/admin (log in with the admin or vendor token)", markup=False)
+        if rt.settings.signing_key is None:
+            key, made_now = demo_signing_key(rt.settings.database_url)
+            os.environ["LISENS_SIGNING_KEY"] = str(key)
+            console.print(
+                f"signing key for packages and snapshots: {key} ({'generated' if made_now else 'kept'}; "
+                "for production, set LISENS_SIGNING_KEY to a key of your own)",
+                markup=False,
+                soft_wrap=True,
+            )
     # Worker processes build their own app from the environment: hand them the settings through it.
     os.environ["LISENS_DATABASE_URL"] = rt.settings.database_url
     if rt.settings.catalog_dir is not None:
