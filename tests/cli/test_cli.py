@@ -159,3 +159,17 @@ def test_bad_input_exits_1_with_the_error_code_and_never_a_traceback(
 def test_a_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["catalog", "plans"]) == 2
     assert "Missing option" in capsys.readouterr().err
+
+
+def test_a_table_wraps_long_names_on_a_narrow_terminal_instead_of_cutting_them() -> None:
+    from rich.console import Console
+
+    from lisens.cli.output import table
+
+    narrow = Console(width=40, record=True)
+    name = "superoffice.selection-combined-cal-with-a-long-tail"
+    narrow.print(table("licenses", ["license", "in use"], [(name, 3)]))
+    text = narrow.export_text()
+    assert "…" not in text
+    cells = [line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")]
+    assert "".join(cells) == name

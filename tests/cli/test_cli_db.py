@@ -249,3 +249,11 @@ def test_lisens_migrate_is_the_earlier_name_of_lisens_move(lisens) -> None:  # t
     earlier = lisens("migrate", "preview", "acme", "--to", "suite", "--json")
     assert now[0] == 0
     assert earlier == now
+
+
+def test_a_negative_number_is_refused_with_the_error_naming_it(lisens) -> None:  # type: ignore[no-untyped-def]
+    lisens("tenant", "create", "acme", "-g", "11")
+    code, _, err = lisens("seats", "set", "acme", "sales-premium", "-3")
+    assert code == 1
+    assert err.startswith("error INVALID_NUMBER:")
+    assert "-3" in err

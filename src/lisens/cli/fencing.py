@@ -14,7 +14,7 @@ usage_app = typer.Typer(help="Usage of plan-limited things (CRM Suite): dashboar
 plan_app = typer.Typer(help="The tenant-wide plan of a CRM Suite tenant.", no_args_is_help=True)
 
 
-@usage_app.command("set")
+@usage_app.command("set", context_settings={"ignore_unknown_options": True})
 def usage_set(
     ctx: typer.Context, tenant: str, metric: str, count: int, at: ChangeAt = None, as_json: Json = False
 ) -> None:
@@ -26,7 +26,7 @@ def usage_set(
     print_json(data) if as_json else _print_metric(data)
 
 
-@usage_app.command("add")
+@usage_app.command("add", context_settings={"ignore_unknown_options": True})
 def usage_add(
     ctx: typer.Context, tenant: str, metric: str, count: int = 1, at: ChangeAt = None, as_json: Json = False
 ) -> None:

@@ -23,7 +23,7 @@ def print_json(data: Any) -> None:
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     result = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
-        result.add_column(column)
+        result.add_column(column, overflow="fold")  # a narrow terminal wraps a name, never cuts it with "…"
     for row in rows:
         result.add_row(*("" if cell is None else str(cell) for cell in row))
     return result

@@ -108,7 +108,7 @@ def tenant_show(ctx: typer.Context, name: str, as_json: Json = False) -> None:
     console.print(f"System licenses bought alone: {', '.join(data['system']) or '-'}", markup=False)
 
 
-@seats_app.command("set")
+@seats_app.command("set", context_settings={"ignore_unknown_options": True})
 def seats_set(
     ctx: typer.Context,
     tenant: str,
@@ -228,7 +228,7 @@ def owner_license(
     _show(data, as_json, f"{data['license']} ({data['type']}) defined for {tenant}")
 
 
-@seats_app.command("upgrade")
+@seats_app.command("upgrade", context_settings={"ignore_unknown_options": True})
 def seats_upgrade(
     ctx: typer.Context,
     tenant: str,
