@@ -80,3 +80,25 @@ def test_a_catalog_with_an_add_on_cycle_is_not_valid(capsys: pytest.CaptureFixtu
 def test_the_shipped_catalog_still_validates(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["catalog", "validate", str(DATA_DIR), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["valid"] is True
+
+
+def test_a_directory_with_a_missing_price_is_refused_naming_the_item(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(DATA_DIR, catalog)
+    prices = catalog / "prices-11.toml"
+    lines = prices.read_text(encoding="utf-8").splitlines()
+    prices.write_text("\n".join(line for line in lines if not line.startswith('"sales-premium" =')) + "\n")
+    assert run(["catalog", "validate", str(catalog)]) == 1
+    assert "no price for 'sales-premium'" in capsys.readouterr().err
+    assert run(["catalog", "validate", str(prices)]) == 1
+    assert "no price for 'sales-premium'" in capsys.readouterr().err
+
+
+def test_a_price_list_file_is_validated_as_a_price_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["catalog", "validate", str(DATA_DIR / "prices-11.toml"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["kind"], summary["generation"]) == ("price list", "11")
+    assert run(["catalog", "validate", str(DATA_DIR), "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["price_lists"]) == {"7", "9", "11", "suite"}

@@ -6,11 +6,11 @@ import tomllib
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lisens.catalog.loader import DATA_DIR, load_catalog, read_toml
+from lisens.catalog.loader import DATA_DIR, MODULE_LICENSES_FILE, load_catalog, read_toml, validate_path
 from lisens.domain.billing import PriceList
 from lisens.domain.engine import combinations
 from lisens.domain.errors import CatalogError, Code
@@ -77,3 +77,28 @@ def _load(path: Path, catalog_dir: Path | None) -> PriceList:
         example=parsed.price_list.example,
         source=str(path),
     )
+
+
+def validate_catalog(path: Path) -> dict[str, Any]:
+    """Validate a catalog directory, a catalog file or a price list (`prices-G.toml`); returns a summary.
+
+    A directory's price lists are validated too: a missing price names the plan, license or add-on."""
+    path = path.resolve() if path.exists() else path
+    if path.is_dir():
+        summary = validate_path(path)
+        priced = {}
+        for prices in sorted(path.glob("prices-*.toml")):
+            found = _load.__wrapped__(prices, path)
+            priced[found.generation] = len(found.monthly) + len(found.addons)
+        summary["price_lists"] = priced
+        return summary
+    if path.name.startswith("prices-") and path.suffix == ".toml":
+        catalog_dir = path.parent if (path.parent / MODULE_LICENSES_FILE).exists() else None
+        found = _load.__wrapped__(path, catalog_dir)
+        return {
+            "path": str(path),
+            "kind": "price list",
+            "generation": found.generation,
+            "prices": len(found.monthly) + len(found.addons),
+        }
+    return validate_path(path)

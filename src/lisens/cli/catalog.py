@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from lisens.catalog.loader import load_catalog, load_catalogs, validate_path
+from lisens.catalog.loader import load_catalog, load_catalogs
+from lisens.catalog.prices import validate_catalog
 from lisens.catalog.views import (
     addon_view,
     decision_view,
@@ -310,8 +311,8 @@ def validate(
     path: Annotated[Path, typer.Argument(help="A catalog file or a catalog directory.")],
     as_json: Json = False,
 ) -> None:
-    """Validate a catalog file or directory: schema, then every cross-reference."""
-    summary = validate_path(path)
+    """Validate a catalog file, a price list or a directory: schema, every cross-reference, every price."""
+    summary = validate_catalog(path)
     if as_json:
         print_json({"valid": True, **summary})
     else:
