@@ -188,9 +188,9 @@ def _held_lists(world: World) -> dict[str, dict[str, tuple[frozenset[str], str |
         lists["snapshot"][user] = (frozenset(canonical(n) for n in LICENSES if offline.has_license(user, n)), None)
         page = panel.get(f"/admin/t/acme/users/{user}")
         assert page.status_code == 200
-        table = re.search(r'<table id="effective">(.*?)</table>', page.text, re.S)
-        assert table is not None
-        lists["panel user card"][user] = (frozenset(re.findall(r"<tr><td>([^<]+)</td>", table.group(1))), None)
+        effective = re.search(r'<div id="effective">(.*?)</div>', page.text, re.S)
+        assert effective is not None
+        lists["panel user card"][user] = (frozenset(re.findall(r'data-license="([^"]+)"', effective.group(1))), None)
     return lists
 
 
