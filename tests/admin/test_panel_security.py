@@ -159,3 +159,20 @@ def test_failed_log_ins_beyond_the_limit_get_429_and_a_valid_token_still_logs_in
     assert "Too many failed log-ins" in answer.text
     log_in(browser, site.tokens["acme-admin"])  # the limit never holds back a valid token
     assert browser.get("/admin/t/acme/licenses", follow_redirects=False).status_code == 200
+
+
+def test_every_page_offers_log_out_names_the_tenant_and_leads_the_vendor_back_to_the_tenants(site: Api) -> None:
+    vendor = log_in(TestClient(site.client.app), site.tokens["vendor"])
+    admin = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    for path in (
+        "/admin/t/acme/licenses",
+        "/admin/t/acme/users",
+        "/admin/t/acme/users/alice",
+        "/admin/t/acme/subscription",
+    ):
+        for who, client in (("vendor", vendor), ("admin", admin)):
+            page = client.get(path).text
+            assert 'action="/admin/logout"' in page, (who, path)
+            assert re.search(r'<span class="current"[^>]*>acme</span>', page), (who, path)
+            assert ('<a href="/admin">' in page) == (who == "vendor"), (who, path)
+    assert 'action="/admin/logout"' in vendor.get("/admin").text
