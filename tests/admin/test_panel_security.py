@@ -176,3 +176,18 @@ def test_every_page_offers_log_out_names_the_tenant_and_leads_the_vendor_back_to
             assert re.search(r'<span class="current"[^>]*>acme</span>', page), (who, path)
             assert ('<a href="/admin">' in page) == (who == "vendor"), (who, path)
     assert 'action="/admin/logout"' in vendor.get("/admin").text
+
+
+def test_the_move_preview_lets_the_vendor_choose_the_target_and_names_what_each_user_loses(site: Api) -> None:
+    vendor = log_in(TestClient(site.client.app), site.tokens["vendor"])
+    page = vendor.get("/admin/t/acme/move?to=suite&lang=sv").text
+    assert re.findall(r'<option value="([^"]+)"', page) == ["7", "9", "11", "suite"]
+    assert '<option value="suite" selected>' in page
+    alice = re.search(r'<tr data-user="alice">(.*?)</tr>', page, re.S)
+    assert alice is not None
+    lost = re.search(r'class="lost">.*?<ul class="names">(.*?)</ul>', alice.group(1), re.S)
+    assert lost is not None
+    assert "superoffice." in lost.group(1)
+    assert "Målgeneration" in page
+    refused = vendor.get("/admin/t/acme/move?to=12").text
+    assert 'class="error"' in refused

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lisens.admin.i18n import LOCALES, choose, translations
+from lisens.catalog.loader import load_catalogs
 from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
@@ -369,10 +370,10 @@ def move(request: Request, tenant: str, to: str = "suite") -> Response:
         return _login_redirect()
     if principal.role != "vendor":
         return render(request, "message.html", status=404, message="not-found")
+    targets = list(load_catalogs(request.app.state.settings.catalog_dir))
     try:
         with unit_of_work(request, principal.actor, read_only=True) as ctx:
             view = moves.preview(ctx, tenant, to=to)
     except LisensError as failure:
-        return render(request, "move.html", tenant=tenant, view=None, to=to, error=failure.message)
-    most = max((max(len(u["lost"]), len(u["gained"])) for u in view["users"]), default=1) or 1
-    return render(request, "move.html", tenant=tenant, view=view, to=to, most=most, error=None)
+        return render(request, "move.html", tenant=tenant, view=None, to=to, targets=targets, error=failure.message)
+    return render(request, "move.html", tenant=tenant, view=view, to=to, targets=targets, error=None)
