@@ -191,3 +191,20 @@ def test_the_move_preview_lets_the_vendor_choose_the_target_and_names_what_each_
     assert "Målgeneration" in page
     refused = vendor.get("/admin/t/acme/move?to=12").text
     assert 'class="error"' in refused
+
+
+def test_the_audit_page_pages_the_log_and_answers_what_a_user_held_on_a_date(site: Api) -> None:
+    admin = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    page = admin.get("/admin/t/acme/audit?lang=de").text
+    assert "Protokoll" in page
+    seqs = [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", page)]
+    assert seqs == sorted(seqs)
+    assert seqs[0] == 1
+    held = admin.get("/admin/t/acme/audit?user=alice&on=2099-01-01").text
+    names = re.search(r'<ul id="holdings" class="names">(.*?)</ul>', held, re.S)
+    assert names is not None
+    assert "<li>superoffice.quote-cal</li>" in names.group(1)
+    before = admin.get("/admin/t/acme/audit?user=alice&on=1999-01-01").text
+    assert 'class="error"' in before
+    assert 'class="error"' in admin.get("/admin/t/acme/audit?user=alice&on=yesterday").text
+    assert admin.get("/admin/t/globex/audit").status_code in (303, 403, 404)

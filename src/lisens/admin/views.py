@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +17,7 @@ from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
-from lisens.service import moves, panel, panel_sessions, subscriptions, tenants, users
+from lisens.service import audit, moves, panel, panel_sessions, subscriptions, tenants, users
 from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
 from lisens.service.decisions import term_of
@@ -230,6 +230,43 @@ def user_list(request: Request, tenant: str, plan: str = "", login: str = "") ->
     ]
     plans = sorted({u["plan"] for u in everyone if u["plan"]})
     return render(request, "users.html", tenant=tenant, users=shown, plans=plans, plan=plan, login=login)
+
+
+AUDIT_PAGE = 50
+
+
+@router.get("/t/{tenant}/audit", response_class=HTMLResponse)
+def audit_page(request: Request, tenant: str, after: int = 0, user: str = "", on: str = "") -> Response:
+    """The tenant's log, a page at a time in commit order; with a user and a date, what they held then."""
+    principal = _tenant_page(request, tenant, manage=True)
+    if isinstance(principal, Response):
+        return principal
+    holdings = None
+    error = None
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        entries = audit.audit_log(ctx, tenant, after=max(after, 0), limit=AUDIT_PAGE + 1)
+        if user and on:
+            try:
+                moment = datetime.fromisoformat(on)
+                holdings = audit.holdings_at(ctx, tenant, user, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+            except ValueError:
+                error = translations(_lang(request)).gettext("%(value)s is not a date (YYYY-MM-DD)") % {"value": on}
+            except LisensError as failure:
+                error = error_text(request, failure)
+    more = len(entries) > AUDIT_PAGE
+    entries = entries[:AUDIT_PAGE]
+    return render(
+        request,
+        "audit.html",
+        tenant=tenant,
+        entries=entries,
+        more=more,
+        next_after=entries[-1]["seq"] if entries else after,
+        user=user,
+        on=on,
+        holdings=holdings,
+        error=error,
+    )
 
 
 def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:

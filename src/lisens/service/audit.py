@@ -9,12 +9,15 @@ from typing import Any
 from lisens.db.models import AuditRow
 from lisens.db.repositories import AuditRepository, UserRepository
 from lisens.domain.auditchain import ChainBreak, verify_chain
+from lisens.domain.decide import Holder, term_at
+from lisens.domain.decide import held as held_at
 from lisens.domain.engine import require_plan, resolve, tenant_licenses
 from lisens.domain.errors import AuditLogTampered, Code, NotFound
 from lisens.domain.model import Catalog
 from lisens.domain.names import is_combined
 from lisens.domain.times import utc
 from lisens.service.context import Context
+from lisens.service.contracts import contract_of
 from lisens.service.state import load_state, require_tenant_row, require_user
 
 
@@ -113,11 +116,10 @@ def holdings_at(ctx: Context, tenant: str, user: str, at: datetime) -> dict[str,
     catalog = ctx.catalog(purchases["generation"])
     plans = [require_plan(catalog, item) for item, n in purchases["seats"].items() if n > 0 and _is_plan(catalog, item)]
     tenant_held = tenant_licenses(catalog, plans=plans, addons=purchases["addons"], system=purchases["system"])
-    if held.get("retired"):
-        licenses: list[str] = []
-    else:
-        plan = require_plan(catalog, held["plan"]) if held.get("plan") else None
-        licenses = list(resolve(catalog, tenant_held, plan=plan, direct=held["licenses"]).licenses)
+    plan = require_plan(catalog, held["plan"]) if held.get("plan") and not held.get("retired") else None
+    resolution = resolve(catalog, tenant_held, plan=plan, direct=[] if held.get("retired") else held["licenses"])
+    holder = Holder(user, bool(held.get("retired")), resolution)
+    licenses = list(held_at(holder, term_at(contract_of(ctx, row.id), moment.date())))
     return {
         "tenant": tenant,
         "user": user,
