@@ -208,3 +208,28 @@ def test_the_audit_page_pages_the_log_and_answers_what_a_user_held_on_a_date(sit
     assert 'class="error"' in before
     assert 'class="error"' in admin.get("/admin/t/acme/audit?user=alice&on=yesterday").text
     assert admin.get("/admin/t/globex/audit").status_code in (303, 403, 404)
+
+
+def test_an_administrator_creates_an_app_token_in_the_panel_sees_it_once_and_revokes_it(site: Api) -> None:
+    admin = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    page = admin.get("/admin/t/acme/tokens?lang=sv").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    assert re.findall(r'<select id="role" name="role">(.*?)</select>', page)[0].count("<option") == 1  # app only
+    made = admin.post(
+        "/admin/t/acme/tokens", data={"role": "app", "user": "alice", "description": "crm", "csrf": csrf.group(1)}
+    )
+    secret = re.search(r'<code id="secret">([^<]+)</code>', made.text)
+    assert secret is not None
+    bearer = {"Authorization": f"Bearer {secret.group(1)}"}
+    assert site.client.get("/api/v1/User/currentPrincipal", headers=bearer).json()["Associate"] == "alice"
+    assert secret.group(1) not in admin.get("/admin/t/acme/tokens").text  # shown once only
+    token_id = re.findall(r'<tr data-token="(\d+)">', made.text)[-1]
+    refused = admin.post("/admin/t/acme/tokens", data={"role": "admin", "csrf": csrf.group(1)})
+    assert refused.status_code == 403
+    revoked = admin.post(
+        f"/admin/t/acme/tokens/{token_id}/revoke", data={"csrf": csrf.group(1)}, follow_redirects=False
+    )
+    assert revoked.status_code == 303
+    assert site.client.get("/api/v1/User/currentPrincipal", headers=bearer).status_code == 401
+    assert admin.post("/admin/t/acme/tokens/1/revoke", data={"csrf": "wrong"}).status_code == 403

@@ -17,7 +17,7 @@ from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
-from lisens.service import audit, moves, panel, panel_sessions, subscriptions, tenants, users
+from lisens.service import audit, moves, panel, panel_sessions, subscriptions, tenants, tokens, users
 from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
 from lisens.service.decisions import term_of
@@ -230,6 +230,72 @@ def user_list(request: Request, tenant: str, plan: str = "", login: str = "") ->
     ]
     plans = sorted({u["plan"] for u in everyone if u["plan"]})
     return render(request, "users.html", tenant=tenant, users=shown, plans=plans, plan=plan, login=login)
+
+
+def _value(item: Any, name: str) -> Any:
+    """A field of a service answer, whether it is a mapping or an object."""
+    return item[name] if isinstance(item, dict) else getattr(item, name)
+
+
+def _tokens_page(request: Request, principal: Principal, tenant: str, **context: Any) -> HTMLResponse:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        found = tokens.list_tokens(ctx, tenant=tenant)
+        people = [_value(u, "user") for u in users.list_users(ctx, tenant)]
+    roles = ["app", "admin"] if principal.role == "vendor" else ["app"]
+    return render(request, "tokens.html", tenant=tenant, tokens=found, users=people, roles=roles, **context)
+
+
+@router.get("/t/{tenant}/tokens", response_class=HTMLResponse)
+def tokens_list(request: Request, tenant: str) -> Response:
+    """The tenant's API tokens (never their secret), with a form for a new one and revoke buttons."""
+    principal = _tenant_page(request, tenant, manage=True)
+    if isinstance(principal, Response):
+        return principal
+    return _tokens_page(request, principal, tenant, created=None, error=None)
+
+
+@router.post("/t/{tenant}/tokens", response_class=HTMLResponse)
+def token_create(
+    request: Request,
+    tenant: str,
+    role: Annotated[str, Form(max_length=10)] = "app",
+    user: Annotated[str, Form(max_length=254)] = "",
+    description: Annotated[str, Form(max_length=254)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A new token, shown once. A tenant administrator makes app tokens; the vendor admin tokens too."""
+    principal = _tenant_page(request, tenant, manage=True)
+    if isinstance(principal, Response):
+        return principal
+    if not _check_csrf(request, csrf):
+        return render(request, "message.html", status=403, message="csrf")
+    if role != "app" and principal.role != "vendor":
+        return render(request, "message.html", status=403, message="not-found")
+    try:
+        with unit_of_work(request, principal.actor) as ctx:
+            plain, _info = tokens.create_token(
+                ctx, role=role, tenant=tenant, user=user or None, description=description
+            )
+    except LisensError as failure:
+        return _tokens_page(request, principal, tenant, created=None, error=error_text(request, failure))
+    return _tokens_page(request, principal, tenant, created=plain, error=None)
+
+
+@router.post("/t/{tenant}/tokens/{token_id}/revoke", response_class=HTMLResponse)
+def token_revoke(
+    request: Request, tenant: str, token_id: int, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    principal = _tenant_page(request, tenant, manage=True)
+    if isinstance(principal, Response):
+        return principal
+    if not _check_csrf(request, csrf):
+        return render(request, "message.html", status=403, message="csrf")
+    with unit_of_work(request, principal.actor) as ctx:
+        own = {_value(t, "id") for t in tokens.list_tokens(ctx, tenant=tenant)}
+        if token_id not in own:
+            return render(request, "message.html", status=404, message="not-found")
+        tokens.revoke_token(ctx, token_id)
+    return RedirectResponse(f"/admin/t/{tenant}/tokens", status_code=303)
 
 
 AUDIT_PAGE = 50
