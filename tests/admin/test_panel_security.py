@@ -233,3 +233,28 @@ def test_an_administrator_creates_an_app_token_in_the_panel_sees_it_once_and_rev
     assert revoked.status_code == 303
     assert site.client.get("/api/v1/User/currentPrincipal", headers=bearer).status_code == 401
     assert admin.post("/admin/t/acme/tokens/1/revoke", data={"csrf": "wrong"}).status_code == 403
+
+
+def test_the_vendor_starts_changes_and_cancels_a_subscription_in_the_panel(site: Api) -> None:
+    vendor = log_in(TestClient(site.client.app), site.tokens["vendor"])
+    admin = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    page = vendor.get("/admin/t/acme/subscription").text
+    assert 'id="create-subscription"' in page
+    assert 'id="create-subscription"' not in admin.get("/admin/t/acme/subscription").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    token = csrf.group(1)
+    assert admin.post("/admin/t/acme/subscription", data={"action": "cancel", "csrf": token}).status_code == 403
+    bad = vendor.post(
+        "/admin/t/acme/subscription", data={"action": "create", "start": "2026-02-01", "period": 5, "csrf": token}
+    )
+    assert 'class="error"' in bad.text
+    made = vendor.post(
+        "/admin/t/acme/subscription", data={"action": "create", "start": "2026-02-01", "period": 3, "csrf": token}
+    )
+    assert 'id="subscription"' in made.text
+    assert 'id="invoice"' in made.text
+    changed = vendor.post("/admin/t/acme/subscription", data={"action": "period", "period": 12, "csrf": token})
+    assert "Billing period" in changed.text
+    cancelled = vendor.post("/admin/t/acme/subscription", data={"action": "cancel", "csrf": token})
+    assert 'id="cancel-subscription"' not in cancelled.text

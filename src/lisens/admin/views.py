@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lisens.admin.i18n import LOCALES, choose, translations
 from lisens.catalog.loader import load_catalogs
+from lisens.domain.billing import PERIODS
 from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
@@ -458,12 +459,62 @@ def subscription(request: Request, tenant: str) -> Response:
     principal = _tenant_page(request, tenant)
     if isinstance(principal, Response):
         return principal
-    try:
-        with unit_of_work(request, principal.actor, read_only=True) as ctx:
+    return _subscription_page(request, principal, tenant, error=None)
+
+
+def _subscription_page(request: Request, principal: Principal, tenant: str, *, error: str | None) -> HTMLResponse:
+    data = None
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        today = ctx.now().date().isoformat()
+        try:
             data = subscriptions.show_subscription(ctx, tenant, at=ctx.now())
+        except LisensError as failure:
+            if failure.code != Code.NO_SUBSCRIPTION:
+                error = error or error_text(request, failure)
+    return render(
+        request,
+        "subscription.html",
+        tenant=tenant,
+        data=data,
+        error=error,
+        periods=PERIODS,
+        vendor=principal.role == "vendor",
+        today=today,
+    )
+
+
+@router.post("/t/{tenant}/subscription", response_class=HTMLResponse)
+def subscription_change(
+    request: Request,
+    tenant: str,
+    action: Annotated[str, Form(max_length=10)],
+    period: Annotated[int, Form(ge=0, le=120)] = 0,
+    start: Annotated[str, Form(max_length=10)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The vendor starts a subscription, changes its billing period, or cancels it."""
+    principal = _tenant_page(request, tenant, manage=True)
+    if isinstance(principal, Response):
+        return principal
+    if not _check_csrf(request, csrf):
+        return render(request, "message.html", status=403, message="csrf")
+    if principal.role != "vendor":
+        return render(request, "message.html", status=403, message="not-found")
+    try:
+        with unit_of_work(request, principal.actor) as ctx:
+            if action == "create":
+                subscriptions.create_subscription(ctx, tenant, start=date.fromisoformat(start), period=period)
+            elif action == "period":
+                subscriptions.change_period(ctx, tenant, period=period)
+            elif action == "cancel":
+                subscriptions.cancel_subscription(ctx, tenant)
+            else:
+                return render(request, "message.html", status=404, message="not-found")
+    except ValueError:
+        return _subscription_page(request, principal, tenant, error=f"{start!r}: YYYY-MM-DD")
     except LisensError as failure:
-        return render(request, "subscription.html", tenant=tenant, data=None, error=failure.code)
-    return render(request, "subscription.html", tenant=tenant, data=data, error=None)
+        return _subscription_page(request, principal, tenant, error=error_text(request, failure))
+    return RedirectResponse(f"/admin/t/{tenant}/subscription", status_code=303)
 
 
 @router.get("/t/{tenant}/move", response_class=HTMLResponse)
