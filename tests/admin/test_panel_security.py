@@ -258,3 +258,25 @@ def test_the_vendor_starts_changes_and_cancels_a_subscription_in_the_panel(site:
     assert "Billing period" in changed.text
     cancelled = vendor.post("/admin/t/acme/subscription", data={"action": "cancel", "csrf": token})
     assert 'id="cancel-subscription"' not in cancelled.text
+
+
+def test_a_bulk_csv_is_previewed_row_by_row_then_applied_in_the_panel(site: Api) -> None:
+    admin = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    page = admin.get("/admin/t/acme/bulk").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    csv_text = "user,plans,licenses\nbob,sales-essential,\nnobody,sales-essential,\n"
+    files = {"file": ("users.csv", csv_text.encode(), "text/csv")}
+    preview = admin.post("/admin/t/acme/bulk", data={"csrf": csrf.group(1), "action": "preview"}, files=files)
+    assert "1 of 2 rows can be applied" in preview.text
+    assert "UNKNOWN_USER" in preview.text
+    assert site.client.get("/v1/tenants/acme/users/bob", headers=site.headers("acme-admin")).json()["plan"] is None
+    applied = admin.post(
+        "/admin/t/acme/bulk",
+        data={"csrf": csrf.group(1), "action": "apply", "partial": "yes", "text": csv_text},
+    )
+    assert "1 of 2 rows applied" in applied.text
+    bob = site.client.get("/v1/tenants/acme/users/bob", headers=site.headers("acme-admin")).json()
+    assert bob["plan"] == "sales-essential"
+    refused = admin.post("/admin/t/acme/bulk", data={"csrf": csrf.group(1), "action": "apply", "text": csv_text})
+    assert 'class="error"' in refused.text

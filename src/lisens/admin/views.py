@@ -18,7 +18,7 @@ from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
-from lisens.service import audit, moves, panel, panel_sessions, subscriptions, tenants, tokens, users
+from lisens.service import audit, bulk, moves, panel, panel_sessions, subscriptions, tenants, tokens, users
 from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
 from lisens.service.decisions import term_of
@@ -297,6 +297,53 @@ def token_revoke(
             return render(request, "message.html", status=404, message="not-found")
         tokens.revoke_token(ctx, token_id)
     return RedirectResponse(f"/admin/t/{tenant}/tokens", status_code=303)
+
+
+MAX_CSV_BYTES = 5_000_000
+
+
+@router.get("/t/{tenant}/bulk", response_class=HTMLResponse)
+def bulk_page(request: Request, tenant: str) -> Response:
+    """Assign plans and licenses to many users from a CSV file: preview each row, then apply."""
+    principal = _tenant_page(request, tenant, manage=True)
+    if isinstance(principal, Response):
+        return principal
+    return render(request, "bulk.html", tenant=tenant, text="", report=None, applied=None, error=None)
+
+
+@router.post("/t/{tenant}/bulk", response_class=HTMLResponse)
+async def bulk_post(request: Request, tenant: str) -> Response:
+    principal = _tenant_page(request, tenant, manage=True)
+    if isinstance(principal, Response):
+        return principal
+    async with request.form(max_files=1, max_fields=10) as form:
+        if not _check_csrf(request, str(form.get("csrf", ""))):
+            return render(request, "message.html", status=403, message="csrf")
+        upload = form.get("file")
+        text = str(form.get("text", ""))
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            raw = await upload.read(MAX_CSV_BYTES + 1)
+            text = raw.decode("utf-8-sig", errors="replace")
+        partial = form.get("partial") == "yes"
+        create_users = form.get("create_users") == "yes"
+        action = str(form.get("action", "preview"))
+    context: dict[str, Any] = {"tenant": tenant, "text": text, "partial": partial, "create_users": create_users}
+    if len(text.encode()) > MAX_CSV_BYTES:
+        return render(request, "bulk.html", report=None, applied=None, error="CSV > 5 MB", **context)
+    try:
+        rows = bulk.parse_bulk_csv(text)
+        with unit_of_work(request, principal.actor, read_only=True) as ctx:
+            checked = bulk.prepare(ctx, tenant, rows, partial=True, create_users=create_users)
+        report = checked.report
+        applied = None
+        if action == "apply":
+            with unit_of_work(request, principal.actor, read_only=True) as ctx:
+                prepared = bulk.prepare(ctx, tenant, rows, partial=partial, create_users=create_users)
+            with unit_of_work(request, principal.actor) as ctx:
+                applied = bulk.commit(ctx, prepared)
+    except LisensError as failure:
+        return render(request, "bulk.html", report=None, applied=None, error=error_text(request, failure), **context)
+    return render(request, "bulk.html", report=report, applied=applied, error=None, **context)
 
 
 AUDIT_PAGE = 50
