@@ -172,8 +172,8 @@ def home(request: Request) -> Response:
         return RedirectResponse(f"/admin/t/{principal.tenant}/licenses", status_code=303)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         report = tenants.generation_report(ctx)
-    most = max((len(entry["tenants"]) for entry in report.values()), default=1)
-    return render(request, "home.html", report=report, most=most)
+    most = max((len(entry.tenants) for entry in report.root.values()), default=1)
+    return render(request, "home.html", report=report.root, most=most)
 
 
 def _tenant_page(request: Request, tenant: str, *, manage: bool = False) -> Principal | Response:
@@ -193,13 +193,13 @@ def licenses(request: Request, tenant: str, tab: str = "status") -> Response:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         data = panel.panel(ctx, tenant)
         state = load_state(ctx, tenant)
-        owners = [o["name"] for o in data["owners"]]
+        owners = [o.name for o in data.owners]
         rows = [r for r in license_rows(ctx, state) if not r.info.hidden and (tab == "status" or r.info.owner == tab)]
         expiry = users.license_term(term_of(ctx, state))
     days_left = None
     if expiry:
         days_left = (datetime.fromisoformat(expiry["expiry"]).date() - ctx.now().date()).days
-    plans = [r for r in data["user_licenses"] if r["kind"] == "plan"]
+    plans = [r for r in data.user_licenses if r.kind == "plan"]
     return render(
         request,
         "licenses.html",
@@ -223,11 +223,9 @@ def user_list(request: Request, tenant: str, plan: str = "", login: str = "") ->
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         everyone = users.list_users(ctx, tenant)
     shown = [
-        u
-        for u in everyone
-        if (not plan or (u["plan"] or "") == plan) and (not login or u["can_log_in"] == (login == "yes"))
+        u for u in everyone if (not plan or (u.plan or "") == plan) and (not login or u.can_log_in == (login == "yes"))
     ]
-    plans = sorted({u["plan"] for u in everyone if u["plan"]})
+    plans = sorted({u.plan for u in everyone if u.plan})
     return render(request, "users.html", tenant=tenant, users=shown, plans=plans, plan=plan, login=login)
 
 
@@ -237,14 +235,14 @@ def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
     row = require_user(ctx, state, user)
     shown = users.show_user(ctx, tenant, user)
     data = panel.panel(ctx, tenant)
-    plan_rows = [r for r in data["user_licenses"] if r["kind"] == "plan"]
+    plan_rows = [r for r in data.user_licenses if r.kind == "plan"]
     plans = [
         {
-            "key": r["item"],
-            "name": r["description"],
-            "in_use": r["in_use"],
-            "total": r["total"],
-            "full": not SeatCount(r["total"], r["in_use"]).can_take() and shown["plan"] != r["item"],
+            "key": r.item,
+            "name": r.description,
+            "in_use": r.in_use,
+            "total": r.total,
+            "full": not SeatCount(r.total, r.in_use).can_take() and shown.plan != r.item,
         }
         for r in plan_rows
     ]
@@ -255,7 +253,7 @@ def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
             continue
         if state.catalog.tenant_plan and full.endswith("suite-user"):
             continue
-        assigned = full in shown["licenses"]
+        assigned = full in shown.licenses
         assignable.append(
             {
                 "name": full,
@@ -304,16 +302,16 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
     try:
         with unit_of_work(request, principal.actor) as ctx:
             shown = users.show_user(ctx, tenant, user)
-            current = set(shown["licenses"])
+            current = set(shown.licenses)
             removed = sorted(current - wanted)
             added = sorted(wanted - current)
             if removed:
                 field = removed[0]
                 users.unassign(ctx, tenant, user, licenses=removed)
-            if wanted_plan and wanted_plan != shown["plan"]:
+            if wanted_plan and wanted_plan != shown.plan:
                 field = "plan"
                 users.assign(ctx, tenant, user, plans=list(plan_parts(wanted_plan)))
-            elif not wanted_plan and shown["plan"]:
+            elif not wanted_plan and shown.plan:
                 field = "plan"
                 users.unassign(ctx, tenant, user, plan=True)
             if added:
@@ -328,7 +326,7 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
         card = _card(ctx, tenant, user)
     if error is not None:
         # Nothing was changed: show the form as it was sent, with the error next to its cause.
-        card["user"]["plan"] = wanted_plan or None
+        card["user"] = card["user"].model_copy(update={"plan": wanted_plan or None})
         for items in card["tree"].values():
             for item in items:
                 item["assigned"] = item["name"] in wanted
@@ -374,5 +372,5 @@ def move(request: Request, tenant: str, to: str = "suite") -> Response:
             view = moves.preview(ctx, tenant, to=to)
     except LisensError as failure:
         return render(request, "move.html", tenant=tenant, view=None, to=to, error=failure.message)
-    most = max((max(len(u["lost"]), len(u["gained"])) for u in view["users"]), default=1) or 1
+    most = max((max(len(u.lost), len(u.gained)) for u in view.users), default=1) or 1
     return render(request, "move.html", tenant=tenant, view=view, to=to, most=most, error=None)
