@@ -80,7 +80,7 @@ def run_bulk(url: str, rows: int, started: Any, results: Any) -> None:
         report = bulk.commit(ctx, prepared)
     elapsed = time.perf_counter() - begin
     engine.dispose()
-    assert report["applied"] == rows, report
+    assert report.applied == rows, report
     results.put({"bulk_s": elapsed, "bulk_write_s": time.perf_counter() - checked})
 
 

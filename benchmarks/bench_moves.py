@@ -62,7 +62,7 @@ def bench(backend: str, users: int) -> dict[str, float]:
         start = time.perf_counter()
         view = moves.preview(ctx, "big", to="suite")
         results["preview_s"] = time.perf_counter() - start
-        assert view["summary"]["users"] == users
+        assert view.summary.users == users
         session.rollback()
         start = time.perf_counter()
         moves.apply(ctx, "big", to="suite")

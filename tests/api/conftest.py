@@ -67,7 +67,7 @@ def seed(database: Database, api: Api) -> None:
     ):
         plain, info = tokens.create_token(ctx, role=role, tenant=tenant, user=user, at=AT)
         api.tokens[who] = plain
-        api.token_ids[who] = info["id"]
+        api.token_ids[who] = info.id
     repo = UserRepository(session)
     for tenant, name in (("acme", "alice"), ("acme", "bob"), ("globex", "gina")):
         tenant_row = TenantRepository(session).get_by_name(tenant)

@@ -61,15 +61,15 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, Co
 def test_a_tenant_of_100000_users_is_previewed_moved_and_rolled_back(big: tuple[Database, Context]) -> None:
     _, ctx = big
     view = moves.preview(ctx, "big", to="suite")
-    assert view["summary"]["users"] == USERS
+    assert view.summary.users == USERS
     applied = moves.apply(ctx, "big", to="suite", at=T0 + timedelta(days=1))
-    assert applied["applied"] is True
+    assert applied.applied is True
     plans = ctx.session.execute(select(UserPlanRow.plan_key, func.count()).group_by(UserPlanRow.plan_key)).all()
     assert sum(count for _, count in plans) == USERS
-    assert {key for key, _ in plans} == {view["tenant_plan"]}
+    assert {key for key, _ in plans} == {view.tenant_plan}
     audit_after_apply = ctx.session.scalar(select(func.count()).select_from(AuditRow))
     rolled = moves.rollback(ctx, "big", at=T0 + timedelta(days=2))
-    assert rolled["restored_users"] == USERS
+    assert rolled.restored_users == USERS
     restored = dict(
         ctx.session.execute(select(UserPlanRow.plan_key, func.count()).group_by(UserPlanRow.plan_key)).all()
     )
@@ -82,11 +82,11 @@ def test_a_tenant_of_100000_users_is_previewed_moved_and_rolled_back(big: tuple[
 def test_a_tenant_of_100000_users_is_reported(big: tuple[Database, Context]) -> None:
     _, ctx = big
     report = tenants.generation_report(ctx)
-    assert report["11"]["users"] == USERS
-    assert report["11"]["tenants"] == ["big"]
+    assert report.root["11"].users == USERS
+    assert report.root["11"].tenants == ["big"]
     report = moves.report(ctx, to="suite")
-    assert (report["tenants"], report["users"]) == (1, USERS)
-    assert tenants.show_tenant(ctx, "big")["users"] == USERS
+    assert (report.tenants, report.users) == (1, USERS)
+    assert tenants.show_tenant(ctx, "big").users == USERS
     ctx.session.rollback()
 
 

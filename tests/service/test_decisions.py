@@ -92,7 +92,7 @@ def _seed(ctx: Context, world: World) -> None:
     world.admin = tokens.create_token(ctx, role="admin", tenant="acme", at=at)[0]
     world.vendor = tokens.create_token(ctx, role="vendor", at=at)[0]
     subscriptions.cancel_subscription(ctx, "acme", at=datetime(2026, 3, 1, tzinfo=UTC))
-    world.ids.update({user["user"]: user["id"] for user in users.list_users(ctx, "acme")})
+    world.ids.update({user.user: user.id for user in users.list_users(ctx, "acme")})
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -123,7 +123,7 @@ def _reference(world: World) -> dict[tuple[str, str], Answer]:
                 found.update({(user, name): (False, "UNKNOWN_USER", None) for name in LICENSES})
                 continue
             for name, d in zip(LICENSES, users.check(ctx, "acme", user, LICENSES), strict=True):
-                found[(user, name)] = (d["held"], d["reason"], d.get("warning"))
+                found[(user, name)] = (d.held, d.reason, d.warning)
     return found
 
 

@@ -22,12 +22,12 @@ AT = T0 + timedelta(hours=1)
 
 def state_of(ctx: Context, tenant: str) -> dict[str, object]:
     shown = tenants.show_tenant(ctx, tenant)
-    people = {u["user"]: users.show_user(ctx, tenant, u["user"]) for u in users.list_users(ctx, tenant)}
+    people = {u.user: users.show_user(ctx, tenant, u.user) for u in users.list_users(ctx, tenant)}
     return {
-        "generation": shown["generation"],
-        "seats": shown["seats"],
-        "addons": shown["addons"],
-        "users": {name: (u["plan"], u["licenses"]) for name, u in people.items()},
+        "generation": shown.generation,
+        "seats": shown.seats,
+        "addons": shown.addons,
+        "users": {name: (u.plan, u.licenses) for name, u in people.items()},
     }
 
 
@@ -56,8 +56,8 @@ def ten_tenant(ctx: Context) -> None:
 def test_the_documented_11_to_suite_mapping_and_the_highest_plan(ctx: Context) -> None:
     ten_tenant(ctx)
     view = moves.preview(ctx, "acme", to="suite")
-    assert view["tenant_plan"] == "plus"  # Marketing Premium -> Plus is the highest any user needs
-    assert {u["user"]: u["to_plan"] for u in view["users"]} == dict.fromkeys(
+    assert view.tenant_plan == "plus"  # Marketing Premium -> Plus is the highest any user needs
+    assert {u.user: u.to_plan for u in view.users} == dict.fromkeys(
         ["se", "ve", "me", "sp", "vp", "mp", "multi"], "plus"
     )
 
@@ -87,14 +87,14 @@ def test_a_preview_lists_users_who_lose_something_first_and_the_seats(ctx: Conte
     users.assign(ctx, "acme", "ann", plans=["sales"], at=AT)
     users.assign(ctx, "acme", "ben", plans=["standard-crm"], at=AT)
     view = moves.preview(ctx, "acme", to="11")
-    losing = [u for u in view["users"] if u["lost"]]
-    assert view["users"][: len(losing)] == losing
-    ben = next(u for u in view["users"] if u["user"] == "ben")
-    assert "superoffice.project-cal" in ben["lost"]  # projects are a Premium feature in 11
-    seats = {s["item"]: (s["before"], s["after"]) for s in view["seats"]}
+    losing = [u for u in view.users if u.lost]
+    assert view.users[: len(losing)] == losing
+    ben = next(u for u in view.users if u.user == "ben")
+    assert "superoffice.project-cal" in ben.lost  # projects are a Premium feature in 11
+    seats = {s.item: (s.before, s.after) for s in view.seats}
     assert seats == {"sales": (2, 0), "standard-crm": (1, 0), "sales-premium": (0, 2), "sales-essential": (0, 1)}
     assert moves.preview_csv(view).splitlines()[0] == "user,from_plan,to_plan,lost,gained"
-    assert tenants.show_tenant(ctx, "acme")["generation"] == "9"  # a preview changes nothing
+    assert tenants.show_tenant(ctx, "acme").generation == "9"  # a preview changes nothing
 
 
 def test_apply_moves_every_user_at_once_and_rollback_restores_everything_exactly(ctx: Context) -> None:
@@ -106,7 +106,7 @@ def test_apply_moves_every_user_at_once_and_rollback_restores_everything_exactly
     assert moved["generation"] == "suite"
     assert moved["seats"] == {"plus": 8}
     assert all(plan == "plus" for plan, _ in moved["users"].values())  # type: ignore[attr-defined]
-    assert users.check(ctx, "acme", "mp", ["mktg-auto-cal"])[0]["held"]
+    assert users.check(ctx, "acme", "mp", ["mktg-auto-cal"])[0].held
     moves.rollback(ctx, "acme", at=AT + timedelta(days=2))
     assert state_of(ctx, "acme") == before
 
@@ -116,9 +116,9 @@ def test_history_answers_what_a_user_held_before_and_after_a_move(ctx: Context) 
     moves.apply(ctx, "acme", to="suite", at=AT + timedelta(days=10))
     then = audit.holdings_at(ctx, "acme", "se", AT + timedelta(days=5))
     now = audit.holdings_at(ctx, "acme", "se", AT + timedelta(days=11))
-    assert (then["plan"], now["plan"]) == ("sales-essential", "plus")
-    assert "superoffice.ten-sales" in then["licenses"]
-    assert "superoffice.suite-user" in now["licenses"]
+    assert (then.plan, now.plan) == ("sales-essential", "plus")
+    assert "superoffice.ten-sales" in then.licenses
+    assert "superoffice.suite-user" in now.licenses
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -150,15 +150,15 @@ def test_a_move_at_renewal_waits_for_it_and_invoices_follow_the_new_price_list(c
     users.assign(ctx, "acme", "ann", plans=["sales-premium"], at=AT)
     subscriptions.create_subscription(ctx, "acme", start=date(2026, 1, 1), period=12, at=AT)
     scheduled = moves.apply(ctx, "acme", to="suite", at=AT + timedelta(days=30), at_renewal=True)
-    assert scheduled["scheduled"] == "2027-01-01"
-    assert tenants.show_tenant(ctx, "acme")["generation"] == "11"
+    assert scheduled.scheduled == "2027-01-01"
+    assert tenants.show_tenant(ctx, "acme").generation == "11"
     report = subscriptions.renew(ctx, "acme", at=datetime(2027, 1, 2, tzinfo=UTC))
-    assert report["moved"] == [{"to": "suite", "effective": "2027-01-01"}]
-    assert tenants.show_tenant(ctx, "acme")["generation"] == "suite"
-    issued = {i["issued"]: i for i in report["issued"]}
-    assert issued["2026-01-01"]["lines"][0]["item"] == "sales-premium"
-    assert issued["2027-01-01"]["lines"][0]["item"] == "growth"  # Sales Premium -> Growth, priced as Growth
-    assert issued["2027-01-01"]["lines"][0]["unit_monthly"] == "70.00"
+    assert [m.plain() for m in report.moved] == [{"to": "suite", "effective": "2027-01-01"}]
+    assert tenants.show_tenant(ctx, "acme").generation == "suite"
+    issued = {i.issued: i for i in report.issued}
+    assert issued["2026-01-01"].lines[0].item == "sales-premium"
+    assert issued["2027-01-01"].lines[0].item == "growth"  # Sales Premium -> Growth, priced as Growth
+    assert issued["2027-01-01"].lines[0].unit_monthly == "70.00"
 
 
 def test_moving_from_individual_licenses_uses_the_rules_in_order(ctx: Context) -> None:
@@ -166,12 +166,12 @@ def test_moving_from_individual_licenses_uses_the_rules_in_order(ctx: Context) -
     users.assign(ctx, "acme", "q", licenses=["user", "quote-cal"], at=AT)
     users.assign(ctx, "acme", "plain", licenses=["user", "visible-for"], at=AT)
     view = moves.preview(ctx, "acme", to="11")
-    plans = {u["user"]: u["to_plan"] for u in view["users"]}
+    plans = {u.user: u.to_plan for u in view.users}
     assert plans == {"q": "sales-premium", "plain": "sales-essential", "none": None}
-    plain = next(u for u in view["users"] if u["user"] == "plain")
-    assert plain["dropped_direct"] == ["superoffice.user"]  # hidden in 11: comes with the plan
+    plain = next(u for u in view.users if u.user == "plain")
+    assert plain.dropped_direct == ["superoffice.user"]  # hidden in 11: comes with the plan
     moves.apply(ctx, "acme", to="11", at=AT)
-    assert users.check(ctx, "acme", "q", ["quote-cal"])[0]["held"]
+    assert users.check(ctx, "acme", "q", ["quote-cal"])[0].held
 
 
 def test_the_report_counts_users_gaining_and_losing_across_tenants(ctx: Context) -> None:
@@ -179,8 +179,8 @@ def test_the_report_counts_users_gaining_and_losing_across_tenants(ctx: Context)
     make_tenant(ctx, "other", generation="9", seats={"standard-crm": 1}, people=("o",))
     users.assign(ctx, "other", "o", plans=["standard-crm"], at=AT)
     data = moves.report(ctx, to="11")
-    assert (data["tenants"], data["users"]) == (1, 1)
-    assert data["lost"]["superoffice.project-cal"] == 1
+    assert (data.tenants, data.users) == (1, 1)
+    assert data.lost["superoffice.project-cal"] == 1
 
 
 def test_a_missing_mapping_or_the_same_generation_is_refused(ctx: Context) -> None:
@@ -211,14 +211,14 @@ def test_in_crm_suite_a_seat_is_a_user_who_can_log_in(ctx: Context) -> None:
     suite_tenant(ctx, seats=2)
     users.add_user(ctx, "acme", "a", at=AT)
     users.add_user(ctx, "acme", "b", at=AT)
-    assert users.show_user(ctx, "acme", "a")["plan"] == "core"
+    assert users.show_user(ctx, "acme", "a").plan == "core"
     with pytest.raises(LisensError) as caught:
         users.add_user(ctx, "acme", "c", at=AT)
     assert caught.value.code == "SEAT_LIMIT_REACHED"
     users.add_user(ctx, "acme", "c", can_log_in=False, at=AT)
     users.set_can_log_in(ctx, "acme", "b", False, at=AT)
     users.set_can_log_in(ctx, "acme", "c", True, at=AT)
-    assert (users.show_user(ctx, "acme", "b")["plan"], users.show_user(ctx, "acme", "c")["plan"]) == (None, "core")
+    assert (users.show_user(ctx, "acme", "b").plan, users.show_user(ctx, "acme", "c").plan) == (None, "core")
     with pytest.raises(LisensError) as other:
         users.assign(ctx, "acme", "a", plans=["growth"], at=AT)
     assert other.value.code == "NOT_TENANT_PLAN"
@@ -227,13 +227,13 @@ def test_in_crm_suite_a_seat_is_a_user_who_can_log_in(ctx: Context) -> None:
 def test_plan_limits_warn_from_85_percent_and_refuse_beyond(ctx: Context) -> None:
     suite_tenant(ctx, plan="core")
     nearing = fencing.set_usage(ctx, "acme", "projects", 85, at=AT)
-    assert (nearing["IsNearingMaximum"], nearing["HasReachedMaximum"], nearing["Maximum"]) == (True, False, 100)
+    assert (nearing.IsNearingMaximum, nearing.HasReachedMaximum, nearing.Maximum) == (True, False, 100)
     reached = fencing.add_usage(ctx, "acme", "projects", 15, at=AT)
-    assert reached["HasReachedMaximum"]
+    assert reached.HasReachedMaximum
     with pytest.raises(LisensError) as caught:
         fencing.add_usage(ctx, "acme", "projects", at=AT)
     assert caught.value.code == "PLAN_LIMIT_REACHED"
-    assert fencing.add_usage(ctx, "acme", "dashboards", 50, at=AT)["Maximum"] == fencing.UNLIMITED
+    assert fencing.add_usage(ctx, "acme", "dashboards", 50, at=AT).Maximum == fencing.UNLIMITED
     info = fencing.fencing_info(ctx, "acme")
     assert (info.ActiveCount, info.Maximum, info.HasReachedMaximum) == (100, 100, True)
 
@@ -246,14 +246,14 @@ def test_changing_the_suite_plan_moves_seats_and_users_unless_usage_does_not_fit
         fencing.change_tenant_plan(ctx, "acme", "core", at=AT)
     assert caught.value.code == "PLAN_LIMIT_REACHED"
     changed = fencing.change_tenant_plan(ctx, "acme", "plus", at=AT)
-    assert (changed["plan"], changed["seats"]) == ("plus", 3)
-    assert users.show_user(ctx, "acme", "a")["plan"] == "plus"
-    assert users.check(ctx, "acme", "a", ["mktg-auto-cal"])[0]["held"]
+    assert (changed.plan, changed.seats) == ("plus", 3)
+    assert users.show_user(ctx, "acme", "a").plan == "plus"
+    assert users.check(ctx, "acme", "a", ["mktg-auto-cal"])[0].held
 
 
 def test_a_tenant_outside_crm_suite_has_no_plan_limits(ctx: Context) -> None:
     make_tenant(ctx)
-    assert fencing.fencing(ctx, "acme")["metrics"] == []
+    assert fencing.fencing(ctx, "acme").metrics == []
     with pytest.raises(LisensError) as caught:
         fencing.set_usage(ctx, "acme", "projects", 1, at=AT)
     assert caught.value.code == "UNKNOWN_METRIC"
@@ -263,5 +263,5 @@ def test_tenants_stay_on_their_generation_and_the_vendor_lists_them_per_generati
     make_tenant(ctx, seats={"sales-premium": 3}, people=("a",))
     make_tenant(ctx, "old", generation="9", seats={"sales": 2}, people=("b", "c"))
     report = tenants.generation_report(ctx)
-    assert report["11"] == {"tenants": ["acme"], "seats": {"sales-premium": 3}, "users": 1}
-    assert report["9"] == {"tenants": ["old"], "seats": {"sales": 2}, "users": 2}
+    assert report.root["11"].plain() == {"tenants": ["acme"], "seats": {"sales-premium": 3}, "users": 1}
+    assert report.root["9"].plain() == {"tenants": ["old"], "seats": {"sales": 2}, "users": 2}

@@ -60,12 +60,12 @@ def test_an_older_package_is_superseded_whoever_sends_it(ctx: Context) -> None:
     three = packages.issue_package(ctx, "acme", KEY, at=AT + timedelta(minutes=2))
     assert (eight["sequence"], three["sequence"]) == (1, 2)
     now = at_the_hour_after(ctx, AT)
-    assert packages.activate_package(now, "acme", three, KEY.public_key())["activated"]
+    assert packages.activate_package(now, "acme", three, KEY.public_key()).activated
     for old in (eight, three):
         with pytest.raises(LisensError) as caught:
             packages.activate_package(now, "acme", old, KEY.public_key())
         assert caught.value.code == "PACKAGE_SUPERSEDED"
-    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 3}
+    assert tenants.show_tenant(ctx, "acme").seats == {"sales-premium": 3}
 
 
 def test_a_package_is_valid_by_the_server_clock_only(ctx: Context) -> None:
@@ -89,8 +89,8 @@ def test_a_package_with_fewer_seats_lowers_them_at_the_end_of_the_term(ctx: Cont
     document = packages.issue_package(ctx, "acme", KEY, at=AT + timedelta(minutes=2))
     document = with_premium_seats(document, 3)
     done = packages.activate_package(at_the_hour_after(ctx, AT), "acme", document, KEY.public_key())
-    assert done["scheduled"] == [{"item": "sales-premium", "number": 3, "effective": "2027-01-01"}]
-    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 8}
+    assert [s.plain() for s in done.scheduled] == [{"item": "sales-premium", "number": 3, "effective": "2027-01-01"}]
+    assert tenants.show_tenant(ctx, "acme").seats == {"sales-premium": 8}
 
 
 def test_a_package_the_vendor_issued_to_lower_now_lowers_at_activation(ctx: Context) -> None:
@@ -99,8 +99,8 @@ def test_a_package_the_vendor_issued_to_lower_now_lowers_at_activation(ctx: Cont
     document = packages.issue_package(ctx, "acme", KEY, at=AT, lower_now=True)
     document = with_premium_seats(document, 3)
     done = packages.activate_package(at_the_hour_after(ctx, AT), "acme", document, KEY.public_key())
-    assert done["scheduled"] == []
-    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 3}
+    assert [s.plain() for s in done.scheduled] == []
+    assert tenants.show_tenant(ctx, "acme").seats == {"sales-premium": 3}
 
 
 def with_premium_seats(document: dict[str, Any], number: int) -> dict[str, Any]:
@@ -116,12 +116,12 @@ def test_activation_shows_the_changes_and_replaces_the_licenses(ctx: Context) ->
     document["license"]["ModuleLicenses"][0]["NumberOfLicenses"] += 0
     signed = sign(document, KEY)
     preview = packages.activate_package(at_the_hour_after(ctx, AT), "acme", signed, KEY.public_key(), dry_run=True)
-    assert not preview["activated"]
-    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 2}
+    assert not preview.activated
+    assert tenants.show_tenant(ctx, "acme").seats == {"sales-premium": 2}
     done = packages.activate_package(at_the_hour_after(ctx, AT), "acme", signed, KEY.public_key())
-    assert done["activated"]
+    assert done.activated
     shown = tenants.show_tenant(ctx, "acme")
-    assert (shown["seats"], shown["addons"]) == ({"sales-premium": 5, "service-premium": 1}, ["cep"])
+    assert (shown.seats, shown.addons) == ({"sales-premium": 5, "service-premium": 1}, ["cep"])
 
 
 def test_activation_lowering_below_use_is_refused_listing_who_to_remove(ctx: Context) -> None:
@@ -141,7 +141,7 @@ def test_activation_lowering_below_use_is_refused_listing_who_to_remove(ctx: Con
         "remove": 2,
         "holders": ["alice", "bob", "carol"],
     }
-    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 3}
+    assert tenants.show_tenant(ctx, "acme").seats == {"sales-premium": 3}
 
 
 def test_a_package_for_another_tenant_or_tampered_is_refused(ctx: Context) -> None:
@@ -166,7 +166,7 @@ def test_a_snapshot_answers_offline_what_the_database_answers(ctx: Context) -> N
     offline = OfflineLicenses.load(json.dumps(document).encode(), public_pem(KEY.public_key()), tenant="acme")
     for user in ("alice", "bob", "carol"):
         for name in ("quote-cal", "sale-cal", "superoffice.ten", "mktg-auto-cal"):
-            online = users.check(ctx, "acme", user, [name])[0]["held"]
+            online = users.check(ctx, "acme", user, [name])[0].held
             assert offline.has_license(user, name) == online, (user, name)
 
 

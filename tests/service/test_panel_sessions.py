@@ -34,7 +34,7 @@ def test_a_session_expires_after_eight_hours_and_with_its_token(ctx: Context) ->
     assert panel_sessions.session_principal(ctx, started.tenant_id, started.session_id, at=late) is None
     again = panel_sessions.start_session(ctx, plain, at=T0)
     assert again is not None
-    tokens.revoke_token(ctx, info["id"])
+    tokens.revoke_token(ctx, info.id)
     assert (
         panel_sessions.session_principal(ctx, again.tenant_id, again.session_id, at=T0 + timedelta(minutes=6)) is None
     )

@@ -77,7 +77,7 @@ def test_a_partial_bulk_takes_exactly_the_free_seats_and_frees_a_seat_a_user_lea
         bulk.BulkRow(4, "c", ("sales-premium",), (), "internal"),  # ... so c gets its seat
     ]
     report = bulk.bulk_assign(ctx, "acme", rows, partial=True, at=T0)
-    assert (report["applied"], [f["line"] for f in report["failed"]]) == (3, [2])
+    assert (report.applied, [f.line for f in report.failed]) == (3, [2])
     counts = UserRepository(ctx.session).plan_counts(load_state(ctx, "acme").id)
     assert counts == {"sales-premium": 2, "sales-essential": 1}
     log = [e for e in users_log(ctx) if e.action == "assign"]
@@ -96,17 +96,17 @@ def test_a_bulk_creating_users_in_crm_suite_gives_each_a_seat_of_the_tenants_pla
     make_tenant(ctx, generation="suite", seats={"growth": 2}, people=())
     rows = [bulk.BulkRow(n, f"new{n}", (), ("superoffice.visible-for",), "internal") for n in range(3)]
     report = bulk.bulk_assign(ctx, "acme", rows, partial=True, create_users=True, at=T0)
-    assert report["applied"] == 2
-    assert report["failed"][0]["code"] in ("SEAT_LIMIT_REACHED", "UNKNOWN_LICENSE")
-    assert {u["user"]: u["plan"] for u in users.list_users(ctx, "acme")} == {"new0": "growth", "new1": "growth"}
+    assert report.applied == 2
+    assert report.failed[0].code in ("SEAT_LIMIT_REACHED", "UNKNOWN_LICENSE")
+    assert {u.user: u.plan for u in users.list_users(ctx, "acme")} == {"new0": "growth", "new1": "growth"}
 
 
 def test_users_come_in_pages_by_name_after_a_cursor(ctx: Context) -> None:
     make_tenant(ctx, people=("erin", "alice", "dave", "bob", "carol"))
     first = users.list_users(ctx, "acme", limit=2)
-    second = users.list_users(ctx, "acme", after=first[-1]["user"], limit=2)
-    third = users.list_users(ctx, "acme", after=second[-1]["user"], limit=2)
-    assert [[u["user"] for u in page] for page in (first, second, third)] == [
+    second = users.list_users(ctx, "acme", after=first[-1].user, limit=2)
+    third = users.list_users(ctx, "acme", after=second[-1].user, limit=2)
+    assert [[u.user for u in page] for page in (first, second, third)] == [
         ["alice", "bob"],
         ["carol", "dave"],
         ["erin"],
@@ -117,7 +117,7 @@ def test_tenants_come_in_pages_by_name(ctx: Context) -> None:
     for name in ("c-tenant", "a-tenant", "b-tenant"):
         tenants.create_tenant(ctx, name=name, generation="11", at=T0)
     page = tenants.list_tenants(ctx, after="a-tenant", limit=1)
-    assert [t["name"] for t in page] == ["b-tenant"]
+    assert [t.name for t in page] == ["b-tenant"]
 
 
 def test_lists_of_ids_longer_than_a_statement_may_carry_are_sent_in_chunks(database: Database) -> None:
@@ -185,7 +185,7 @@ def test_a_bulk_is_checked_while_another_change_holds_the_tenant_and_written_aft
     finally:
         holder.rollback()
         holder.close()
-    assert prepared.report == {"rows": 2, "applied": 2, "failed": [], "partial": False}
+    assert prepared.report.plain() == {"rows": 2, "applied": 2, "failed": [], "partial": False}
     with make_session_factory(fresh_database.engine)() as writer:
         ctx = Context(session=writer, actor="admin")
         assert bulk.commit(ctx, prepared) == prepared.report

@@ -26,16 +26,16 @@ def subscribed(ctx: Context, *, period: int = 3, seats: int = 5) -> str:
 def test_a_subscription_shows_its_term_renewal_and_license_dates(ctx: Context) -> None:
     subscribed(ctx, period=3)
     shown = subscriptions.show_subscription(ctx, "acme", at=at("2026-05-10"))
-    assert shown["term"] == {"start": "2026-01-01", "end": "2027-01-01"}
-    assert shown["current_billing_period"] == {"start": "2026-04-01", "end": "2026-07-01", "months": 3}
-    assert shown["next_renewal"] == "2027-01-01"
-    assert shown["license"] == {
+    assert shown.term.plain() == {"start": "2026-01-01", "end": "2027-01-01"}
+    assert shown.current_billing_period.plain() == {"start": "2026-04-01", "end": "2026-07-01", "months": 3}
+    assert shown.next_renewal == "2027-01-01"
+    assert shown.license.plain() == {
         "expiry": "2027-01-01",
         "grace": "2027-01-13",
         "admin_warning": "2026-12-01",
         "status": "ACTIVE",
     }
-    assert shown["upcoming_invoice"]["issued"] == "2026-07-01"
+    assert shown.upcoming_invoice.issued == "2026-07-01"
 
 
 def test_a_second_subscription_and_a_bad_period_are_refused(ctx: Context) -> None:
@@ -52,9 +52,9 @@ def test_a_billing_period_change_applies_at_the_next_renewal(ctx: Context) -> No
     subscribed(ctx, period=3)
     subscriptions.change_period(ctx, "acme", period=1, at=at("2026-06-01"))
     before = subscriptions.show_subscription(ctx, "acme", at=at("2026-06-02"))
-    assert (before["billing_period"], before["pending_period_change"], before["next_billing_period"]) == (3, 1, 1)
+    assert (before.billing_period, before.pending_period_change, before.next_billing_period) == (3, 1, 1)
     after = subscriptions.show_subscription(ctx, "acme", at=at("2027-01-10"))
-    assert after["term"] == {"start": "2027-01-01", "end": "2027-02-01"}
+    assert after.term.plain() == {"start": "2027-01-01", "end": "2027-02-01"}
 
 
 def test_a_lowering_waits_for_the_end_of_the_term_and_never_goes_below_what_is_in_use(ctx: Context) -> None:
@@ -62,13 +62,13 @@ def test_a_lowering_waits_for_the_end_of_the_term_and_never_goes_below_what_is_i
     for name in ("alice", "bob", "carol"):
         users.assign(ctx, "acme", name, plans=["sales-essential"], at=at("2026-02-01"))
     scheduled = tenants.set_seats(ctx, "acme", "sales-essential", 1, at=at("2026-03-01"))
-    assert scheduled["scheduled"] == {"effective": "2027-01-01", "number": 1}
-    assert scheduled["total"] == 3  # nothing changes before the renewal
+    assert scheduled.scheduled.plain() == {"effective": "2027-01-01", "number": 1}
+    assert scheduled.total == 3  # nothing changes before the renewal
     report = subscriptions.renew(ctx, "acme", at=at("2027-01-02"))
-    applied = report["applied"][0]
-    assert (applied["asked"], applied["total"]) == (1, 3)
-    assert len(applied["unassign"]) == 2
-    assert applied["holders"] == ["alice", "bob", "carol"]
+    applied = report.applied[0]
+    assert (applied.asked, applied.total) == (1, 3)
+    assert len(applied.unassign) == 2
+    assert applied.holders == ["alice", "bob", "carol"]
 
 
 def test_renewal_applies_a_lowering_that_fits_and_bills_the_new_number(ctx: Context) -> None:
@@ -76,26 +76,26 @@ def test_renewal_applies_a_lowering_that_fits_and_bills_the_new_number(ctx: Cont
     tenants.set_seats(ctx, "acme", "sales-essential", 4, at=at("2026-06-01"))
     subscriptions.renew(ctx, "acme", at=at("2027-01-01"))
     issued = subscriptions.list_invoices(ctx, "acme", start=date(2027, 1, 1), end=date(2027, 1, 2))
-    assert issued[0]["lines"][0]["quantity"] == 4
-    assert issued[0]["final"]
+    assert issued[0].lines[0].quantity == 4
+    assert issued[0].final
 
 
 def test_renewal_is_idempotent(ctx: Context) -> None:
     subscribed(ctx)
     first = subscriptions.renew(ctx, "acme", at=at("2026-08-01"))
     second = subscriptions.renew(ctx, "acme", at=at("2026-08-01"))
-    assert [i["issued"] for i in first["issued"]] == ["2026-01-01", "2026-04-01", "2026-07-01"]
-    assert second["issued"] == []
-    assert second["applied"] == []
+    assert [i.issued for i in first.issued] == ["2026-01-01", "2026-04-01", "2026-07-01"]
+    assert second.issued == []
+    assert second.applied == []
 
 
 def test_adding_seats_mid_period_is_invoiced_pro_rata_at_once(ctx: Context) -> None:
     subscribed(ctx, period=3, seats=5)
     tenants.set_seats(ctx, "acme", "sales-essential", 7, at=at("2026-02-15"))
     issued = subscriptions.list_invoices(ctx, "acme", start=date(2026, 2, 15), end=date(2026, 2, 16))
-    line = issued[0]["lines"][0]
+    line = issued[0].lines[0]
     # 2 seats x 39.00 x 3 months x 45 of 90 days
-    assert (line["kind"], line["quantity"], line["amount"]) == ("proration", 2, "117.00")
+    assert (line.kind, line.quantity, line.amount) == ("proration", 2, "117.00")
 
 
 def test_an_upgrade_moves_seats_and_users_at_once_and_charges_the_difference(ctx: Context) -> None:
@@ -116,10 +116,10 @@ def test_an_upgrade_moves_seats_and_users_at_once_and_charges_the_difference(ctx
         users=["alice"],
         at=at("2026-01-11"),
     )
-    assert users.show_user(ctx, "acme", "alice")["plan"] == "sales-premium"
+    assert users.show_user(ctx, "acme", "alice").plan == "sales-premium"
     issued = subscriptions.list_invoices(ctx, "acme", start=date(2026, 1, 11), end=date(2026, 1, 12))
     # (59.00 - 39.00) x 21 of 31 days
-    assert Decimal(issued[0]["total"]) == Decimal("13.55")
+    assert Decimal(issued[0].total) == Decimal("13.55")
 
 
 def test_invoiced_quantities_equal_the_seats_granted_on_each_issue_date(ctx: Context) -> None:
@@ -127,10 +127,10 @@ def test_invoiced_quantities_equal_the_seats_granted_on_each_issue_date(ctx: Con
     tenants.set_seats(ctx, "acme", "sales-essential", 6, at=at("2026-03-10"))
     tenants.set_seats(ctx, "acme", "sales-premium", 2, at=at("2026-05-20"))
     for invoice in subscriptions.list_invoices(ctx, "acme", start=date(2026, 1, 1), end=date(2026, 8, 1)):
-        for line in invoice["lines"]:
-            if line["kind"] == "plan":
-                expected = {"sales-essential": 3 if invoice["issued"] < "2026-03-10" else 6, "sales-premium": 2}
-                assert line["quantity"] == expected[line["item"]]
+        for line in invoice.lines:
+            if line.kind == "plan":
+                expected = {"sales-essential": 3 if invoice.issued < "2026-03-10" else 6, "sales-premium": 2}
+                assert line.quantity == expected[line.item]
 
 
 def test_checks_pass_in_grace_with_a_warning_and_fail_after_it(ctx: Context) -> None:
@@ -141,16 +141,16 @@ def test_checks_pass_in_grace_with_a_warning_and_fail_after_it(ctx: Context) -> 
     grace = users.check(ctx, "acme", "alice", ["sale-cal"], at=at("2027-01-05"))[0]
     expired = users.check(ctx, "acme", "alice", ["sale-cal"], at=at("2027-01-13"))[0]
     early = users.check(ctx, "acme", "alice", ["sale-cal"], at=at("2025-12-31"))[0]
-    assert (active["held"], active.get("warning")) == (True, None)
-    assert (grace["held"], grace["warning"]) == (True, "LICENSE_IN_GRACE")
-    assert (expired["held"], expired["reason"]) == (False, "LICENSE_EXPIRED")
-    assert (early["held"], early["reason"]) == (False, "LICENSE_NOT_STARTED")
+    assert (active.held, active.warning) == (True, None)
+    assert (grace.held, grace.warning) == (True, "LICENSE_IN_GRACE")
+    assert (expired.held, expired.reason) == (False, "LICENSE_EXPIRED")
+    assert (early.held, early.reason) == (False, "LICENSE_NOT_STARTED")
 
 
 def test_a_tenant_without_a_subscription_never_expires(ctx: Context) -> None:
     make_tenant(ctx, seats={"sales-essential": 1})
     users.assign(ctx, "acme", "alice", plans=["sales-essential"], at=at("2026-01-02"))
-    assert users.check(ctx, "acme", "alice", ["sale-cal"], at=at("2099-01-01"))[0]["held"]
+    assert users.check(ctx, "acme", "alice", ["sale-cal"], at=at("2099-01-01"))[0].held
     with pytest.raises(LisensError) as caught:
         subscriptions.show_subscription(ctx, "acme", at=at("2026-01-01"))
     assert caught.value.code == "NO_SUBSCRIPTION"
@@ -161,7 +161,7 @@ def test_add_ons_are_invoiced_every_month(ctx: Context) -> None:
     tenants.add_addon(ctx, "acme", "cep", at=at("2026-01-01T10:00:00"))
     issued = subscriptions.list_invoices(ctx, "acme", start=date(2026, 1, 1), end=date(2027, 1, 1))
     assert len(issued) == 12
-    assert sum(Decimal(i["total"]) for i in issued) == Decimal("39.00") * 12 + Decimal("150.00") * 12
+    assert sum(Decimal(i.total) for i in issued) == Decimal("39.00") * 12 + Decimal("150.00") * 12
 
 
 def test_a_due_lowering_is_applied_before_a_later_change_is_recorded(ctx: Context) -> None:
@@ -169,4 +169,4 @@ def test_a_due_lowering_is_applied_before_a_later_change_is_recorded(ctx: Contex
     tenants.set_seats(ctx, "acme", "sales-essential", 4, at=at("2026-06-01"))
     tenants.set_seats(ctx, "acme", "sales-premium", 2, at=at("2027-02-10"))  # no renew run in between
     issued = subscriptions.list_invoices(ctx, "acme", start=date(2027, 1, 1), end=date(2027, 3, 1))
-    assert issued[0]["lines"][0]["quantity"] == 4  # the renewal on 2027-01-01 billed the lowered number
+    assert issued[0].lines[0].quantity == 4  # the renewal on 2027-01-01 billed the lowered number

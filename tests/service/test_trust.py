@@ -28,7 +28,7 @@ def test_every_change_is_numbered_in_order_and_the_chain_verifies(ctx: Context) 
     users.assign(ctx, "acme", "alice", plans=["sales-premium"], at=T0)
     users.unassign(ctx, "acme", "alice", plan=True, at=T0 + timedelta(minutes=1))
     entries = audit.audit_log(ctx, "acme")
-    assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
+    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     report = audit.verify_log(ctx, "acme")
     assert (report.ok, report.entries, report.head) == (True, len(entries), len(entries))
 
@@ -40,9 +40,9 @@ def test_a_tenant_role_cannot_give_the_time_of_a_change(ctx: Context) -> None:
         users.assign(admin, "acme", "alice", plans=["sales-premium"], at=datetime(2020, 1, 1, tzinfo=UTC))
     assert caught.value.code == "TIME_NOT_ALLOWED"
     done = users.assign(admin, "acme", "alice", plans=["sales-premium"])
-    assert done["changed"]
+    assert done.changed
     last = audit.audit_log(ctx, "acme")[-1]
-    assert (last["at"], last["correction"]) == (ctx.now().isoformat(), False)
+    assert (last.at, last.correction) == (ctx.now().isoformat(), False)
 
 
 def test_a_correction_before_the_last_entry_is_refused_and_changes_nothing(ctx: Context) -> None:
@@ -63,16 +63,16 @@ def test_a_change_dated_in_the_future_waits_and_is_applied_at_its_time(ctx: Cont
         tenants.set_seats(replace(now, may_correct=False), "acme", "sales-premium", 40, at=due)
     assert refused.value.code == "TIME_NOT_ALLOWED"
     waiting = tenants.set_seats(now, "acme", "sales-premium", 40, at=due)
-    assert (waiting["scheduled"]["operation"], waiting["scheduled"]["state"]) == ("tenants.set_seats", "pending")
-    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 30}
+    assert (waiting.scheduled.operation, waiting.scheduled.state) == ("tenants.set_seats", "pending")
+    assert tenants.show_tenant(ctx, "acme").seats == {"sales-premium": 30}
     admin_later = replace(ctx, clock=lambda: due + timedelta(days=1), may_correct=False)
     users.assign(admin_later, "acme", "alice", plans=["sales-premium"])  # any later change applies it first
-    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 40}
+    assert tenants.show_tenant(ctx, "acme").seats == {"sales-premium": 40}
     entries = audit.audit_log(ctx, "acme")
-    raised = next(e for e in entries if e["action"] == "seats.set" and e["after"]["seats"]["sales-premium"] == 40)
-    assert (raised["at"], raised["correction"]) == (due.isoformat(), False)
-    assert entries[-1]["action"] == "assign"
-    assert [c["state"] for c in scheduling.list_changes(ctx, "acme")] == ["applied"]
+    raised = next(e for e in entries if e.action == "seats.set" and e.after["seats"]["sales-premium"] == 40)
+    assert (raised.at, raised.correction) == (due.isoformat(), False)
+    assert entries[-1].action == "assign"
+    assert [c.state for c in scheduling.list_changes(ctx, "acme")] == ["applied"]
     assert audit.verify_log(ctx, "acme").ok
 
 
@@ -82,22 +82,22 @@ def test_a_scheduled_change_that_no_longer_fits_fails_visibly_and_changes_nothin
     due = T0 + timedelta(days=30)
     tenants.set_seats(replace(ctx, clock=lambda: T0 + timedelta(hours=1)), "acme", "sales-premium", 0, at=due)
     done = scheduling.run_due(replace(ctx, clock=lambda: due + timedelta(hours=1)), "acme")["acme"]
-    assert [(c["state"], c["outcome"].split(":")[0]) for c in done] == [("failed", "SEATS_BELOW_IN_USE")]
-    assert tenants.show_tenant(ctx, "acme")["seats"] == {"sales-premium": 2}
-    assert audit.audit_log(ctx, "acme")[-1]["action"] == "change.failed"
+    assert [(c.state, c.outcome.split(":")[0]) for c in done] == [("failed", "SEATS_BELOW_IN_USE")]
+    assert tenants.show_tenant(ctx, "acme").seats == {"sales-premium": 2}
+    assert audit.audit_log(ctx, "acme")[-1].action == "change.failed"
     assert audit.verify_log(ctx, "acme").ok
 
 
 def test_a_pending_change_can_be_cancelled_once(ctx: Context) -> None:
     make_tenant(ctx, seats={"sales-premium": 2})
     now = replace(ctx, clock=lambda: T0)
-    waiting = tenants.add_addon(now, "acme", "cep", at=T0 + timedelta(days=3))["scheduled"]
-    assert scheduling.cancel_change(now, "acme", waiting["id"])["state"] == "cancelled"
+    waiting = tenants.add_addon(now, "acme", "cep", at=T0 + timedelta(days=3)).scheduled
+    assert scheduling.cancel_change(now, "acme", waiting.id).state == "cancelled"
     with pytest.raises(LisensError) as again:
-        scheduling.cancel_change(now, "acme", waiting["id"])
+        scheduling.cancel_change(now, "acme", waiting.id)
     assert again.value.code == "NOT_PENDING"
     scheduling.run_due(replace(ctx, clock=lambda: T0 + timedelta(days=4)), "acme")
-    assert tenants.show_tenant(ctx, "acme")["addons"] == []
+    assert tenants.show_tenant(ctx, "acme").addons == []
 
 
 def test_a_correction_before_an_issued_invoice_is_refused(ctx: Context) -> None:
@@ -130,9 +130,9 @@ def test_a_correction_recorded_in_order_bills_as_if_it_had_been_recorded_then(da
             invoices = subscriptions.list_invoices(
                 clock_then, f"t{int(corrected)}", start=date(2026, 1, 1), end=date(2026, 6, 1)
             )
-            results.append([(i["issued"], i["total"]) for i in invoices])
+            results.append([(i.issued, i.total) for i in invoices])
             last = audit.audit_log(clock_then, f"t{int(corrected)}")[-1]
-            assert last["correction"] is corrected
+            assert last.correction is corrected
         finally:
             session.rollback()
             session.close()
@@ -154,25 +154,25 @@ def _entry_id(ctx: Context, tenant_id: int, seq: int) -> int:
 def _billed(ctx: Context) -> str:
     make_tenant(ctx, seats={"sales-essential": 30})
     subscriptions.create_subscription(ctx, "acme", start=date(2026, 1, 1), period=1, at=T0)
-    return tenants.show_tenant(ctx, "acme")["name"]
+    return tenants.show_tenant(ctx, "acme").name
 
 
 def test_an_edited_entry_is_named_and_invoices_are_refused(ctx: Context) -> None:
     _billed(ctx)
     tenant_id = ctx.session.scalar(text("SELECT id FROM tenant WHERE name = 'acme'"))
-    seats_entry = next(e for e in audit.audit_log(ctx, "acme") if e["action"] == "seats.set")
+    seats_entry = next(e for e in audit.audit_log(ctx, "acme") if e.action == "seats.set")
     _tamper(
         ctx,
         "UPDATE audit SET after = :after WHERE id = :id",
         after='{"generation": "11", "seats": {"sales-essential": 3}, "addons": [], "system": []}',
-        id=_entry_id(ctx, tenant_id, seats_entry["seq"]),
+        id=_entry_id(ctx, tenant_id, seats_entry.seq),
     )
     report = audit.verify_log(ctx, "acme")
     assert report.broken is not None
-    assert (report.broken.seq, report.broken.problem) == (seats_entry["seq"], "EDITED")
+    assert (report.broken.seq, report.broken.problem) == (seats_entry.seq, "EDITED")
     with pytest.raises(LisensError) as caught:
         subscriptions.list_invoices(ctx, "acme", start=date(2026, 1, 1), end=date(2026, 3, 1))
-    assert (caught.value.code, caught.value.details["seq"]) == ("AUDIT_LOG_TAMPERED", seats_entry["seq"])
+    assert (caught.value.code, caught.value.details["seq"]) == ("AUDIT_LOG_TAMPERED", seats_entry.seq)
 
 
 def test_a_deleted_entry_is_named(ctx: Context) -> None:
@@ -220,11 +220,11 @@ def test_two_swapped_entries_are_named(ctx: Context) -> None:
 def test_vendor_tokens_are_recorded_in_the_vendor_log(ctx: Context) -> None:
     before = audit.verify_log(ctx, None).head
     _, info = tokens.create_token(ctx, role="vendor", description="ops")
-    tokens.revoke_token(ctx, info["id"])
+    tokens.revoke_token(ctx, info.id)
     entries = AuditRepository(ctx.session).vendor_entries(after_seq=before)
     assert [(e.action, e.after) for e in entries] == [
-        ("token.create", {"id": info["id"]}),
-        ("token.revoke", {"id": info["id"]}),
+        ("token.create", {"id": info.id}),
+        ("token.revoke", {"id": info.id}),
     ]
     assert audit.verify_log(ctx, None).ok
 
@@ -298,8 +298,8 @@ def test_after_concurrent_changes_the_history_of_every_user_equals_the_database(
         now = datetime.now(UTC) + timedelta(seconds=1)
         for name in people:
             then = audit.holdings_at(ctx, "acme", name, now)
-            assert (then["plan"], sorted(then["direct"])) == held[name], name
+            assert (then.plan, sorted(then.direct)) == held[name], name
         report = audit.verify_log(ctx, "acme")
         assert report.ok, report.broken
-        times = [e["at"] for e in audit.audit_log(ctx, "acme")]
+        times = [e.at for e in audit.audit_log(ctx, "acme")]
         assert times == sorted(times)

@@ -28,17 +28,17 @@ def refused(code: str, call: object, *args: object, **kwargs: object) -> LisensE
 def test_assigning_a_plan_gives_the_user_its_licenses(ctx: Context) -> None:
     make_tenant(ctx, seats={"sales-premium": 2})
     users.assign(ctx, "acme", "alice", plans=["sales-premium"], at=AT)
-    decisions = {d["license"]: d for d in users.check(ctx, "acme", "alice", ["quote-cal", "sale", "mktg-auto-cal"])}
-    assert decisions["superoffice.quote-cal"]["held"]
-    assert decisions["superoffice.sale"]["held"]
-    assert decisions["superoffice.mktg-auto-cal"]["reason"] == "NOT_ASSIGNED"
+    decisions = {d.license: d for d in users.check(ctx, "acme", "alice", ["quote-cal", "sale", "mktg-auto-cal"])}
+    assert decisions["superoffice.quote-cal"].held
+    assert decisions["superoffice.sale"].held
+    assert decisions["superoffice.mktg-auto-cal"].reason == "NOT_ASSIGNED"
 
 
 def test_assigning_several_plans_makes_a_multi_plan_user_of_the_combined_plan(ctx: Context) -> None:
     make_tenant(ctx, seats={"sales-premium+service-essential": 1})
     result = users.assign(ctx, "acme", "alice", plans=["service-essential", "sales-premium"], at=AT)
-    assert result["after"]["plan"] == "sales-premium+service-essential"
-    assert users.check(ctx, "acme", "alice", ["ten-salesservice"])[0]["held"]
+    assert result.after.plan == "sales-premium+service-essential"
+    assert users.check(ctx, "acme", "alice", ["ten-salesservice"])[0].held
 
 
 def test_changing_plan_is_one_switch_that_frees_the_old_seat(ctx: Context) -> None:
@@ -57,7 +57,7 @@ def test_no_free_seat_is_refused_naming_the_license_total_and_in_use(ctx: Contex
     assert "ten-sales" in error.message
     assert error.details["total"] == 1
     assert error.details["in_use"] == 1
-    assert users.show_user(ctx, "acme", "bob")["plan"] is None
+    assert users.show_user(ctx, "acme", "bob").plan is None
 
 
 def test_a_plan_the_tenant_never_bought_has_no_seat(ctx: Context) -> None:
@@ -72,7 +72,7 @@ def test_an_illegal_combination_is_refused_and_changes_nothing(ctx: Context) -> 
     refused(
         "INVALID_COMBINATION", users.assign, ctx, "acme", "alice", plans=["sales-premium", "sales-essential"], at=AT
     )
-    assert users.show_user(ctx, "acme", "alice")["plan"] == "sales-premium"
+    assert users.show_user(ctx, "acme", "alice").plan == "sales-premium"
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_an_illegal_combination_is_refused_and_changes_nothing(ctx: Context) -> 
 def test_bad_assignments_are_refused_with_a_stable_code(ctx: Context, kwargs: dict[str, list[str]], code: str) -> None:
     make_tenant(ctx, seats={"sales-premium": 1})
     refused(code, users.assign, ctx, "acme", "alice", at=AT, **kwargs)
-    assert users.show_user(ctx, "acme", "alice")["licenses"] == []
+    assert users.show_user(ctx, "acme", "alice").licenses == []
 
 
 def test_a_plan_is_refused_for_a_user_type_it_does_not_allow(ctx: Context) -> None:
@@ -105,7 +105,7 @@ def test_unrestricted_visible_for_can_be_assigned_directly_in_every_generation(c
         name = f"t{generation}"
         make_tenant(ctx, name, generation=generation, people=("dana",))
         users.assign(ctx, name, "dana", licenses=["visible-for"], at=AT)
-        assert users.check(ctx, name, "dana", ["superoffice.visible-for"])[0]["held"]
+        assert users.check(ctx, name, "dana", ["superoffice.visible-for"])[0].held
 
 
 def test_generation_7_mixes_and_matches_individual_licenses_with_prerequisites(ctx: Context) -> None:
@@ -115,7 +115,7 @@ def test_generation_7_mixes_and_matches_individual_licenses_with_prerequisites(c
     users.assign(ctx, "old", "bob", licenses=["user", "windows", "travel"], at=AT)
     error = refused("SEAT_LIMIT_REACHED", users.assign, ctx, "old", "bob", licenses=["web"], at=AT)
     assert error.details == {"license": "superoffice.web", "item": "superoffice.web", "total": 1, "in_use": 1}
-    assert users.check(ctx, "old", "bob", ["travel"])[0]["held"]
+    assert users.check(ctx, "old", "bob", ["travel"])[0].held
 
 
 def test_a_failed_request_leaves_none_of_its_earlier_steps_behind(ctx: Context) -> None:
@@ -124,7 +124,7 @@ def test_a_failed_request_leaves_none_of_its_earlier_steps_behind(ctx: Context) 
     # `user` has no free seat for bob: the plan step before it must not stay either.
     with pytest.raises(LisensError), ctx.session.begin_nested():
         users.assign(ctx, "old", "bob", licenses=["web", "user"], at=AT)
-    assert users.show_user(ctx, "old", "bob")["licenses"] == []
+    assert users.show_user(ctx, "old", "bob").licenses == []
 
 
 def test_unassigning_a_prerequisite_that_others_need_is_refused(ctx: Context) -> None:
@@ -139,7 +139,7 @@ def test_unassign_removes_the_plan_or_a_direct_license(ctx: Context) -> None:
     users.assign(ctx, "acme", "alice", plans=["sales-premium"], licenses=["visible-for"], at=AT)
     users.unassign(ctx, "acme", "alice", licenses=["visible-for"], at=AT)
     result = users.unassign(ctx, "acme", "alice", plan=True, at=AT)
-    assert result["after"] == {**result["after"], "plan": None, "licenses": []}
+    assert result.after.plain() == {**result.after.plain(), "plan": None, "licenses": []}
     refused("NOT_ASSIGNED", users.unassign, ctx, "acme", "alice", plan=True, at=AT)
 
 
@@ -155,8 +155,8 @@ def test_retiring_a_user_removes_every_license_in_one_step(ctx: Context) -> None
     users.assign(ctx, "acme", "alice", plans=["sales-premium"], licenses=["visible-for"], at=AT)
     users.retire_user(ctx, "acme", "alice", at=AT)
     shown = users.show_user(ctx, "acme", "alice")
-    assert (shown["plan"], shown["licenses"], shown["retired"], shown["can_log_in"]) == (None, [], True, False)
-    assert users.check(ctx, "acme", "alice", ["server"])[0]["reason"] == "USER_RETIRED"
+    assert (shown.plan, shown.licenses, shown.retired, shown.can_log_in) == (None, [], True, False)
+    assert users.check(ctx, "acme", "alice", ["server"])[0].reason == "USER_RETIRED"
     refused("USER_RETIRED", users.assign, ctx, "acme", "alice", plans=["sales-premium"], at=AT)
     users.assign(ctx, "acme", "bob", plans=["sales-premium"], at=AT)  # the seat is free again
 
@@ -168,7 +168,7 @@ def test_lowering_seats_below_in_use_is_refused_listing_the_holders(ctx: Context
     error = refused("SEATS_BELOW_IN_USE", tenants.set_seats, ctx, "acme", "sales-premium", 1, at=AT)
     assert error.details["holders"] == ["alice", "bob"]
     assert error.details["remove"] == 1
-    assert tenants.set_seats(ctx, "acme", "sales-premium", 2, at=AT)["free"] == 0
+    assert tenants.set_seats(ctx, "acme", "sales-premium", 2, at=AT).free == 0
 
 
 @pytest.mark.parametrize(
@@ -197,10 +197,10 @@ def test_add_ons_turn_on_their_system_licenses_and_respect_their_requirements(ct
     refused("ADDON_REQUIRES", tenants.add_addon, ctx, "acme", "ai-categorization", at=AT)
     tenants.add_addon(ctx, "acme", "ai-platform", at=AT)
     tenants.add_addon(ctx, "acme", "ai-categorization", at=AT)
-    assert users.check(ctx, "acme", "alice", ["aicategorization"])[0]["held"]
+    assert users.check(ctx, "acme", "alice", ["aicategorization"])[0].held
     refused("ADDON_REQUIRED", tenants.remove_addon, ctx, "acme", "ai-platform", at=AT)
     tenants.remove_addon(ctx, "acme", "ai-categorization", at=AT)
-    assert not users.check(ctx, "acme", "alice", ["aicategorization"])[0]["held"]
+    assert not users.check(ctx, "acme", "alice", ["aicategorization"])[0].held
 
 
 def test_partner_owners_have_their_own_licenses_with_seats(ctx: Context) -> None:
@@ -211,7 +211,7 @@ def test_partner_owners_have_their_own_licenses_with_seats(ctx: Context) -> None
     tenants.set_seats(ctx, "acme", "adwiza.campaign", 1, at=AT)
     users.assign(ctx, "acme", "alice", licenses=["adwiza.campaign"], at=AT)
     refused("SEAT_LIMIT_REACHED", users.assign, ctx, "acme", "bob", licenses=["ADWIZA.campaign"], at=AT)
-    held = {d["license"]: d["held"] for d in users.check(ctx, "acme", "alice", ["adwiza.campaign", "adwiza.core"])}
+    held = {d.license: d.held for d in users.check(ctx, "acme", "alice", ["adwiza.campaign", "adwiza.core"])}
     assert held == {"adwiza.campaign": True, "adwiza.core": True}
     refused("UNKNOWN_OWNER", tenants.add_partner_license, ctx, "acme", "OTHER.x", license_type="user", at=AT)
 
@@ -220,9 +220,7 @@ def test_effective_licenses_come_with_their_provenance(ctx: Context) -> None:
     make_tenant(ctx, seats={"sales-essential": 1})
     tenants.add_addon(ctx, "acme", "cep", at=AT)
     users.assign(ctx, "acme", "alice", plans=["sales-essential"], licenses=["visible-for"], at=AT)
-    effective = {
-        e["license"]: [g["kind"] for g in e["granted_by"]] for e in users.show_user(ctx, "acme", "alice")["effective"]
-    }
+    effective = {e.license: [g.kind for g in e.granted_by] for e in users.show_user(ctx, "acme", "alice").effective}
     assert effective["superoffice.sale-cal"] == ["plan"]
     assert effective["superoffice.cep"] == ["addon"]
     assert effective["superoffice.server"] == ["generation", "plan"]  # every tenant; seed 004 lists it

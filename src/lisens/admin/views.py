@@ -174,8 +174,8 @@ def home(request: Request) -> Response:
         return RedirectResponse(f"/admin/t/{principal.tenant}/licenses", status_code=303)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         report = tenants.generation_report(ctx)
-    most = max((len(entry["tenants"]) for entry in report.values()), default=1)
-    return render(request, "home.html", report=report, most=most)
+    most = max((len(entry.tenants) for entry in report.root.values()), default=1)
+    return render(request, "home.html", report=report.root, most=most)
 
 
 def _tenant_page(request: Request, tenant: str, *, manage: bool = False) -> Principal | Response:
@@ -195,13 +195,13 @@ def licenses(request: Request, tenant: str, tab: str = "status") -> Response:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         data = panel.panel(ctx, tenant)
         state = load_state(ctx, tenant)
-        owners = [o["name"] for o in data["owners"]]
+        owners = [o.name for o in data.owners]
         rows = [r for r in license_rows(ctx, state) if not r.info.hidden and (tab == "status" or r.info.owner == tab)]
         expiry = users.license_term(term_of(ctx, state))
     days_left = None
     if expiry:
         days_left = (datetime.fromisoformat(expiry["expiry"]).date() - ctx.now().date()).days
-    plans = [r for r in data["user_licenses"] if r["kind"] == "plan"]
+    plans = [r for r in data.user_licenses if r.kind == "plan"]
     return render(
         request,
         "licenses.html",
@@ -225,23 +225,16 @@ def user_list(request: Request, tenant: str, plan: str = "", login: str = "") ->
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         everyone = users.list_users(ctx, tenant)
     shown = [
-        u
-        for u in everyone
-        if (not plan or (u["plan"] or "") == plan) and (not login or u["can_log_in"] == (login == "yes"))
+        u for u in everyone if (not plan or (u.plan or "") == plan) and (not login or u.can_log_in == (login == "yes"))
     ]
-    plans = sorted({u["plan"] for u in everyone if u["plan"]})
+    plans = sorted({u.plan for u in everyone if u.plan})
     return render(request, "users.html", tenant=tenant, users=shown, plans=plans, plan=plan, login=login)
-
-
-def _value(item: Any, name: str) -> Any:
-    """A field of a service answer, whether it is a mapping or an object."""
-    return item[name] if isinstance(item, dict) else getattr(item, name)
 
 
 def _tokens_page(request: Request, principal: Principal, tenant: str, **context: Any) -> HTMLResponse:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         found = tokens.list_tokens(ctx, tenant=tenant)
-        people = [_value(u, "user") for u in users.list_users(ctx, tenant)]
+        people = [u.user for u in users.list_users(ctx, tenant)]
     roles = ["app", "admin"] if principal.role == "vendor" else ["app"]
     return render(request, "tokens.html", tenant=tenant, tokens=found, users=people, roles=roles, **context)
 
@@ -292,7 +285,7 @@ def token_revoke(
     if not _check_csrf(request, csrf):
         return render(request, "message.html", status=403, message="csrf")
     with unit_of_work(request, principal.actor) as ctx:
-        own = {_value(t, "id") for t in tokens.list_tokens(ctx, tenant=tenant)}
+        own = {t.id for t in tokens.list_tokens(ctx, tenant=tenant)}
         if token_id not in own:
             return render(request, "message.html", status=404, message="not-found")
         tokens.revoke_token(ctx, token_id)
@@ -375,7 +368,7 @@ def audit_page(request: Request, tenant: str, after: int = 0, user: str = "", on
         tenant=tenant,
         entries=entries,
         more=more,
-        next_after=entries[-1]["seq"] if entries else after,
+        next_after=entries[-1].seq if entries else after,
         user=user,
         on=on,
         holdings=holdings,
@@ -389,14 +382,14 @@ def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
     row = require_user(ctx, state, user)
     shown = users.show_user(ctx, tenant, user)
     data = panel.panel(ctx, tenant)
-    plan_rows = [r for r in data["user_licenses"] if r["kind"] == "plan"]
+    plan_rows = [r for r in data.user_licenses if r.kind == "plan"]
     plans = [
         {
-            "key": r["item"],
-            "name": r["description"],
-            "in_use": r["in_use"],
-            "total": r["total"],
-            "full": not SeatCount(r["total"], r["in_use"]).can_take() and shown["plan"] != r["item"],
+            "key": r.item,
+            "name": r.description,
+            "in_use": r.in_use,
+            "total": r.total,
+            "full": not SeatCount(r.total, r.in_use).can_take() and shown.plan != r.item,
         }
         for r in plan_rows
     ]
@@ -407,7 +400,7 @@ def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
             continue
         if state.catalog.tenant_plan and full.endswith("suite-user"):
             continue
-        assigned = full in shown["licenses"]
+        assigned = full in shown.licenses
         assignable.append(
             {
                 "name": full,
@@ -456,16 +449,16 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
     try:
         with unit_of_work(request, principal.actor) as ctx:
             shown = users.show_user(ctx, tenant, user)
-            current = set(shown["licenses"])
+            current = set(shown.licenses)
             removed = sorted(current - wanted)
             added = sorted(wanted - current)
             if removed:
                 field = removed[0]
                 users.unassign(ctx, tenant, user, licenses=removed)
-            if wanted_plan and wanted_plan != shown["plan"]:
+            if wanted_plan and wanted_plan != shown.plan:
                 field = "plan"
                 users.assign(ctx, tenant, user, plans=list(plan_parts(wanted_plan)))
-            elif not wanted_plan and shown["plan"]:
+            elif not wanted_plan and shown.plan:
                 field = "plan"
                 users.unassign(ctx, tenant, user, plan=True)
             if added:
@@ -480,7 +473,7 @@ async def save_user(request: Request, tenant: str, user: str) -> Response:
         card = _card(ctx, tenant, user)
     if error is not None:
         # Nothing was changed: show the form as it was sent, with the error next to its cause.
-        card["user"]["plan"] = wanted_plan or None
+        card["user"] = card["user"].model_copy(update={"plan": wanted_plan or None})
         for items in card["tree"].values():
             for item in items:
                 item["assigned"] = item["name"] in wanted

@@ -1,16 +1,83 @@
-"""Answers of the own /v1 API: one pydantic model per shape, field for field and in the order the services
-write them, so the OpenAPI document describes every success answer and the JSON stays as it was.
+"""Answers of the own /v1 API: one pydantic model per shape, so the OpenAPI document describes every success
+answer. The answers of the use cases are the services' own models (`lisens.service.results`), re-exported
+here; the catalog's views and the readiness probe are described here.
 
 Times and dates are ISO 8601 text (as the services write them) and money is decimal text ("248.86").
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from lisens.service.superoffice_carriers import ModuleLicense
+from lisens.service.results import (
+    AddonChangeRead,
+    AppliedLoweringRead,
+    AppliedMoveRead,
+    AssignmentRead,
+    AuditEntryRead,
+    BillingPeriodRead,
+    BulkFailureRead,
+    BulkRead,
+    EffectiveLicenseRead,
+    FencingRead,
+    GenerationsReportRead,
+    GenerationTotalsRead,
+    GrantRead,
+    HoldingsRead,
+    InvoiceLineRead,
+    InvoiceRead,
+    KeptDroppedRead,
+    MappingRead,
+    MetricRead,
+    ModuleChangeRead,
+    MovePreviewRead,
+    MoveRead,
+    MoveReportRead,
+    MoveRollbackRead,
+    MoveSummaryRead,
+    OwnerRead,
+    PackageActivationRead,
+    PackageChangesRead,
+    PackageLicenseRead,
+    PackagePurchasesRead,
+    PackageRead,
+    PanelOwnerRead,
+    PanelRead,
+    PanelSystemLicenseRead,
+    PanelUserLicenseRead,
+    PartnerLicenseAddedRead,
+    PartnerLicenseRead,
+    RenewalLicenseRead,
+    RenewalRead,
+    ScheduledChangeRead,
+    ScheduledRead,
+    ScheduledSeatsRead,
+    SeatMoveRead,
+    SeatsLoweringRead,
+    SeatsRead,
+    SeatsUpgradeRead,
+    SignatureRead,
+    SnapshotLicenseRead,
+    SnapshotRead,
+    SubscriptionLicenseRead,
+    SubscriptionRead,
+    SuperfluousRead,
+    SystemLicenseChangeRead,
+    TenantPlanChangeRead,
+    TenantRead,
+    TenantSummaryRead,
+    TermRead,
+    TokenRead,
+    TokenRevokedRead,
+    UserChangeRead,
+    UserCreatedRead,
+    UserMoveRead,
+    UserRead,
+    UserStateRead,
+    UserSummaryRead,
+)
 
 
 class Read(BaseModel):
@@ -87,566 +154,85 @@ class AddonRead(Read):
     provenance: ProvenanceRead
 
 
-class GrantRead(Read):
-    kind: str = Field(description="What grants the license: plan, direct, addon, tenant, …")
-    source: str
-    text: str
-
-
-# ---------------------------------------------------------------- changes dated in the future
-
-
-class ScheduledChangeRead(Read):
-    id: int
-    operation: str = Field(examples=["tenants.set_seats"])
-    params: dict[str, Any]
-    effective: str
-    requested_at: str
-    requested_by: str
-    state: Literal["pending", "applied", "failed", "cancelled"]
-    done_at: str | None
-    outcome: str
-
-
-class ScheduledRead(Read):
-    """The answer of a change the vendor dated in the future: stored, applied at its time."""
-
-    scheduled: ScheduledChangeRead
-
-
-# ---------------------------------------------------------------- tenants and purchases
-
-
-class TenantSummaryRead(Read):
-    name: str
-    generation: str
-    company: str
-    serial: str
-
-
-class PartnerLicenseRead(Read):
-    type: str
-    unrestricted: bool
-    description: str
-
-
-class TenantRead(Read):
-    """A tenant; its name is its id in every path."""
-
-    name: str
-    generation: str
-    company: str
-    serial: str
-    created_at: str
-    owners: list[str]
-    seats: dict[str, int] = Field(description="Seats bought, by plan or user license")
-    addons: list[str]
-    system: list[str] = Field(description="System licenses bought on their own")
-    partner_licenses: dict[str, PartnerLicenseRead]
-    users: int = Field(description="How many users the tenant has")
-
-
-class SeatsLoweringRead(Read):
-    effective: str
-    number: int
-
-
-class SeatsRead(Read):
-    item: str
-    kind: Literal["plan", "license"]
-    total: int
-    in_use: int
-    free: int
-    scheduled: SeatsLoweringRead | None = Field(
-        default=None, description="Present when a lowering waits for the end of the subscription's term"
-    )
-
-
-class AddonChangeRead(Read):
-    addon: str
-    changed: bool
-    addons: list[str]
-
-
-class SystemLicenseChangeRead(Read):
-    license: str
-    changed: bool
-
-
-class OwnerRead(Read):
-    owner: str
-    description: str
-
-
-class PartnerLicenseAddedRead(Read):
-    license: str
-    type: str
-    unrestricted: bool
-
-
-class PanelOwnerRead(Read):
-    name: str
-    description: str
-
-
-class PanelSystemLicenseRead(Read):
-    license: str
-    description: str
-    type: str
-    hidden: bool
-    in_use: bool
-    granted_by: list[GrantRead]
-
-
-class PanelUserLicenseRead(Read):
-    item: str
-    kind: Literal["plan", "license", "implied"]
-    license: str
-    description: str
-    hidden: bool
-    unrestricted: bool
-    total: int | None = Field(description="null when unrestricted")
-    in_use: int
-    free: int | None
-    over: int
-
-
-class PanelRead(Read):
-    tenant: str
-    generation: str
-    company: str
-    serial: str
-    owners: list[PanelOwnerRead]
-    system_licenses: list[PanelSystemLicenseRead]
-    user_licenses: list[PanelUserLicenseRead]
-
-
-class AuditEntryRead(Read):
-    id: int
-    seq: int
-    correction: bool
-    at: str
-    actor: str
-    action: str
-    user: str | None
-    subject: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-
-class SeatsUpgradeRead(Read):
-    from_plan: str = Field(alias="from")
-    to_plan: str = Field(alias="to")
-    moved: int
-    switched: list[str]
-
-
-# ---------------------------------------------------------------- subscriptions and invoices
-
-
-class InvoiceLineRead(Read):
-    kind: str
-    item: str
-    quantity: int
-    months: int
-    unit_monthly: str
-    amount: str
-    start: str
-    end: str
-    note: str
-
-
-class InvoiceRead(Read):
-    number: int | None = Field(description="null until the invoice is issued")
-    issued: str
-    currency: str
-    total: str
-    final: bool
-    lines: list[InvoiceLineRead]
-
-
-class TermRead(Read):
-    start: str
-    end: str
-
-
-class BillingPeriodRead(Read):
-    start: str
-    end: str
-    months: int
-
-
-class SubscriptionLicenseRead(Read):
-    expiry: str
-    grace: str
-    admin_warning: str
-    status: str
-
-
-class ScheduledSeatsRead(Read):
-    effective: str
-    item: str
-    number: int
-
-
-class SubscriptionRead(Read):
-    """A tenant's subscription (one per tenant: the tenant's name is its id)."""
-
-    tenant: str
-    at: str
-    start: str
-    billing_period: int
-    term: TermRead | None
-    current_billing_period: BillingPeriodRead | None
-    next_renewal: str | None
-    next_billing_period: int | None
-    pending_period_change: int | None
-    cancelled: str | None
-    license: SubscriptionLicenseRead
-    scheduled: list[ScheduledSeatsRead]
-    upcoming_invoice: InvoiceRead | None
-
-
-class AppliedLoweringRead(Read):
-    effective: str
-    item: str
-    asked: int
-    total: int
-    unassign: list[str]
-    holders: list[str]
-
-
-class AppliedMoveRead(Read):
-    to: str
-    effective: str
-
-
-class RenewalLicenseRead(Read):
-    expiry: str
-    status: str
-
-
-class RenewalRead(Read):
-    tenant: str
-    at: str
-    applied: list[AppliedLoweringRead]
-    issued: list[InvoiceRead]
-    moved: list[AppliedMoveRead]
-    license: RenewalLicenseRead
-
-
-# ---------------------------------------------------------------- generations and plan limits
-
-
-class MappingRead(Read):
-    description: str
-    provenance: str
-
-
-class MoveSummaryRead(Read):
-    users: int
-    losing: int
-    gaining: int
-
-
-class UserMoveRead(Read):
-    user: str
-    from_plan: str | None
-    to_plan: str | None
-    lost: list[str]
-    gained: list[str]
-    dropped_direct: list[str]
-
-
-class SeatMoveRead(Read):
-    item: str
-    before: int
-    after: int
-
-
-class KeptDroppedRead(Read):
-    kept: list[str]
-    dropped: list[str]
-
-
-class MovePreviewRead(Read):
-    tenant: str
-    from_generation: str = Field(alias="from")
-    to: str
-    mapping: MappingRead
-    tenant_plan: str | None
-    summary: MoveSummaryRead
-    users: list[UserMoveRead]
-    seats: list[SeatMoveRead]
-    addons: KeptDroppedRead
-    system: KeptDroppedRead
-
-
-class MoveRead(MovePreviewRead):
-    scheduled: str | None = Field(default=None, description="Present when the move waits for the next renewal")
-    applied: bool
-
-
-class MoveRollbackRead(Read):
-    tenant: str
-    generation: str
-    restored_users: int
-
-
-class MoveReportRead(Read):
-    to: str
-    tenants: int
-    users: int
-    users_losing: int
-    gained: dict[str, int] = Field(description="Users gaining each license, most first")
-    lost: dict[str, int] = Field(description="Users losing each license, most first")
-
-
-class GenerationTotalsRead(Read):
-    tenants: list[str]
-    seats: dict[str, int]
-    users: int
-
-
-class GenerationsReportRead(RootModel[dict[str, GenerationTotalsRead]]):
-    """Per packaging generation: its tenants, their seats per plan or license, and their users."""
-
-
-class MetricRead(Read):
-    metric: str
-    name: str
-    ActiveCount: int
-    Maximum: int = Field(description="-1: unlimited")
-    IsNearingMaximum: bool
-    HasReachedMaximum: bool
-    WarningMessage: str | None
-
-
-class FencingRead(Read):
-    tenant: str
-    generation: str
-    plan: str | None
-    metrics: list[MetricRead]
-
-
-class TenantPlanChangeRead(Read):
-    tenant: str
-    plan: str
-    from_plan: str | None = Field(default=None, alias="from", description="Present when the plan changed")
-    changed: bool
-    seats: int | None = Field(default=None, description="Present when the plan changed")
-
-
-# ---------------------------------------------------------------- signed packages and snapshots
-
-
-class SignatureRead(Read):
-    algorithm: str
-    key_id: str
-    value: str
-
-
-class PackageLicenseRead(Read):
-    """SuperOffice's LicenseInfo as the package carries it: dates as text, no PublicKey or Signature."""
-
-    CompanyName: str | None
-    SerialNr: str | None
-    OwnerName: str | None
-    OwnerDescription: str | None
-    NextCheckDate: str | None
-    MaintenanceDate: str | None
-    AdminWarningDate: str | None
-    ExpiryDate: str | None
-    GraceDate: str | None
-    ExtraFlags: int
-    ExtraInfo: str | None
-    LicenseUrl: str | None
-    LicenseVersion: str | None
-    DeploymentType: int
-    ProductType: str | None
-    ProductDescription: str | None
-    ModuleLicenses: list[ModuleLicense]
-
-
-class PackagePurchasesRead(Read):
-    seats: dict[str, int]
-    addons: list[str]
-    system: list[str]
-
-
-class PackageRead(Read):
-    """A signed license package; its `sequence` numbers it within the tenant."""
-
-    format: str
-    tenant: str
-    generation: str
-    sequence: int
-    issued_at: str
-    not_before: str
-    not_after: str
-    lowering: Literal["now", "term_end"]
-    license: PackageLicenseRead
-    purchases: PackagePurchasesRead
-    signature: SignatureRead
-
-
-class ModuleChangeRead(Read):
-    from_number: int = Field(alias="from")
-    to_number: int = Field(alias="to")
-
-
-class PackageChangesRead(Read):
-    added: list[str]
-    removed: list[str]
-    changed: dict[str, ModuleChangeRead]
-
-
-class SuperfluousRead(Read):
-    item: str
-    in_use: int
-    new_total: int
-    remove: int
-    holders: list[str]
-
-
-class PackageActivationRead(Read):
-    tenant: str
-    sequence: int
-    changes: PackageChangesRead
-    superfluous: list[SuperfluousRead]
-    scheduled: list[ScheduledSeatsRead]
-    activated: bool
-
-
-class SnapshotLicenseRead(Read):
-    expiry: str
-    grace: str
-    status: str
-
-
-class SnapshotRead(Read):
-    """A signed, time-limited snapshot for `lisens.offline`."""
-
-    format: str
-    tenant: str
-    generation: str
-    issued_at: str
-    expires_at: str
-    license: SnapshotLicenseRead | None
-    users: dict[str, list[str]] = Field(description="Every user's effective module licenses")
-    signature: SignatureRead
-
-
-# ---------------------------------------------------------------- users and assignments
-
-
-class UserSummaryRead(Read):
-    user: str
-    id: int = Field(description="The associate id (the SuperOffice routes take it)")
-    type: str
-    can_log_in: bool
-    retired: bool
-    plan: str | None
-
-
-class UserStateRead(Read):
-    plan: str | None
-    licenses: list[str] = Field(description="User licenses assigned directly")
-    type: str
-    can_log_in: bool
-    retired: bool
-
-
-class UserCreatedRead(Read):
-    user: str
-    id: int = Field(description="The associate id (the SuperOffice routes take it)")
-    plan: str | None
-    licenses: list[str]
-    type: str
-    can_log_in: bool
-    retired: bool
-
-
-class EffectiveLicenseRead(Read):
-    license: str
-    type: str
-    description: str
-    hidden: bool
-    granted_by: list[GrantRead]
-
-
-class UserRead(Read):
-    user: str
-    id: int = Field(description="The associate id (the SuperOffice routes take it)")
-    tenant: str
-    plan: str | None
-    licenses: list[str] = Field(description="User licenses assigned directly")
-    type: str
-    can_log_in: bool
-    retired: bool
-    effective: list[EffectiveLicenseRead] = Field(description="What the user holds now (nothing outside the term)")
-    warning: str | None = Field(description="LICENSE_IN_GRACE between expiry and grace, else null")
-
-
-class HoldingsRead(Read):
-    """What a user held at a past time, rebuilt from the audit log."""
-
-    tenant: str
-    user: str
-    at: str
-    plan: str | None
-    direct: list[str]
-    retired: bool
-    licenses: list[str]
-    as_of_entries: list[int] = Field(description="The audit entries the answer was rebuilt from")
-
-
-class UserChangeRead(Read):
-    user: str
-    before: UserStateRead
-    after: UserStateRead
-
-
-class AssignmentRead(UserChangeRead):
-    changed: bool
-
-
-class BulkFailureRead(Read):
-    line: int
-    user: str
-    code: str
-    message: str
-
-
-class BulkRead(Read):
-    rows: int
-    applied: int
-    failed: list[BulkFailureRead]
-    partial: bool
-
-
-# ---------------------------------------------------------------- tokens
-
-
-class TokenRead(Read):
-    id: int
-    prefix: str
-    role: Literal["vendor", "admin", "app"]
-    tenant: str | None
-    user: str | None
-    description: str
-    created_at: str
-    revoked_at: str | None
-
-
-class TokenRevokedRead(Read):
-    id: int
-    revoked_at: str | None
-
-
 # ---------------------------------------------------------------- operations
 
 
 class ReadinessRead(Read):
     status: Literal["ok", "unavailable"]
     database: str = Field(description="`ok`, or the kind of error the database gave")
+
+
+__all__ = [
+    "AddonChangeRead",
+    "AddonRead",
+    "AppliedLoweringRead",
+    "AppliedMoveRead",
+    "AssignmentRead",
+    "AuditEntryRead",
+    "BillingPeriodRead",
+    "BulkFailureRead",
+    "BulkRead",
+    "EffectiveLicenseRead",
+    "FencingRead",
+    "GenerationRead",
+    "GenerationTotalsRead",
+    "GenerationsReportRead",
+    "GrantRead",
+    "HoldingsRead",
+    "InvoiceLineRead",
+    "InvoiceRead",
+    "KeptDroppedRead",
+    "LicenseRead",
+    "MappingRead",
+    "MetricRead",
+    "ModuleChangeRead",
+    "MovePreviewRead",
+    "MoveRead",
+    "MoveReportRead",
+    "MoveRollbackRead",
+    "MoveSummaryRead",
+    "OwnerRead",
+    "PackageActivationRead",
+    "PackageChangesRead",
+    "PackageLicenseRead",
+    "PackagePurchasesRead",
+    "PackageRead",
+    "PanelOwnerRead",
+    "PanelRead",
+    "PanelSystemLicenseRead",
+    "PanelUserLicenseRead",
+    "PartnerLicenseAddedRead",
+    "PartnerLicenseRead",
+    "PlanRead",
+    "ProvenanceRead",
+    "Read",
+    "ReadinessRead",
+    "RenewalLicenseRead",
+    "RenewalRead",
+    "ScheduledChangeRead",
+    "ScheduledRead",
+    "ScheduledSeatsRead",
+    "SeatMoveRead",
+    "SeatsLoweringRead",
+    "SeatsRead",
+    "SeatsUpgradeRead",
+    "SignatureRead",
+    "SnapshotLicenseRead",
+    "SnapshotRead",
+    "SubscriptionLicenseRead",
+    "SubscriptionRead",
+    "SuperfluousRead",
+    "SystemLicenseChangeRead",
+    "TenantPlanChangeRead",
+    "TenantRead",
+    "TenantSummaryRead",
+    "TermRead",
+    "TokenRead",
+    "TokenRevokedRead",
+    "UserChangeRead",
+    "UserCreatedRead",
+    "UserMoveRead",
+    "UserRead",
+    "UserStateRead",
+    "UserSummaryRead",
+]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from lisens.api.deps import Auth, can_manage, can_read, signing_keys, unit_of_work, vendor_only, verifying_key
 from lisens.api.problems import ApiError
@@ -123,16 +124,17 @@ router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
 MAX_PAGE = 1000
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page (at most {MAX_PAGE})")]
+Item = TypeVar("Item", bound=BaseModel)
 PAGED = {"headers": {"Link": {"description": 'The next page: `<URL>; rel="next"`, absent on the last page'}}}
 
 
-def _page(request: Request, response: Response, items: list[Document], *, limit: int, cursor: str) -> list[Document]:
+def _page(request: Request, response: Response, items: list[Item], *, limit: int, cursor: str) -> list[Item]:
     """The first `limit` of `items` (fetched as limit + 1); when there are more, a `Link` header to the next
-    page, whose `after` is the `cursor` key of this page's last item (keyset pagination)."""
+    page, whose `after` is the `cursor` field of this page's last item (keyset pagination)."""
     if len(items) <= limit:
         return items
     page = items[:limit]
-    following = request.url.include_query_params(after=str(page[-1][cursor]))
+    following = request.url.include_query_params(after=str(getattr(page[-1], cursor)))
     response.headers["Link"] = f'<{following}>; rel="next"'
     return page
 
@@ -178,7 +180,7 @@ def catalog_addons(request: Request, principal: Auth, generation: str) -> list[D
 
 
 @router.post("/tenants", status_code=status.HTTP_201_CREATED, tags=["tenants"], response_model=TenantRead)
-def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> Document:
+def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> TenantRead:
     vendor_only(principal)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.create_tenant(
@@ -193,19 +195,23 @@ def list_tenants(
     principal: Auth,
     limit: Limit = 100,
     after: Annotated[str | None, Query(max_length=100, description="The last tenant name of the page before")] = None,
-) -> list[Document]:
+) -> list[TenantSummaryRead]:
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         if principal.role != "vendor":  # its own tenant only: one item, one page
             if principal.tenant is None or (after is not None and principal.tenant <= after):
                 return []
             shown = tenants.show_tenant(ctx, principal.tenant)
-            return [{key: shown[key] for key in ("name", "generation", "company", "serial")}]
+            return [
+                TenantSummaryRead(
+                    name=shown.name, generation=shown.generation, company=shown.company, serial=shown.serial
+                )
+            ]
         found = tenants.list_tenants(ctx, after=after, limit=limit + 1)
     return _page(request, response, found, limit=limit, cursor="name")
 
 
 @router.get("/tenants/{tenant}", tags=["tenants"], response_model=TenantRead)
-def show_tenant(request: Request, principal: Auth, tenant: str) -> Document:
+def show_tenant(request: Request, principal: Auth, tenant: str) -> TenantRead:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return tenants.show_tenant(ctx, tenant)
@@ -217,21 +223,23 @@ def show_tenant(request: Request, principal: Auth, tenant: str) -> Document:
     response_model=SeatsRead | ScheduledRead,
     response_model_exclude_unset=True,
 )
-def set_seats(request: Request, principal: Auth, tenant: str, plan_or_license: str, body: SeatsSet) -> Document:
+def set_seats(
+    request: Request, principal: Auth, tenant: str, plan_or_license: str, body: SeatsSet
+) -> SeatsRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.set_seats(ctx, tenant, plan_or_license, body.number, at=body.at)
 
 
 @router.post("/tenants/{tenant}/addons", tags=["tenants"], response_model=AddonChangeRead | ScheduledRead)
-def add_addon(request: Request, principal: Auth, tenant: str, body: AddonAdd) -> Document:
+def add_addon(request: Request, principal: Auth, tenant: str, body: AddonAdd) -> AddonChangeRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_addon(ctx, tenant, body.addon, at=body.at)
 
 
 @router.delete("/tenants/{tenant}/addons/{addon}", tags=["tenants"], response_model=AddonChangeRead)
-def remove_addon(request: Request, principal: Auth, tenant: str, addon: str) -> Document:
+def remove_addon(request: Request, principal: Auth, tenant: str, addon: str) -> AddonChangeRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.remove_addon(ctx, tenant, addon)
@@ -240,7 +248,9 @@ def remove_addon(request: Request, principal: Auth, tenant: str, addon: str) -> 
 @router.post(
     "/tenants/{tenant}/system-licenses", tags=["tenants"], response_model=SystemLicenseChangeRead | ScheduledRead
 )
-def add_system_license(request: Request, principal: Auth, tenant: str, body: SystemLicenseAdd) -> Document:
+def add_system_license(
+    request: Request, principal: Auth, tenant: str, body: SystemLicenseAdd
+) -> SystemLicenseChangeRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_system_license(ctx, tenant, body.license, at=body.at)
@@ -249,14 +259,16 @@ def add_system_license(request: Request, principal: Auth, tenant: str, body: Sys
 @router.delete(
     "/tenants/{tenant}/system-licenses/{license_name}", tags=["tenants"], response_model=SystemLicenseChangeRead
 )
-def remove_system_license(request: Request, principal: Auth, tenant: str, license_name: str) -> Document:
+def remove_system_license(
+    request: Request, principal: Auth, tenant: str, license_name: str
+) -> SystemLicenseChangeRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.remove_system_license(ctx, tenant, license_name)
 
 
 @router.post("/tenants/{tenant}/owners", tags=["tenants"], response_model=OwnerRead | ScheduledRead)
-def add_owner(request: Request, principal: Auth, tenant: str, body: OwnerAdd) -> Document:
+def add_owner(request: Request, principal: Auth, tenant: str, body: OwnerAdd) -> OwnerRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_owner(ctx, tenant, body.name, description=body.description, at=body.at)
@@ -269,7 +281,7 @@ def add_owner(request: Request, principal: Auth, tenant: str, body: OwnerAdd) ->
 )
 def add_partner_license(
     request: Request, principal: Auth, tenant: str, owner: str, body: PartnerLicenseAdd
-) -> Document:
+) -> PartnerLicenseAddedRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_partner_license(
@@ -286,7 +298,7 @@ def add_partner_license(
 @router.get("/tenants/{tenant}/panel", tags=["tenants"], response_model=PanelRead)
 def license_panel(
     request: Request, principal: Auth, tenant: str, show_all: Annotated[bool, Query(alias="all")] = False
-) -> Document:
+) -> PanelRead:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return panel.panel(ctx, tenant, show_all=show_all)
@@ -302,7 +314,7 @@ def audit_log(
     at: Instant | None = None,
     after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Entries after this sequence number")] = 0,
     limit: Limit = 100,
-) -> list[Document]:
+) -> list[AuditEntryRead]:
     """The tenant's log in commit order, a page at a time; the `Link` header (rel="next") gives the next page."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -327,7 +339,9 @@ def verify_vendor_log(request: Request, principal: Auth) -> Document:
 
 
 @router.get("/tenants/{tenant}/scheduled", tags=["tenants"], response_model=list[ScheduledChangeRead])
-def scheduled_changes(request: Request, principal: Auth, tenant: str, pending: bool = False) -> list[Document]:
+def scheduled_changes(
+    request: Request, principal: Auth, tenant: str, pending: bool = False
+) -> list[ScheduledChangeRead]:
     """The vendor's changes dated in the future: pending, applied, failed (with the reason), cancelled."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -337,7 +351,7 @@ def scheduled_changes(request: Request, principal: Auth, tenant: str, pending: b
 @router.delete("/tenants/{tenant}/scheduled/{change_id}", tags=["tenants"], response_model=ScheduledChangeRead)
 def cancel_scheduled_change(
     request: Request, principal: Auth, tenant: str, change_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
-) -> Document:
+) -> ScheduledChangeRead:
     """Cancel a pending scheduled change (vendor only; recorded in the tenant's log)."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
@@ -345,7 +359,7 @@ def cancel_scheduled_change(
 
 
 @router.post("/tenants/{tenant}/scheduled/run", tags=["tenants"], response_model=list[ScheduledChangeRead])
-def run_scheduled_changes(request: Request, principal: Auth, tenant: str) -> list[Document]:
+def run_scheduled_changes(request: Request, principal: Auth, tenant: str) -> list[ScheduledChangeRead]:
     """Apply the changes whose time has come (any later change of the tenant does this first, too)."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
@@ -361,35 +375,39 @@ def run_scheduled_changes(request: Request, principal: Auth, tenant: str) -> lis
     tags=["billing"],
     response_model=SubscriptionRead,
 )
-def create_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionCreate) -> Document:
+def create_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionCreate) -> SubscriptionRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.create_subscription(ctx, tenant, start=body.start, period=body.period, at=body.at)
 
 
 @router.get("/tenants/{tenant}/subscription", tags=["billing"], response_model=SubscriptionRead)
-def show_subscription(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document:
+def show_subscription(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> SubscriptionRead:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.show_subscription(ctx, tenant, at=_at(request, at))
 
 
 @router.patch("/tenants/{tenant}/subscription", tags=["billing"], response_model=SubscriptionRead | ScheduledRead)
-def change_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionChange) -> Document:
+def change_subscription(
+    request: Request, principal: Auth, tenant: str, body: SubscriptionChange
+) -> SubscriptionRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.change_period(ctx, tenant, period=body.period, at=body.at)
 
 
 @router.post("/tenants/{tenant}/subscription/cancel", tags=["billing"], response_model=SubscriptionRead | ScheduledRead)
-def cancel_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
+def cancel_subscription(
+    request: Request, principal: Auth, tenant: str, body: At | None = None
+) -> SubscriptionRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.cancel_subscription(ctx, tenant, at=body.at if body else None)
 
 
 @router.post("/tenants/{tenant}/subscription/renew", tags=["billing"], response_model=RenewalRead)
-def renew_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
+def renew_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> RenewalRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.renew(ctx, tenant, at=body.at if body else None)
@@ -405,24 +423,26 @@ def list_invoices(
     end: Annotated[Day, Query(alias="to")],
     limit: Limit = 100,
     after: Annotated[Day | None, Query(description="The issue date of the last invoice of the page before")] = None,
-) -> list[Document]:
+) -> list[InvoiceRead]:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         found = subscriptions.list_invoices(ctx, tenant, start=start, end=end)
     if after is not None:
-        found = [invoice for invoice in found if invoice["issued"] > after.isoformat()]
+        found = [invoice for invoice in found if invoice.issued > after.isoformat()]
     return _page(request, response, found[: limit + 1], limit=limit, cursor="issued")
 
 
 @router.get("/tenants/{tenant}/invoices/preview", tags=["billing"], response_model=InvoiceRead | None)
-def preview_invoice(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> Document | None:
+def preview_invoice(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> InvoiceRead | None:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.preview_invoice(ctx, tenant, at=_at(request, at))
 
 
 @router.post("/tenants/{tenant}/seats/upgrade", tags=["billing"], response_model=SeatsUpgradeRead | ScheduledRead)
-def upgrade_seats(request: Request, principal: Auth, tenant: str, body: SeatsUpgrade) -> Document:
+def upgrade_seats(
+    request: Request, principal: Auth, tenant: str, body: SeatsUpgrade
+) -> SeatsUpgradeRead | ScheduledRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.upgrade_seats(
@@ -451,7 +471,7 @@ def move_preview(
     tenant: str,
     to: Annotated[str, Query(min_length=1, max_length=20)],
     output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
-) -> Any:
+) -> MovePreviewRead | Response:
     """Per user the module licenses gained and lost, per plan the seats before and after."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -462,7 +482,7 @@ def move_preview(
 
 
 @router.post("/tenants/{tenant}/move", tags=["generations"], response_model=MoveRead, response_model_exclude_unset=True)
-def move_apply(request: Request, principal: Auth, tenant: str, body: MoveApply) -> Document:
+def move_apply(request: Request, principal: Auth, tenant: str, body: MoveApply) -> MoveRead:
     """Move the tenant to another generation, all users or none; now or at the next renewal."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
@@ -470,14 +490,16 @@ def move_apply(request: Request, principal: Auth, tenant: str, body: MoveApply) 
 
 
 @router.post("/tenants/{tenant}/move/rollback", tags=["generations"], response_model=MoveRollbackRead)
-def move_rollback(request: Request, principal: Auth, tenant: str, body: At | None = None) -> Document:
+def move_rollback(request: Request, principal: Auth, tenant: str, body: At | None = None) -> MoveRollbackRead:
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return moves.rollback(ctx, tenant, at=body.at if body else None)
 
 
 @router.get("/moves/report", tags=["generations"], response_model=MoveReportRead)
-def move_report(request: Request, principal: Auth, to: Annotated[str, Query(min_length=1, max_length=20)]) -> Document:
+def move_report(
+    request: Request, principal: Auth, to: Annotated[str, Query(min_length=1, max_length=20)]
+) -> MoveReportRead:
     """Across all tenants: how many users would gain and lose which licenses (vendor)."""
     vendor_only(principal)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -502,7 +524,7 @@ for _path, _endpoint, _method, _model in (
 
 
 @router.get("/generations/report", tags=["generations"], response_model=GenerationsReportRead)
-def generations_report(request: Request, principal: Auth) -> Document:
+def generations_report(request: Request, principal: Auth) -> GenerationsReportRead:
     """Tenants, seats and users per packaging generation (vendor)."""
     vendor_only(principal)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -510,14 +532,16 @@ def generations_report(request: Request, principal: Auth) -> Document:
 
 
 @router.get("/tenants/{tenant}/fencing", tags=["generations"], response_model=FencingRead)
-def plan_limits(request: Request, principal: Auth, tenant: str) -> Document:
+def plan_limits(request: Request, principal: Auth, tenant: str) -> FencingRead:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return fencing.fencing(ctx, tenant)
 
 
 @router.put("/tenants/{tenant}/usage/{metric}", tags=["generations"], response_model=MetricRead | ScheduledRead)
-def usage_set(request: Request, principal: Auth, tenant: str, metric: str, body: UsageSet) -> Document:
+def usage_set(
+    request: Request, principal: Auth, tenant: str, metric: str, body: UsageSet
+) -> MetricRead | ScheduledRead:
     """Report how much of a plan-limited thing is in use."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
@@ -525,7 +549,9 @@ def usage_set(request: Request, principal: Auth, tenant: str, metric: str, body:
 
 
 @router.post("/tenants/{tenant}/usage/{metric}", tags=["generations"], response_model=MetricRead | ScheduledRead)
-def usage_add(request: Request, principal: Auth, tenant: str, metric: str, body: UsageAdd) -> Document:
+def usage_add(
+    request: Request, principal: Auth, tenant: str, metric: str, body: UsageAdd
+) -> MetricRead | ScheduledRead:
     """Create more: 409 PLAN_LIMIT_REACHED beyond the plan's limit."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
@@ -538,7 +564,9 @@ def usage_add(request: Request, principal: Auth, tenant: str, metric: str, body:
     response_model=TenantPlanChangeRead | ScheduledRead,
     response_model_exclude_unset=True,
 )
-def change_plan(request: Request, principal: Auth, tenant: str, body: PlanChange) -> Document:
+def change_plan(
+    request: Request, principal: Auth, tenant: str, body: PlanChange
+) -> TenantPlanChangeRead | ScheduledRead:
     """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
@@ -563,7 +591,7 @@ def issue_package(request: Request, principal: Auth, tenant: str, body: PackageI
 
 
 @router.post("/tenants/{tenant}/packages/activate", tags=["packages"], response_model=PackageActivationRead)
-def activate_package(request: Request, principal: Auth, tenant: str, body: PackageActivate) -> Document:
+def activate_package(request: Request, principal: Auth, tenant: str, body: PackageActivate) -> PackageActivationRead:
     """Verify a package and replace the tenant's licenses with it (409 SUPERFLUOUS_LICENSES when it lowers
     a number below what is in use)."""
     can_manage(principal, tenant)
@@ -612,7 +640,7 @@ def list_users(
     tenant: str,
     limit: Limit = 100,
     after: Annotated[str | None, Query(max_length=254, description="The last user name of the page before")] = None,
-) -> list[Document]:
+) -> list[UserSummaryRead]:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         found = users.list_users(ctx, tenant, after=after, limit=limit + 1)
@@ -625,28 +653,32 @@ def list_users(
     tags=["users"],
     response_model=UserCreatedRead | ScheduledRead,
 )
-def add_user(request: Request, principal: Auth, tenant: str, body: UserCreate) -> Document:
+def add_user(request: Request, principal: Auth, tenant: str, body: UserCreate) -> UserCreatedRead | ScheduledRead:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.add_user(ctx, tenant, body.name, user_type=body.type, can_log_in=body.can_log_in, at=body.at)
 
 
 @router.get("/tenants/{tenant}/users/{user}", tags=["users"], response_model=UserRead)
-def show_user(request: Request, principal: Auth, tenant: str, user: str) -> Document:
+def show_user(request: Request, principal: Auth, tenant: str, user: str) -> UserRead:
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return users.show_user(ctx, tenant, user)
 
 
 @router.patch("/tenants/{tenant}/users/{user}", tags=["users"], response_model=UserChangeRead | ScheduledRead)
-def update_user(request: Request, principal: Auth, tenant: str, user: str, body: UserUpdate) -> Document:
+def update_user(
+    request: Request, principal: Auth, tenant: str, user: str, body: UserUpdate
+) -> UserChangeRead | ScheduledRead:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.set_can_log_in(ctx, tenant, user, body.can_log_in, at=body.at)
 
 
 @router.post("/tenants/{tenant}/users/{user}/retire", tags=["users"], response_model=UserChangeRead | ScheduledRead)
-def retire_user(request: Request, principal: Auth, tenant: str, user: str, body: At | None = None) -> Document:
+def retire_user(
+    request: Request, principal: Auth, tenant: str, user: str, body: At | None = None
+) -> UserChangeRead | ScheduledRead:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.retire_user(ctx, tenant, user, at=body.at if body else None)
@@ -655,7 +687,9 @@ def retire_user(request: Request, principal: Auth, tenant: str, user: str, body:
 @router.post(
     "/tenants/{tenant}/users/{user}/assignments", tags=["users"], response_model=AssignmentRead | ScheduledRead
 )
-def assign(request: Request, principal: Auth, tenant: str, user: str, body: Assignment) -> Document:
+def assign(
+    request: Request, principal: Auth, tenant: str, user: str, body: Assignment
+) -> AssignmentRead | ScheduledRead:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.assign(ctx, tenant, user, plans=body.plans, licenses=body.licenses, at=body.at)
@@ -664,14 +698,18 @@ def assign(request: Request, principal: Auth, tenant: str, user: str, body: Assi
 @router.delete(
     "/tenants/{tenant}/users/{user}/assignments", tags=["users"], response_model=AssignmentRead | ScheduledRead
 )
-def unassign(request: Request, principal: Auth, tenant: str, user: str, body: Unassignment) -> Document:
+def unassign(
+    request: Request, principal: Auth, tenant: str, user: str, body: Unassignment
+) -> AssignmentRead | ScheduledRead:
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.unassign(ctx, tenant, user, plan=body.plan, licenses=body.licenses, at=body.at)
 
 
 @router.get("/tenants/{tenant}/users/{user}/licenses", tags=["users"], response_model=UserRead | HoldingsRead)
-def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at: Instant | None = None) -> Document:
+def user_licenses(
+    request: Request, principal: Auth, tenant: str, user: str, at: Instant | None = None
+) -> UserRead | HoldingsRead:
     """Effective licenses with provenance; with `at`, what the user held then (from the audit log)."""
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -681,7 +719,7 @@ def user_licenses(request: Request, principal: Auth, tenant: str, user: str, at:
 
 
 @router.post("/tenants/{tenant}/bulk-assignments", tags=["users"], response_model=BulkRead)
-def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkRequest) -> Document:
+def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkRequest) -> BulkRead:
     can_manage(principal, tenant)
     rows = [
         bulk.BulkRow(line=n, user=r.user, plans=tuple(r.plans), licenses=tuple(r.licenses), user_type=r.type)
@@ -793,7 +831,7 @@ def list_tokens(
     principal: Auth,
     limit: Limit = 100,
     after: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="The last token id of the page before")] = None,
-) -> list[Document]:
+) -> list[TokenRead]:
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
     tenant = principal.tenant if principal.role != "vendor" else None
@@ -803,12 +841,14 @@ def list_tokens(
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"], response_model=TokenRevokedRead)
-def revoke_token(request: Request, principal: Auth, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Document:
+def revoke_token(
+    request: Request, principal: Auth, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> TokenRevokedRead:
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
     with unit_of_work(request, principal.actor) as ctx:
         if principal.role != "vendor":
-            own = {t["id"] for t in tokens.list_tokens(ctx, tenant=principal.tenant)}
+            own = {t.id for t in tokens.list_tokens(ctx, tenant=principal.tenant)}
             if token_id not in own:
                 raise ApiError(f"no token with id {token_id}", code=Code.UNKNOWN_TOKEN)
         return tokens.revoke_token(ctx, token_id)

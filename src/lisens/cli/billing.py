@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -13,6 +13,7 @@ from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime
 from lisens.domain.errors import Code, InvalidInput
 from lisens.domain.times import require_day
 from lisens.service import subscriptions as service
+from lisens.service.results import InvoiceRead, ScheduledRead, SubscriptionRead
 
 subscription_app = typer.Typer(
     help="A tenant's subscription: billing period, 12-month contract, renewals.", no_args_is_help=True
@@ -32,46 +33,46 @@ def _date(text: str, option: str) -> date:
         ) from None
 
 
-def _print_subscription(data: dict[str, Any]) -> None:
-    term = data["term"] or {}
+def _print_subscription(data: SubscriptionRead) -> None:
+    term = data.term
     console.print(
-        f"{data['tenant']}: since {data['start']}, billed every {data['billing_period']} months; "
-        f"term {term.get('start', '-')} to {term.get('end', '-')}; "
-        f"next renewal {data['next_renewal'] or 'none (cancelled)'}",
+        f"{data.tenant}: since {data.start}, billed every {data.billing_period} months; "
+        f"term {term.start if term else '-'} to {term.end if term else '-'}; "
+        f"next renewal {data.next_renewal or 'none (cancelled)'}",
         markup=False,
         soft_wrap=True,
     )
-    lic = data["license"]
+    lic = data.license
     console.print(
-        f"licenses: {lic['status']}, expiry {lic['expiry']}, grace {lic['grace']}, warning from {lic['admin_warning']}",
+        f"licenses: {lic.status}, expiry {lic.expiry}, grace {lic.grace}, warning from {lic.admin_warning}",
         markup=False,
     )
-    if data["pending_period_change"]:
+    if data.pending_period_change:
         console.print(
-            f"billing period changes to {data['pending_period_change']} months at the next renewal", markup=False
+            f"billing period changes to {data.pending_period_change} months at the next renewal", markup=False
         )
-    for row in data["scheduled"]:
-        console.print(f"scheduled: {row['item']} to {row['number']} on {row['effective']}", markup=False)
-    if data["upcoming_invoice"]:
-        _print_invoice(data["upcoming_invoice"], "Upcoming invoice")
+    for row in data.scheduled:
+        console.print(f"scheduled: {row.item} to {row.number} on {row.effective}", markup=False)
+    if data.upcoming_invoice:
+        _print_invoice(data.upcoming_invoice, "Upcoming invoice")
 
 
-def _print_invoice(invoice: dict[str, Any], title: str) -> None:
+def _print_invoice(invoice: InvoiceRead, title: str) -> None:
     rows = [
         (
-            line["kind"],
-            line["item"],
-            line["quantity"],
-            line["months"],
-            line["unit_monthly"],
-            line["amount"],
-            line["note"],
+            line.kind,
+            line.item,
+            line.quantity,
+            line.months,
+            line.unit_monthly,
+            line.amount,
+            line.note,
         )
-        for line in invoice["lines"]
+        for line in invoice.lines
     ]
-    label = f"{title} {invoice['issued']}" + (f" (no. {invoice['number']})" if invoice.get("number") else "")
+    label = f"{title} {invoice.issued}" + (f" (no. {invoice.number})" if invoice.number else "")
     console.print(table(label, ["kind", "item", "qty", "months", "monthly", "amount", "note"], rows))
-    console.print(f"total {invoice['total']} {invoice['currency']}", markup=False)
+    console.print(f"total {invoice.total} {invoice.currency}", markup=False)
 
 
 @subscription_app.command("create")
@@ -102,7 +103,8 @@ def change(ctx: typer.Context, tenant: str, period: Period, at: ChangeAt = None,
     """Change the billing period; it takes effect at the next renewal."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.change_period(uow, tenant, period=period, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     print_json(data) if as_json else _print_subscription(data)
 
@@ -112,7 +114,8 @@ def cancel(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json =
     """Cancel: the subscription ends with the current term."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.cancel_subscription(uow, tenant, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     print_json(data) if as_json else _print_subscription(data)
 
@@ -125,19 +128,19 @@ def renew(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json = 
     if as_json:
         print_json(data)
         return
-    for row in data["applied"]:
-        console.print(f"{row['effective']}: {row['item']} set to {row['total']} (asked {row['asked']})", markup=False)
-        if row["unassign"]:
+    for row in data.applied:
+        console.print(f"{row.effective}: {row.item} set to {row.total} (asked {row.asked})", markup=False)
+        if row.unassign:
             console.print(
-                f"  {len(row['holders']) - row['asked']} users hold more than the new number; unassign some of: "
-                f"{', '.join(row['holders'])}",
+                f"  {len(row.holders) - row.asked} users hold more than the new number; unassign some of: "
+                f"{', '.join(row.holders)}",
                 markup=False,
                 soft_wrap=True,
             )
-    for invoice in data["issued"]:
+    for invoice in data.issued:
         _print_invoice(invoice, "Issued")
-    if not data["applied"] and not data["issued"]:
-        console.print(f"{tenant}: nothing due on {data['at']}", markup=False)
+    if not data.applied and not data.issued:
+        console.print(f"{tenant}: nothing due on {data.at}", markup=False)
 
 
 @invoice_app.command("preview")
@@ -166,10 +169,7 @@ def invoices_command(
     if as_json:
         print_json(data)
         return
-    rows = [
-        (i["issued"], i["number"] or "", "issued" if i["final"] else "to come", f"{i['total']} {i['currency']}")
-        for i in data
-    ]
+    rows = [(i.issued, i.number or "", "issued" if i.final else "to come", f"{i.total} {i.currency}") for i in data]
     console.print(table(f"{len(rows)} invoices of {tenant}", ["issued", "no.", "state", "total"], rows))
 
 

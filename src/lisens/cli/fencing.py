@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from lisens.cli.output import console, print_json
 from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
 from lisens.service import fencing as fencing_service
+from lisens.service.results import MetricRead, ScheduledRead
 
 usage_app = typer.Typer(help="Usage of plan-limited things (CRM Suite): dashboards, projects, …", no_args_is_help=True)
 plan_app = typer.Typer(help="The tenant-wide plan of a CRM Suite tenant.", no_args_is_help=True)
@@ -21,7 +20,8 @@ def usage_set(
     """Report how much of a plan-limited thing is in use."""
     with runtime(ctx).unit_of_work() as uow:
         data = fencing_service.set_usage(uow, tenant, metric, count, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     print_json(data) if as_json else _print_metric(data)
 
@@ -33,19 +33,16 @@ def usage_add(
     """Create more of a plan-limited thing: refused with PLAN_LIMIT_REACHED beyond the plan's limit."""
     with runtime(ctx).unit_of_work() as uow:
         data = fencing_service.add_usage(uow, tenant, metric, count, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     print_json(data) if as_json else _print_metric(data)
 
 
-def _print_metric(data: dict[str, Any]) -> None:
-    maximum = "unlimited" if data["Maximum"] == fencing_service.UNLIMITED else data["Maximum"]
-    flag = (
-        " (limit reached)"
-        if data["HasReachedMaximum"]
-        else (" (nearing the limit)" if data["IsNearingMaximum"] else "")
-    )
-    console.print(f"{data['name']}: {data['ActiveCount']} of {maximum}{flag}", markup=False)
+def _print_metric(data: MetricRead) -> None:
+    maximum = "unlimited" if data.Maximum == fencing_service.UNLIMITED else data.Maximum
+    flag = " (limit reached)" if data.HasReachedMaximum else (" (nearing the limit)" if data.IsNearingMaximum else "")
+    console.print(f"{data.name}: {data.ActiveCount} of {maximum}{flag}", markup=False)
 
 
 def fencing_command(ctx: typer.Context, tenant: str, as_json: Json = False) -> None:
@@ -55,9 +52,9 @@ def fencing_command(ctx: typer.Context, tenant: str, as_json: Json = False) -> N
     if as_json:
         print_json(data)
         return
-    if not data["metrics"]:
-        console.print(f"{tenant}: generation {data['generation']} has no plan limits", markup=False)
-    for metric in data["metrics"]:
+    if not data.metrics:
+        console.print(f"{tenant}: generation {data.generation} has no plan limits", markup=False)
+    for metric in data.metrics:
         _print_metric(metric)
 
 
@@ -66,9 +63,10 @@ def plan_change(ctx: typer.Context, tenant: str, plan: str, at: ChangeAt = None,
     """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
     with runtime(ctx).unit_of_work() as uow:
         data = fencing_service.change_tenant_plan(uow, tenant, plan, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     if as_json:
         print_json(data)
     else:
-        console.print(f"{tenant}: plan {data['plan']}" + ("" if data["changed"] else " (unchanged)"), markup=False)
+        console.print(f"{tenant}: plan {data.plan}" + ("" if data.changed else " (unchanged)"), markup=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -11,36 +11,37 @@ from lisens.catalog.moves import load_mapping_file
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, change_at, runtime
 from lisens.service import moves as service
+from lisens.service.results import MovePreviewRead
 
 move_app = typer.Typer(help="Move tenants to another packaging generation.", no_args_is_help=True)
 
 To = Annotated[str, typer.Option("--to", help="Target generation: 9, 11, suite, …")]
 
 
-def _print_preview(view: dict[str, Any]) -> None:
-    summary = view["summary"]
+def _print_preview(view: MovePreviewRead) -> None:
+    summary = view.summary
     console.print(
-        f"{view['tenant']}: generation {view['from']} -> {view['to']}"
-        + (f", tenant plan {view['tenant_plan']}" if view["tenant_plan"] else "")
-        + f"; {summary['users']} users, {summary['losing']} lose something, {summary['gaining']} gain something",
+        f"{view.tenant}: generation {view.from_generation} -> {view.to}"
+        + (f", tenant plan {view.tenant_plan}" if view.tenant_plan else "")
+        + f"; {summary.users} users, {summary.losing} lose something, {summary.gaining} gain something",
         markup=False,
         soft_wrap=True,
     )
     rows = [
         (
-            u["user"],
-            u["from_plan"] or "-",
-            u["to_plan"] or "-",
-            ", ".join(u["lost"]) or "",
-            ", ".join(u["gained"]) or "",
+            u.user,
+            u.from_plan or "-",
+            u.to_plan or "-",
+            ", ".join(u.lost) or "",
+            ", ".join(u.gained) or "",
         )
-        for u in view["users"]
+        for u in view.users
     ]
     console.print(table("Users (those who lose something first)", ["user", "from", "to", "loses", "gains"], rows))
-    seats = [(s["item"], s["before"], s["after"]) for s in view["seats"]]
+    seats = [(s.item, s.before, s.after) for s in view.seats]
     console.print(table("Seats", ["plan or license", "before", "after"], seats))
-    if view["addons"]["dropped"]:
-        console.print(f"add-ons dropped: {', '.join(view['addons']['dropped'])}", markup=False)
+    if view.addons.dropped:
+        console.print(f"add-ons dropped: {', '.join(view.addons.dropped)}", markup=False)
 
 
 @move_app.command("preview")
@@ -78,10 +79,10 @@ def apply(
         view = service.apply(uow, tenant, to=to, at=change_at(at), at_renewal=at_renewal)
     if as_json:
         print_json(view)
-    elif view["applied"]:
-        console.print(f"{tenant} moved to generation {view['to']} ({view['summary']['users']} users)", markup=False)
+    elif view.applied:
+        console.print(f"{tenant} moved to generation {view.to} ({view.summary.users} users)", markup=False)
     else:
-        console.print(f"{tenant} moves to generation {view['to']} on {view['scheduled']}", markup=False)
+        console.print(f"{tenant} moves to generation {view.to} on {view.scheduled}", markup=False)
 
 
 @move_app.command("rollback")
@@ -93,7 +94,7 @@ def rollback(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json
         print_json(data)
     else:
         console.print(
-            f"{tenant} back on generation {data['generation']} ({data['restored_users']} users restored)", markup=False
+            f"{tenant} back on generation {data.generation} ({data.restored_users} users restored)", markup=False
         )
 
 
@@ -106,13 +107,11 @@ def report(ctx: typer.Context, to: To, as_json: Json = False) -> None:
         print_json(data)
         return
     console.print(
-        f"to generation {data['to']}: {data['tenants']} tenants, {data['users']} users, "
-        f"{data['users_losing']} lose something",
+        f"to generation {data.to}: {data.tenants} tenants, {data.users} users, {data.users_losing} lose something",
         markup=False,
     )
     rows = [
-        (name, data["lost"].get(name, 0), data["gained"].get(name, 0))
-        for name in sorted(set(data["lost"]) | set(data["gained"]))
+        (name, data.lost.get(name, 0), data.gained.get(name, 0)) for name in sorted(set(data.lost) | set(data.gained))
     ]
     console.print(table("Users per license", ["license", "lose it", "gain it"], rows))
 

@@ -16,8 +16,20 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+def jsonable(data: Any) -> Any:
+    """`data` as JSON values; a service's answer (a pydantic model) as the API writes it: keys by their alias,
+    in field order, and a field left at its default unset left out."""
+    if hasattr(data, "model_dump"):
+        return data.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    if isinstance(data, dict):
+        return {key: jsonable(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [jsonable(value) for value in data]
+    return data
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json.dumps(jsonable(data), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

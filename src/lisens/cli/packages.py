@@ -17,6 +17,7 @@ from lisens.domain.errors import Code, Conflict, InvalidInput
 from lisens.offline import OfflineLicenses
 from lisens.packages import package_xml, parse_package, verify_package
 from lisens.service import packages as service
+from lisens.service.results import PackageChangesRead
 from lisens.settings import Settings
 from lisens.signing import generate_keys, key_id, load_private_key, load_public_key, public_pem
 
@@ -181,14 +182,14 @@ def package_activate(
     if as_json:
         print_json(report)
         return
-    _print_changes(report["changes"])
-    console.print("activated" if report["activated"] else "dry run: nothing changed", markup=False)
+    _print_changes(report.changes)
+    console.print("activated" if report.activated else "dry run: nothing changed", markup=False)
 
 
-def _print_changes(changes: dict[str, Any]) -> None:
-    rows = [("added", name, "") for name in changes["added"]]
-    rows += [("removed", name, "") for name in changes["removed"]]
-    rows += [("changed", name, f"{c['from']} -> {c['to']}") for name, c in changes["changed"].items()]
+def _print_changes(changes: PackageChangesRead) -> None:
+    rows = [("added", name, "") for name in changes.added]
+    rows += [("removed", name, "") for name in changes.removed]
+    rows += [("changed", name, f"{c.from_number} -> {c.to_number}") for name, c in changes.changed.items()]
     console.print(
         table("Changes", ["change", "module license", "number"], rows) if rows else "no changes to module licenses"
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from alembic.script import ScriptDirectory
@@ -20,6 +20,7 @@ from lisens.db.migrate import alembic_config, current_revision, upgrade
 from lisens.domain.errors import Code
 from lisens.domain.times import utc
 from lisens.service.context import Clock, Context, parse_time, system_clock
+from lisens.service.results import ScheduledRead
 from lisens.service.uow import DatabaseUnavailable, unit_of_work
 from lisens.settings import Settings
 
@@ -106,17 +107,14 @@ ChangeAt = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
-def show_scheduled(data: dict[str, Any], as_json: bool) -> bool:
-    """Print a change the vendor dated in the future (kept until then); False for one made now."""
-    scheduled = data.get("scheduled") if len(data) == 1 else None
-    if not isinstance(scheduled, dict) or "operation" not in scheduled:
-        return False
+def show_scheduled(data: ScheduledRead, as_json: bool) -> None:
+    """Print a change the vendor dated in the future (kept until then)."""
+    scheduled = data.scheduled
     if as_json:
         print_json(data)
     else:
         console.print(
-            f"scheduled {scheduled['operation']} for {scheduled['effective']} (id {scheduled['id']}); "
+            f"scheduled {scheduled.operation} for {scheduled.effective} (id {scheduled.id}); "
             "`lisens schedule list` shows it",
             markup=False,
         )
-    return True

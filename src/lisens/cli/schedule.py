@@ -26,7 +26,7 @@ def schedule_list(
     if as_json:
         print_json(data)
         return
-    rows = [(c["id"], c["effective"], c["operation"], c["state"], c["outcome"]) for c in data]
+    rows = [(c.id, c.effective, c.operation, c.state, c.outcome) for c in data]
     console.print(table(f"{len(rows)} scheduled changes", ["id", "effective", "operation", "state", "outcome"], rows))
 
 
@@ -40,7 +40,7 @@ def schedule_cancel(
     if as_json:
         print_json(data)
     else:
-        console.print(f"scheduled change {data['id']} ({data['operation']}) cancelled", markup=False)
+        console.print(f"scheduled change {data.id} ({data.operation}) cancelled", markup=False)
 
 
 @app.command("run")
@@ -55,11 +55,7 @@ def schedule_run(
     if as_json:
         print_json(data)
         return
-    rows = [
-        (name, c["id"], c["effective"], c["operation"], c["state"], c["outcome"])
-        for name, done in data.items()
-        for c in done
-    ]
+    rows = [(name, c.id, c.effective, c.operation, c.state, c.outcome) for name, done in data.items() for c in done]
     console.print(
         table(f"{len(rows)} changes applied", ["tenant", "id", "effective", "operation", "state", "outcome"], rows)
     )

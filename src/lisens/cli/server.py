@@ -74,13 +74,11 @@ def serve(
     if with_demo:
         with rt.unit_of_work() as uow:
             made = demo.ensure_demo(uow)
-        console.print(
-            f"demo tenant {made['tenant']!r} {'created' if made['created'] else 'exists'}; tokens:", markup=False
-        )
-        for role, token in made["tokens"].items():
+        console.print(f"demo tenant {made.tenant!r} {'created' if made.created else 'exists'}; tokens:", markup=False)
+        for role, token in made.tokens.items():
             console.print(f"  {role:18} {token}", markup=False)
         console.print(
-            f"try: curl -H 'Authorization: Bearer {made['tokens']['admin']}' http://{host}:{port}/v1/tenants/demo/panel",
+            f"try: curl -H 'Authorization: Bearer {made.tokens['admin']}' http://{host}:{port}/v1/tenants/demo/panel",
             markup=False,
             soft_wrap=True,
         )
@@ -131,7 +129,7 @@ def token_create(
         print_json({"token": plain, "info": info})
     else:
         console.print(plain, markup=False)
-        console.print(f"(token {info['id']}, {info['role']}; shown once, keep it safe)", markup=False, style="dim")
+        console.print(f"(token {info.id}, {info.role}; shown once, keep it safe)", markup=False, style="dim")
 
 
 @token_app.command("list")
@@ -144,9 +142,7 @@ def token_list(
     if as_json:
         print_json(data)
         return
-    rows = [
-        (t["id"], t["prefix"] + "…", t["role"], t["tenant"] or "", t["user"] or "", t["revoked_at"] or "") for t in data
-    ]
+    rows = [(t.id, t.prefix + "…", t.role, t.tenant or "", t.user or "", t.revoked_at or "") for t in data]
     console.print(table(f"{len(rows)} tokens", ["id", "token", "role", "tenant", "user", "revoked"], rows))
 
 
@@ -160,4 +156,4 @@ def token_revoke(
     if as_json:
         print_json(data)
     else:
-        console.print(f"token {data['id']} revoked", markup=False)
+        console.print(f"token {data.id} revoked", markup=False)

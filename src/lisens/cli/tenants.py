@@ -10,6 +10,7 @@ from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
 from lisens.db.migrate import current_revision, ensure_database, upgrade
 from lisens.service import tenants as service
+from lisens.service.results import ScheduledRead
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants: create, list, show.", no_args_is_help=True)
@@ -57,7 +58,7 @@ def tenant_create(
         data = service.create_tenant(
             uow, name=name, generation=generation, company=company, serial=serial, at=change_at(at)
         )
-    _show(data, as_json, f"created tenant {name} (generation {data['generation']})")
+    _show(data, as_json, f"created tenant {name} (generation {data.generation})")
 
 
 @tenant_app.command("list")
@@ -68,7 +69,7 @@ def tenant_list(ctx: typer.Context, as_json: Json = False) -> None:
     if as_json:
         print_json(data)
         return
-    rows = [(t["name"], t["generation"], t["company"], t["serial"]) for t in data]
+    rows = [(t.name, t.generation, t.company, t.serial) for t in data]
     console.print(table(f"{len(rows)} tenants", ["name", "generation", "company", "serial"], rows))
 
 
@@ -80,14 +81,13 @@ def tenant_report(ctx: typer.Context, as_json: Json = False) -> None:
     if as_json:
         print_json(data)
         return
-    for generation, entry in data.items():
+    for generation, entry in data.root.items():
         console.print(
-            f"generation {generation}: {len(entry['tenants'])} tenants ({', '.join(entry['tenants'])}), "
-            f"{entry['users']} users",
+            f"generation {generation}: {len(entry.tenants)} tenants ({', '.join(entry.tenants)}), {entry.users} users",
             markup=False,
             soft_wrap=True,
         )
-        console.print(table(None, ["plan or license", "seats"], sorted(entry["seats"].items())))
+        console.print(table(None, ["plan or license", "seats"], sorted(entry.seats.items())))
 
 
 @tenant_app.command("show")
@@ -99,13 +99,13 @@ def tenant_show(ctx: typer.Context, name: str, as_json: Json = False) -> None:
         print_json(data)
         return
     console.print(
-        f"{data['name']}: generation {data['generation']}, company {data['company'] or '-'}, "
-        f"serial {data['serial'] or '-'}, {data['users']} users, owners {', '.join(data['owners'])}",
+        f"{data.name}: generation {data.generation}, company {data.company or '-'}, "
+        f"serial {data.serial or '-'}, {data.users} users, owners {', '.join(data.owners)}",
         markup=False,
     )
-    console.print(table("Seats", ["plan or license", "total"], sorted(data["seats"].items())))
-    console.print(f"Add-ons: {', '.join(data['addons']) or '-'}", markup=False)
-    console.print(f"System licenses bought alone: {', '.join(data['system']) or '-'}", markup=False)
+    console.print(table("Seats", ["plan or license", "total"], sorted(data.seats.items())))
+    console.print(f"Add-ons: {', '.join(data.addons) or '-'}", markup=False)
+    console.print(f"System licenses bought alone: {', '.join(data.system) or '-'}", markup=False)
 
 
 @seats_app.command("set", context_settings={"ignore_unknown_options": True})
@@ -122,11 +122,12 @@ def seats_set(
     """Set the number of seats; refused below what is in use, naming the users who hold it."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.set_seats(uow, tenant, item, number, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
-    text = f"{data['item']}: {data['in_use']} in use / {data['total']} total"
-    if "scheduled" in data:
-        text += f"; lowering to {data['scheduled']['number']} scheduled for {data['scheduled']['effective']}"
+    text = f"{data.item}: {data.in_use} in use / {data.total} total"
+    if data.scheduled is not None:
+        text += f"; lowering to {data.scheduled.number} scheduled for {data.scheduled.effective}"
     _show(data, as_json, text)
 
 
@@ -135,11 +136,10 @@ def addon_add(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = None, 
     """Add an add-on subscription (it turns on its system licenses)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_addon(uow, tenant, addon, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
-    _show(
-        data, as_json, f"add-ons of {tenant}: {', '.join(data['addons'])}" + ("" if data["changed"] else " (unchanged)")
-    )
+    _show(data, as_json, f"add-ons of {tenant}: {', '.join(data.addons)}" + ("" if data.changed else " (unchanged)"))
 
 
 @addon_app.command("remove")
@@ -147,9 +147,10 @@ def addon_remove(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = Non
     """Remove an add-on subscription."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.remove_addon(uow, tenant, addon, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
-    _show(data, as_json, f"add-ons of {tenant}: {', '.join(data['addons']) or '-'}")
+    _show(data, as_json, f"add-ons of {tenant}: {', '.join(data.addons) or '-'}")
 
 
 @system_app.command("add")
@@ -163,9 +164,10 @@ def system_add(
     """Turn on a system license for the whole tenant."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_system_license(uow, tenant, license_name, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
-    _show(data, as_json, f"{data['license']} on" + ("" if data["changed"] else " (unchanged)"))
+    _show(data, as_json, f"{data.license} on" + ("" if data.changed else " (unchanged)"))
 
 
 @system_app.command("remove")
@@ -179,9 +181,10 @@ def system_remove(
     """Turn off a system license bought on its own."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.remove_system_license(uow, tenant, license_name, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
-    _show(data, as_json, f"{data['license']} off")
+    _show(data, as_json, f"{data.license} off")
 
 
 @owner_app.command("add")
@@ -196,9 +199,10 @@ def owner_add(
     """Add a partner license owner (upper case A-Z, 0-9)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_owner(uow, tenant, owner, description=description, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
-    _show(data, as_json, f"owner {data['owner']} added to {tenant}")
+    _show(data, as_json, f"owner {data.owner} added to {tenant}")
 
 
 @owner_app.command("license")
@@ -223,9 +227,10 @@ def owner_license(
             description=description,
             at=change_at(at),
         )
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
-    _show(data, as_json, f"{data['license']} ({data['type']}) defined for {tenant}")
+    _show(data, as_json, f"{data.license} ({data.type}) defined for {tenant}")
 
 
 @seats_app.command("upgrade", context_settings={"ignore_unknown_options": True})
@@ -244,7 +249,8 @@ def seats_upgrade(
         data = service.upgrade_seats(
             uow, tenant, from_plan=from_plan, to_plan=to_plan, number=number, users=user or [], at=change_at(at)
         )
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
-    switched = ", ".join(data["switched"]) or "nobody"
-    _show(data, as_json, f"moved {data['moved']} seats from {data['from']} to {data['to']}; switched {switched}")
+    switched = ", ".join(data.switched) or "nobody"
+    _show(data, as_json, f"moved {data.moved} seats from {data.from_plan} to {data.to_plan}; switched {switched}")

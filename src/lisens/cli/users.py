@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import Progress
@@ -16,15 +16,16 @@ from lisens.service import bulk as bulk_service
 from lisens.service import panel as panel_service
 from lisens.service import users as service
 from lisens.service.context import parse_time
+from lisens.service.results import AssignmentRead, BulkFailureRead, ScheduledRead
 
 user_app = typer.Typer(help="Users (associates) of a tenant.", no_args_is_help=True)
 
 
-def _describe_change(data: dict[str, Any]) -> str:
-    after = data["after"]
-    plan = after["plan"] or "no plan"
-    licenses = ", ".join(after["licenses"]) or "no direct licenses"
-    return f"{data['user']}: {plan}; {licenses}" + ("" if data.get("changed", True) else " (unchanged)")
+def _describe_change(data: AssignmentRead) -> str:
+    after = data.after
+    plan = after.plan or "no plan"
+    licenses = ", ".join(after.licenses) or "no direct licenses"
+    return f"{data.user}: {plan}; {licenses}" + ("" if data.changed else " (unchanged)")
 
 
 @user_app.command("add")
@@ -42,12 +43,13 @@ def user_add(
     """Add a user to a tenant."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_user(uow, tenant, user, user_type=user_type, can_log_in=can_log_in, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     if as_json:
         print_json(data)
     else:
-        console.print(f"added {data['type']} user {user} to {tenant}", markup=False)
+        console.print(f"added {data.type} user {user} to {tenant}", markup=False)
 
 
 @user_app.command("list")
@@ -65,15 +67,12 @@ def user_list(
         data = [
             u
             for u in service.list_users(uow, tenant)
-            if (plan is None or u["plan"] == plan) and (can_log_in is None or u["can_log_in"] == can_log_in)
+            if (plan is None or u.plan == plan) and (can_log_in is None or u.can_log_in == can_log_in)
         ]
     if as_json:
         print_json(data)
         return
-    rows = [
-        (u["user"], u["type"], u["plan"] or "-", "yes" if u["can_log_in"] else "no", "yes" if u["retired"] else "")
-        for u in data
-    ]
+    rows = [(u.user, u.type, u.plan or "-", "yes" if u.can_log_in else "no", "yes" if u.retired else "") for u in data]
     console.print(table(f"{len(rows)} users of {tenant}", ["user", "type", "plan", "can log in", "retired"], rows))
 
 
@@ -89,12 +88,13 @@ def user_set(
     """Turn a user's login on or off (licenses stay assigned)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.set_can_log_in(uow, tenant, user, can_log_in, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     if as_json:
         print_json(data)
     else:
-        console.print(f"{user}: can log in {'yes' if data['after']['can_log_in'] else 'no'}", markup=False)
+        console.print(f"{user}: can log in {'yes' if data.after.can_log_in else 'no'}", markup=False)
 
 
 @user_app.command("retire")
@@ -102,14 +102,14 @@ def user_retire(ctx: typer.Context, tenant: str, user: str, at: ChangeAt = None,
     """Retire a user: every license removed and login off, in one step."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.retire_user(uow, tenant, user, at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     if as_json:
         print_json(data)
     else:
         console.print(
-            f"retired {user}; removed plan {data['before']['plan'] or '-'} "
-            f"and {len(data['before']['licenses'])} direct licenses",
+            f"retired {user}; removed plan {data.before.plan or '-'} and {len(data.before.licenses)} direct licenses",
             markup=False,
         )
 
@@ -123,11 +123,11 @@ def user_show(ctx: typer.Context, tenant: str, user: str, as_json: Json = False)
         print_json(data)
         return
     console.print(
-        f"{user} ({data['type']}{', retired' if data['retired'] else ''}): plan {data['plan'] or '-'}; "
-        f"direct {', '.join(data['licenses']) or '-'}",
+        f"{user} ({data.type}{', retired' if data.retired else ''}): plan {data.plan or '-'}; "
+        f"direct {', '.join(data.licenses) or '-'}",
         markup=False,
     )
-    rows = [(e["license"], e["type"], "; ".join(g["text"] for g in e["granted_by"])) for e in data["effective"]]
+    rows = [(e.license, e.type, "; ".join(g.text for g in e.granted_by)) for e in data.effective]
     console.print(table(f"{len(rows)} effective licenses", ["license", "type", "granted by"], rows))
 
 
@@ -147,7 +147,8 @@ def assign_command(
     """Assign plans and/or user licenses to a user (one transaction; a new plan replaces the old one)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.assign(uow, tenant, user, plans=plan or [], licenses=license_names or [], at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     if as_json:
         print_json(data)
@@ -169,7 +170,8 @@ def unassign_command(
     """Remove the user's plan and/or directly assigned licenses."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.unassign(uow, tenant, user, plan=plan, licenses=license_names or [], at=change_at(at))
-    if show_scheduled(data, as_json):
+    if isinstance(data, ScheduledRead):
+        show_scheduled(data, as_json)
         return
     if as_json:
         print_json(data)
@@ -192,16 +194,16 @@ def check_command(
         print_json(decisions)
     else:
         for d in decisions:
-            why = "; ".join(g["text"] for g in (d["granted_by"] or d["would_grant"]))
-            verdict = "held" if d["held"] else f"not held ({d['reason']})"
-            if d.get("warning"):
-                verdict += f" [{d['warning']}]"
+            why = "; ".join(g.text for g in (d.granted_by or d.would_grant))
+            verdict = "held" if d.held else f"not held ({d.reason})"
+            if d.warning:
+                verdict += f" [{d.warning}]"
             console.print(
-                f"{d['license']}: {verdict}"
-                + (f" — {'granted by' if d['held'] else 'would be granted by'} {why}" if why else ""),
+                f"{d.license}: {verdict}"
+                + (f" — {'granted by' if d.held else 'would be granted by'} {why}" if why else ""),
                 markup=False,
             )
-    if not all(d["held"] for d in decisions):
+    if not all(d.held for d in decisions):
         raise typer.Exit(1)
 
 
@@ -218,25 +220,25 @@ def panel_command(
         print_json(data)
         return
     console.print(
-        f"{data['tenant']}: {data['company'] or '-'}, serial {data['serial'] or '-'}, generation {data['generation']}",
+        f"{data.tenant}: {data.company or '-'}, serial {data.serial or '-'}, generation {data.generation}",
         markup=False,
     )
     console.print(
         table(
             "System licenses",
             ["license", "description", "in use"],
-            [(r["license"], r["description"], "✓") for r in data["system_licenses"]],
+            [(r.license, r.description, "✓") for r in data.system_licenses],
         )
     )
     rows = [
         (
-            r["license"] if r["kind"] != "plan" else f"{r['item']} ({r['license']})",
-            r["description"],
-            r["in_use"],
-            "unrestricted" if r["total"] is None else r["total"],
-            "" if r["free"] is None else r["free"],
+            r.license if r.kind != "plan" else f"{r.item} ({r.license})",
+            r.description,
+            r.in_use,
+            "unrestricted" if r.total is None else r.total,
+            "" if r.free is None else r.free,
         )
-        for r in data["user_licenses"]
+        for r in data.user_licenses
     ]
     console.print(table("User licenses", ["license", "description", "in use", "total", "free"], rows))
 
@@ -277,18 +279,19 @@ def bulk_assign_command(
             data = bulk_service.commit(uow, prepared, at=moment)
     except bulk_service.BulkFailed as failure:
         if not as_json:
-            _print_failed_rows(failure.details["failed"], "Failed rows (nothing was applied)")
+            failed = [BulkFailureRead.model_validate(f) for f in failure.details["failed"]]
+            _print_failed_rows(failed, "Failed rows (nothing was applied)")
         raise
     if as_json:
         print_json(data)
         return
-    console.print(f"{data['applied']} of {data['rows']} rows applied", markup=False)
-    if data["failed"]:
-        _print_failed_rows(data["failed"], "Failed rows (not applied)")
+    console.print(f"{data.applied} of {data.rows} rows applied", markup=False)
+    if data.failed:
+        _print_failed_rows(data.failed, "Failed rows (not applied)")
 
 
-def _print_failed_rows(failed: list[dict[str, Any]], title: str) -> None:
-    rows = [(f["line"], f["user"], f["code"], f["message"]) for f in failed]
+def _print_failed_rows(failed: list[BulkFailureRead], title: str) -> None:
+    rows = [(f.line, f.user, f.code, f.message) for f in failed]
     err_console.print(table(title, ["line", "user", "code", "message"], rows))
 
 
@@ -335,11 +338,11 @@ def audit_command(
     if as_json:
         print_json({"entries": entries, "holdings": holdings} if holdings else entries)
         return
-    rows = [(e["at"], e["actor"], e["action"], e["user"] or "", e["subject"]) for e in entries]
+    rows = [(e.at, e.actor, e.action, e.user or "", e.subject) for e in entries]
     console.print(table(f"{len(rows)} audit entries", ["at", "actor", "action", "user", "subject"], rows))
     if holdings:
         console.print(
-            f"{user} at {holdings['at']}: plan {holdings['plan'] or '-'}; {len(holdings['licenses'])} licenses:",
+            f"{user} at {holdings.at}: plan {holdings.plan or '-'}; {len(holdings.licenses)} licenses:",
             markup=False,
         )
-        console.print(", ".join(holdings["licenses"]) or "-", markup=False, soft_wrap=True)
+        console.print(", ".join(holdings.licenses) or "-", markup=False, soft_wrap=True)

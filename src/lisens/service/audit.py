@@ -18,22 +18,23 @@ from lisens.domain.names import is_combined
 from lisens.domain.times import utc
 from lisens.service.context import Context
 from lisens.service.contracts import contract_of
+from lisens.service.results import AuditEntryRead, HoldingsRead
 from lisens.service.state import load_state, require_tenant_row, require_user
 
 
-def entry_view(row: AuditRow, user_names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "seq": row.seq,
-        "correction": row.correction,
-        "at": utc(row.at).isoformat(),
-        "actor": row.actor,
-        "action": row.action,
-        "user": user_names.get(row.user_id) if row.user_id is not None else None,
-        "subject": row.subject,
-        "before": row.before,
-        "after": row.after,
-    }
+def entry_view(row: AuditRow, user_names: dict[int, str]) -> AuditEntryRead:
+    return AuditEntryRead(
+        id=row.id,
+        seq=row.seq,
+        correction=row.correction,
+        at=utc(row.at).isoformat(),
+        actor=row.actor,
+        action=row.action,
+        user=user_names.get(row.user_id) if row.user_id is not None else None,
+        subject=row.subject,
+        before=row.before,
+        after=row.after,
+    )
 
 
 def audit_log(
@@ -44,7 +45,7 @@ def audit_log(
     until: datetime | None = None,
     after: int = 0,
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntryRead]:
     """The tenant's log in commit order; a page of it with `after` (a sequence number) and `limit`."""
     state = load_state(ctx, tenant)
     user_id = require_user(ctx, state, user).id if user else None
@@ -98,7 +99,7 @@ def require_intact(ctx: Context, tenant: str) -> None:
         )
 
 
-def holdings_at(ctx: Context, tenant: str, user: str, at: datetime) -> dict[str, Any]:
+def holdings_at(ctx: Context, tenant: str, user: str, at: datetime) -> HoldingsRead:
     """Which licenses `user` held at `at`, rebuilt from the audit log alone."""
     row = require_tenant_row(ctx, tenant)
     state = load_state(ctx, tenant)
@@ -120,16 +121,16 @@ def holdings_at(ctx: Context, tenant: str, user: str, at: datetime) -> dict[str,
     resolution = resolve(catalog, tenant_held, plan=plan, direct=[] if held.get("retired") else held["licenses"])
     holder = Holder(user, bool(held.get("retired")), resolution)
     licenses = list(held_at(holder, term_at(contract_of(ctx, row.id), moment.date())))
-    return {
-        "tenant": tenant,
-        "user": user,
-        "at": moment.isoformat(),
-        "plan": held.get("plan"),
-        "direct": held.get("licenses", []),
-        "retired": bool(held.get("retired")),
-        "licenses": licenses,
-        "as_of_entries": [tenant_entry.id, user_entry.id],
-    }
+    return HoldingsRead(
+        tenant=tenant,
+        user=user,
+        at=moment.isoformat(),
+        plan=held.get("plan"),
+        direct=held.get("licenses", []),
+        retired=bool(held.get("retired")),
+        licenses=licenses,
+        as_of_entries=[tenant_entry.id, user_entry.id],
+    )
 
 
 def _is_plan(catalog: Catalog, item: str) -> bool:

@@ -35,6 +35,7 @@ from lisens.domain.times import utc
 from lisens.service.clock import change_time
 from lisens.service.context import Context
 from lisens.service.fencing import tenant_plan
+from lisens.service.results import BulkRead
 from lisens.service.scheduling import apply_due_changes
 from lisens.service.state import TenantState, load_state
 from lisens.service.users import (
@@ -330,7 +331,7 @@ def bulk_assign(
     create_users: bool = False,
     at: datetime | None = None,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
+) -> BulkRead:
     """Check every row, then write the valid ones; without `partial`, any failure raises BULK_ASSIGN_FAILED
     and nothing is written.
 
@@ -354,7 +355,7 @@ def _check(
     create_users: bool,
     at: datetime,
     progress: Callable[[int], None] | None,
-) -> dict[str, Any]:
+) -> BulkRead:
     applied = 0
     failed: list[dict[str, Any]] = []
     for row in rows:
@@ -372,7 +373,7 @@ def _check(
             rows=len(rows),
             failed=failed,
         )
-    return report
+    return BulkRead.model_validate(report)
 
 
 @dataclass
@@ -384,7 +385,7 @@ class PreparedBulk:
     rows: Sequence[BulkRow]
     partial: bool
     create_users: bool
-    report: dict[str, Any]
+    report: BulkRead
     bulk: _Bulk = field(repr=False)
 
 
@@ -406,7 +407,7 @@ def prepare(
     return PreparedBulk(tenant, bulk.state.row.version, rows, partial, create_users, report, bulk)
 
 
-def commit(ctx: Context, prepared: PreparedBulk, *, at: datetime | None = None) -> dict[str, Any]:
+def commit(ctx: Context, prepared: PreparedBulk, *, at: datetime | None = None) -> BulkRead:
     """Write a prepared bulk under the tenant's lock, all or nothing. If the tenant changed since it was
     checked (its version moved), every row is checked again under the lock, as `bulk_assign` does."""
     apply_due_changes(ctx, prepared.tenant, until=utc(at) if at is not None else None)

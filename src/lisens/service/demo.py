@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lisens.db.repositories import TenantRepository
 from lisens.service import tenants, tokens, users
 from lisens.service.context import Context
+from lisens.service.results import Demo
 
 DEMO = "demo"
 SEATS = {
@@ -23,7 +22,7 @@ PEOPLE = {
 }
 
 
-def ensure_demo(ctx: Context) -> dict[str, Any]:
+def ensure_demo(ctx: Context) -> Demo:
     """Create the demo tenant unless it exists; always issue fresh tokens (shown once)."""
     created = TenantRepository(ctx.session).get_by_name(DEMO) is None
     if created:
@@ -37,4 +36,4 @@ def ensure_demo(ctx: Context) -> dict[str, Any]:
     vendor, _ = tokens.create_token(ctx, role="vendor", description="demo vendor")
     admin, _ = tokens.create_token(ctx, role="admin", tenant=DEMO, description="demo admin")
     app, _ = tokens.create_token(ctx, role="app", tenant=DEMO, user="alice", description="demo app (alice)")
-    return {"tenant": DEMO, "created": created, "tokens": {"vendor": vendor, "admin": admin, "app (user alice)": app}}
+    return Demo(tenant=DEMO, created=created, tokens={"vendor": vendor, "admin": admin, "app (user alice)": app})

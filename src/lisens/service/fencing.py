@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from lisens.db.repositories import AuditRepository, PurchaseRepository, UsageRepository, UserRepository
 from lisens.domain.errors import Code, InvalidInput, NotFound
@@ -13,6 +12,7 @@ from lisens.domain.times import utc
 from lisens.service.clock import change_time
 from lisens.service.context import Context
 from lisens.service.moves import record_snapshots
+from lisens.service.results import FencingRead, MetricRead, TenantPlanChangeRead
 from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state
 from lisens.service.superoffice_carriers import FencingInfo
@@ -47,7 +47,7 @@ def _counted(maximum: int, count: int) -> SeatCount:
     return SeatCount(None if maximum == UNLIMITED else maximum, count)
 
 
-def _metric_view(state: TenantState, plan: str | None, metric: str, count: int) -> dict[str, Any]:
+def _metric_view(state: TenantState, plan: str | None, metric: str, count: int) -> MetricRead:
     limits = state.catalog.plans[plan].limits if plan else {}
     maximum = limits.get(metric, UNLIMITED)
     used = _counted(maximum, count)
@@ -58,28 +58,28 @@ def _metric_view(state: TenantState, plan: str | None, metric: str, count: int) 
         message = "Limit reached - the feature is restricted"
     elif nearing:
         message = f"{count} of {maximum} used"
-    return {
-        "metric": metric,
-        "name": state.catalog.limits[metric],
-        "ActiveCount": count,
-        "Maximum": maximum,
-        "IsNearingMaximum": nearing or reached,
-        "HasReachedMaximum": reached,
-        "WarningMessage": message,
-    }
+    return MetricRead(
+        metric=metric,
+        name=state.catalog.limits[metric],
+        ActiveCount=count,
+        Maximum=maximum,
+        IsNearingMaximum=nearing or reached,
+        HasReachedMaximum=reached,
+        WarningMessage=message,
+    )
 
 
-def fencing(ctx: Context, tenant: str) -> dict[str, Any]:
+def fencing(ctx: Context, tenant: str) -> FencingRead:
     """Every plan-limited metric: used, maximum (-1 = unlimited), nearing from 85%, reached at 100%."""
     state = load_state(ctx, tenant)
     plan = tenant_plan(state)
     usage = _usage(ctx, state)
-    return {
-        "tenant": tenant,
-        "generation": state.row.generation,
-        "plan": plan,
-        "metrics": [_metric_view(state, plan, metric, usage.get(metric, 0)) for metric in state.catalog.limits],
-    }
+    return FencingRead(
+        tenant=tenant,
+        generation=state.row.generation,
+        plan=plan,
+        metrics=[_metric_view(state, plan, metric, usage.get(metric, 0)) for metric in state.catalog.limits],
+    )
 
 
 def fencing_info(ctx: Context, tenant: str) -> FencingInfo:
@@ -96,21 +96,21 @@ def fencing_info(ctx: Context, tenant: str) -> FencingInfo:
             TableRight=None,
             FieldProperties={},
         )
-    views = fencing(ctx, tenant)["metrics"]
+    views = fencing(ctx, tenant).metrics
 
-    def pressure(view: dict[str, Any]) -> float:
-        if view["Maximum"] == UNLIMITED:
+    def pressure(view: MetricRead) -> float:
+        if view.Maximum == UNLIMITED:
             return -1.0
-        return float(view["ActiveCount"]) / view["Maximum"] if view["Maximum"] else float(view["ActiveCount"] > 0) + 1
+        return float(view.ActiveCount) / view.Maximum if view.Maximum else float(view.ActiveCount > 0) + 1
 
     top = max(views, key=pressure)
     return FencingInfo(
-        ActiveCount=top["ActiveCount"],
-        Maximum=top["Maximum"],
-        IsNearingMaximum=top["IsNearingMaximum"],
-        HasReachedMaximum=top["HasReachedMaximum"],
-        WarningMessage=top["WarningMessage"] or f"{top['name']}: {top['ActiveCount']} used",
-        WarningTooltip=top["name"],
+        ActiveCount=top.ActiveCount,
+        Maximum=top.Maximum,
+        IsNearingMaximum=top.IsNearingMaximum,
+        HasReachedMaximum=top.HasReachedMaximum,
+        WarningMessage=top.WarningMessage or f"{top.name}: {top.ActiveCount} used",
+        WarningTooltip=top.name,
         TableRight=None,
         FieldProperties={},
     )
@@ -131,7 +131,7 @@ def _write_usage(ctx: Context, state: TenantState, metric: str, count: int, *, a
 
 
 @schedulable
-def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetime | None = None) -> dict[str, Any]:
+def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetime | None = None) -> MetricRead:
     """Report how much is in use (a fact: accepted even above the limit, which then shows as reached)."""
     if count < 0:
         raise InvalidInput(f"usage {count} must be 0 or more", code=Code.INVALID_NUMBER, value=count)
@@ -142,7 +142,7 @@ def set_usage(ctx: Context, tenant: str, metric: str, count: int, *, at: datetim
 
 
 @schedulable
-def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: datetime | None = None) -> dict[str, Any]:
+def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: datetime | None = None) -> MetricRead:
     """Create `count` more (a dashboard, a project, …): refused with PLAN_LIMIT_REACHED beyond the limit."""
     if count <= 0:
         raise InvalidInput(f"count {count} must be 1 or more", code=Code.INVALID_NUMBER, value=count)
@@ -152,12 +152,12 @@ def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: dat
     plan = tenant_plan(state)
     current = _usage(ctx, state).get(metric, 0)
     view = _metric_view(state, plan, metric, current)
-    if not _counted(view["Maximum"], current).can_take(count):
+    if not _counted(view.Maximum, current).can_take(count):
         raise PlanLimitReached(
-            f"{view['name']}: {current} of {view['Maximum']} used on plan {plan}; upgrade the plan to create more",
+            f"{view.name}: {current} of {view.Maximum} used on plan {plan}; upgrade the plan to create more",
             metric=metric,
             active=current,
-            maximum=view["Maximum"],
+            maximum=view.Maximum,
             plan=plan,
         )
     _write_usage(ctx, state, metric, current + count, at=at, action="usage.add")
@@ -165,7 +165,7 @@ def add_usage(ctx: Context, tenant: str, metric: str, count: int = 1, *, at: dat
 
 
 @schedulable
-def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime | None = None) -> dict[str, Any]:
+def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime | None = None) -> TenantPlanChangeRead:
     """Move a CRM Suite tenant to another plan: its seats and every seated user, at once.
 
     Refused with PLAN_LIMIT_REACHED when what is in use does not fit the new plan's limits.
@@ -188,12 +188,12 @@ def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime | Non
             "in use above the limits of plan "
             + to
             + ": "
-            + ", ".join(f"{v['name']} {v['ActiveCount']}/{v['Maximum']}" for v in over),
+            + ", ".join(f"{v.name} {v.ActiveCount}/{v.Maximum}" for v in over),
             plan=to,
-            metrics=[v["metric"] for v in over],
+            metrics=[v.metric for v in over],
         )
     if current == to:
-        return {"tenant": tenant, "plan": to, "changed": False}
+        return TenantPlanChangeRead(tenant=tenant, plan=to, changed=False)
     seats = state.seat_total(current) if current else 0
     purchases = PurchaseRepository(ctx.session)
     if current:
@@ -206,4 +206,4 @@ def change_tenant_plan(ctx: Context, tenant: str, to: str, *, at: datetime | Non
             users.set_plan(state.id, row.id, to)
     # One tenant snapshot and one per user, as a move writes: history and invoices follow.
     record_snapshots(ctx, tenant, action="plan.change", subject=f"{current} -> {to}", at=utc(at))
-    return {"tenant": tenant, "plan": to, "from": current, "changed": True, "seats": seats}
+    return TenantPlanChangeRead(tenant=tenant, plan=to, from_plan=current, changed=True, seats=seats)

@@ -27,6 +27,7 @@ from lisens.domain.times import utc
 from lisens.service.clock import change_time, not_before_log
 from lisens.service.context import Context
 from lisens.service.contracts import contract_of
+from lisens.service.results import AppliedMoveRead, MovePreviewRead, MoveRead, MoveReportRead, MoveRollbackRead
 from lisens.service.state import TenantState, load_state
 
 
@@ -188,10 +189,10 @@ def _seats_after(
     return {key: number for key, number in sorted(after.items()) if number > 0}
 
 
-def preview(ctx: Context, tenant: str, *, to: str) -> dict[str, Any]:
+def preview(ctx: Context, tenant: str, *, to: str) -> MovePreviewRead:
     """Per user the module licenses gained and lost (users who lose something first), per plan the seats."""
     plan = _compute(ctx, load_state(ctx, tenant), to)
-    return _view(plan)
+    return MovePreviewRead.model_validate(_view(plan))
 
 
 def _view(plan: MovePlan) -> dict[str, Any]:
@@ -228,18 +229,16 @@ def _view(plan: MovePlan) -> dict[str, Any]:
     }
 
 
-def preview_csv(view: dict[str, Any]) -> str:
+def preview_csv(view: MovePreviewRead) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["user", "from_plan", "to_plan", "lost", "gained"])
-    for row in view["users"]:
-        writer.writerow(
-            [row["user"], row["from_plan"] or "", row["to_plan"] or "", " ".join(row["lost"]), " ".join(row["gained"])]
-        )
+    for row in view.users:
+        writer.writerow([row.user, row.from_plan or "", row.to_plan or "", " ".join(row.lost), " ".join(row.gained)])
     return out.getvalue()
 
 
-def report(ctx: Context, *, to: str) -> dict[str, Any]:
+def report(ctx: Context, *, to: str) -> MoveReportRead:
     """Across all tenants that could move to `to`: how many users gain and lose which licenses."""
     gained: Counter[str] = Counter()
     lost: Counter[str] = Counter()
@@ -258,14 +257,14 @@ def report(ctx: Context, *, to: str) -> dict[str, Any]:
             losing += bool(move.lost)
             gained.update(move.gained)
             lost.update(move.lost)
-    return {
-        "to": to,
-        "tenants": tenants_seen,
-        "users": users_seen,
-        "users_losing": losing,
-        "gained": dict(gained.most_common()),
-        "lost": dict(lost.most_common()),
-    }
+    return MoveReportRead(
+        to=to,
+        tenants=tenants_seen,
+        users=users_seen,
+        users_losing=losing,
+        gained=dict(gained.most_common()),
+        lost=dict(lost.most_common()),
+    )
 
 
 def _full_state(ctx: Context, state: TenantState) -> dict[str, Any]:
@@ -277,9 +276,7 @@ def _full_state(ctx: Context, state: TenantState) -> dict[str, Any]:
     }
 
 
-def apply(
-    ctx: Context, tenant: str, *, to: str, at: datetime | None = None, at_renewal: bool = False
-) -> dict[str, Any]:
+def apply(ctx: Context, tenant: str, *, to: str, at: datetime | None = None, at_renewal: bool = False) -> MoveRead:
     """Move the tenant now (all users or none), or schedule it for the next renewal."""
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -301,9 +298,9 @@ def apply(
                 requested_at=utc(at),
             ),
         )
-        return {**_view(plan), "scheduled": renewal.isoformat(), "applied": False}
+        return MoveRead.model_validate({**_view(plan), "scheduled": renewal.isoformat(), "applied": False})
     _write(ctx, plan, at=at)
-    return {**_view(plan), "applied": True}
+    return MoveRead.model_validate({**_view(plan), "applied": True})
 
 
 def _write(ctx: Context, plan: MovePlan, *, at: datetime) -> None:
@@ -370,7 +367,7 @@ def record_snapshots(ctx: Context, tenant: str, *, action: str, subject: str, at
     ctx.session.flush()
 
 
-def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str, Any]:
+def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> MoveRollbackRead:
     """Undo the last applied move: generation, seats, add-ons, system licenses and every assignment."""
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -402,10 +399,10 @@ def rollback(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[s
         subject=f"{move.to_generation} -> {move.from_generation}",
         at=utc(at),
     )
-    return {"tenant": tenant, "generation": before["generation"], "restored_users": len(before["users"])}
+    return MoveRollbackRead(tenant=tenant, generation=before["generation"], restored_users=len(before["users"]))
 
 
-def apply_due(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]]:
+def apply_due(ctx: Context, tenant: str, *, at: datetime) -> list[AppliedMoveRead]:
     """Apply scheduled moves whose renewal has come (called by `subscription renew`)."""
     state = load_state(ctx, tenant, lock=True)
     due = GenerationMoveRepository(ctx.session).due(state.id, until=utc(at).date())
@@ -415,5 +412,5 @@ def apply_due(ctx: Context, tenant: str, *, at: datetime) -> list[dict[str, Any]
         effective = not_before_log(state.row, datetime.combine(scheduled.effective, datetime.min.time(), tzinfo=UTC))
         _write(ctx, plan, at=effective)
         scheduled.state = "superseded"
-        applied.append({"to": scheduled.to_generation, "effective": scheduled.effective.isoformat()})
+        applied.append(AppliedMoveRead(to=scheduled.to_generation, effective=scheduled.effective.isoformat()))
     return applied

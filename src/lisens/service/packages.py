@@ -24,6 +24,7 @@ from lisens.service.context import Context
 from lisens.service.contracts import contract_of
 from lisens.service.decisions import holders, term_of
 from lisens.service.licenses import license_rows
+from lisens.service.results import PackageActivationRead
 from lisens.service.state import TenantState, load_state
 from lisens.service.superoffice import license_info
 from lisens.service.superoffice_carriers import ExtendedLicenseInfo
@@ -41,6 +42,8 @@ def _iso(value: Any) -> Any:
 
 def build_package(ctx: Context, tenant: str, *, at: datetime, sequence: int, lower_now: bool = False) -> dict[str, Any]:
     """The unsigned package: SUPEROFFICE's LicenseInfo for the tenant, and the purchases behind it.
+
+    A JSON document, kept as one: it is signed over its canonical bytes (`PackageRead` describes it).
 
     `sequence` numbers the tenant's packages: activation only ever moves to a higher one. `lower_now`
     is the vendor's word that lower numbers apply at activation instead of at the end of the term.
@@ -83,7 +86,11 @@ def issue_package(
     at: datetime | None = None,
     lower_now: bool = False,
 ) -> dict[str, Any]:
-    """Sign the tenant's current licenses as its next package (sequence number one higher than the last)."""
+    """Sign the tenant's current licenses as its next package (sequence number one higher than the last).
+
+    The signed package is a JSON document and stays one: its signature covers its canonical bytes, so it is
+    answered as signed (`PackageRead` describes it).
+    """
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     state.row.package_issued += 1
@@ -135,7 +142,7 @@ def activate_package(
     public_key: Ed25519PublicKey,
     *,
     dry_run: bool = False,
-) -> dict[str, Any]:
+) -> PackageActivationRead:
     """Verify, show what changes, and replace the tenant's licenses with the package's, all or nothing.
 
     Validity is judged by the server's clock. A package older than or equal to the active one is
@@ -195,7 +202,7 @@ def activate_package(
             changes=changes,
         )
     if dry_run:
-        return report
+        return PackageActivationRead.model_validate(report)
     before = state.snapshot()
     repo = PurchaseRepository(ctx.session)
     for item in sorted(set(state.seats) | set(new_seats)):
@@ -235,7 +242,7 @@ def activate_package(
     )
     state.row.version += 1
     ctx.session.flush()
-    return {**report, "activated": True}
+    return PackageActivationRead.model_validate({**report, "activated": True})
 
 
 def _diff(ctx: Context, state: TenantState, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -288,6 +295,9 @@ def issue_snapshot(
     cache: SnapshotCache | None = None,
 ) -> dict[str, Any]:
     """Who holds which module licenses, signed, valid for `ttl` (at most a month).
+
+    The signed snapshot is a JSON document and stays one: its signature covers its canonical bytes, and
+    the route writes it as it is (`SnapshotRead` describes it).
 
     With a `cache`, a snapshot issued for the same tenant version, TTL, license dates and signing
     key a short while ago (a tenth of the TTL, at most 5 minutes) is served again as it was issued.
@@ -428,7 +438,7 @@ def validate_license_info(
         report = activate_package(ctx, tenant, _decode(extended), public_key, dry_run=True)
     except LisensError as error:
         return False, f"{error.code}: {error.message}"
-    return True, f"valid; {len(report['changes']['changed'])} module licenses change"
+    return True, f"valid; {len(report.changes.changed)} module licenses change"
 
 
 def activate_license_info(

@@ -11,10 +11,11 @@ from lisens.domain.model import LicenseType
 from lisens.domain.names import SUPEROFFICE
 from lisens.domain.seats import SeatCount
 from lisens.service.context import Context
+from lisens.service.results import PanelRead
 from lisens.service.state import load_state
 
 
-def panel(ctx: Context, tenant: str, *, show_all: bool = False) -> dict[str, Any]:
+def panel(ctx: Context, tenant: str, *, show_all: bool = False) -> PanelRead:
     """What the SuperOffice license panel shows; hidden licenses only with `show_all`."""
     state = load_state(ctx, tenant)
     users = UserRepository(ctx.session)
@@ -85,18 +86,18 @@ def panel(ctx: Context, tenant: str, *, show_all: bool = False) -> dict[str, Any
         user_rows.extend(_implied_rows(state, plan_counts, license_counts))
 
     owners = PurchaseRepository(ctx.session).owners(state.id)
-    return {
-        "tenant": state.row.name,
-        "generation": state.row.generation,
-        "company": state.row.company,
-        "serial": state.row.serial,
-        "owners": [
+    return PanelRead(
+        tenant=state.row.name,
+        generation=state.row.generation,
+        company=state.row.company,
+        serial=state.row.serial,
+        owners=[
             {"name": SUPEROFFICE, "description": "SuperOffice AS"},
             *({"name": o.name, "description": o.description} for o in owners.values()),
         ],
-        "system_licenses": system,
-        "user_licenses": user_rows,
-    }
+        system_licenses=system,
+        user_licenses=user_rows,
+    )
 
 
 def _implied_rows(state: Any, plan_counts: dict[str, int], license_counts: dict[str, int]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
 from lisens.db.models import ScheduledChangeRow, TenantRow
 from lisens.db.repositories import APPLYING_SCHEDULED, AuditRepository, ScheduledChangeRepository, TenantRepository
@@ -24,22 +24,25 @@ from lisens.domain.errors import Code, InvalidInput, LisensError, NotFound
 from lisens.domain.times import require_time, utc
 from lisens.service.clock import change_time, not_before_log, require_vendor_time
 from lisens.service.context import Context
+from lisens.service.results import ScheduledChangeRead, ScheduledRead
 from lisens.service.state import load_state, require_tenant_row
 
 P = ParamSpec("P")
-Operation = Callable[..., dict[str, Any]]
+R = TypeVar("R")
+Operation = Callable[..., object]
 
 # The modules of the schedulable use cases; a stored change names its use case `module.function`.
 SCHEDULABLE_MODULES = ("tenants", "users", "subscriptions", "fencing")
 
 
-def schedulable(func: Callable[P, dict[str, Any]]) -> Callable[P, dict[str, Any]]:
-    """Mark a use case `(ctx, tenant, ..., at=None)` as one the vendor may date in the future."""
+def schedulable(func: Callable[P, R]) -> Callable[P, R | ScheduledRead]:
+    """Mark a use case `(ctx, tenant, ..., at=None)` as one the vendor may date in the future: called with a
+    future `at` by the vendor, it answers the stored change (`ScheduledRead`) instead of its own result."""
     name = f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}"
     signature = inspect.signature(func)
 
     @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | ScheduledRead:
         bound = signature.bind(*args, **kwargs)
         ctx: Context = bound.arguments["ctx"]
         tenant: str = bound.arguments["tenant"]
@@ -63,7 +66,7 @@ def _plain(params: dict[str, Any], operation: str) -> dict[str, Any]:
 
 def schedule_change(
     ctx: Context, tenant: str, operation: str, params: dict[str, Any], *, effective: datetime
-) -> dict[str, Any]:
+) -> ScheduledRead:
     require_vendor_time(ctx, effective, doing="schedule one")
     state = load_state(ctx, tenant, lock=True)
     now = change_time(ctx, state.row)
@@ -82,23 +85,30 @@ def schedule_change(
     _next_change(ctx, state.row)
     view = change_view(row)
     AuditRepository(ctx.session).add(
-        state.id, at=now, actor=ctx.actor, action="change.scheduled", subject=operation, after=view
+        state.id, at=now, actor=ctx.actor, action="change.scheduled", subject=operation, after=view.plain()
     )
-    return {"scheduled": view}
+    return ScheduledRead(scheduled=view)
 
 
-def change_view(row: ScheduledChangeRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "operation": row.operation,
-        "params": row.params,
-        "effective": utc(row.effective).isoformat(),
-        "requested_at": utc(row.requested_at).isoformat(),
-        "requested_by": row.requested_by,
-        "state": row.state,
-        "done_at": utc(row.done_at).isoformat() if row.done_at else None,
-        "outcome": row.outcome,
-    }
+def applied(result: R | ScheduledRead) -> R:
+    """The result of a use case called without a future `at`, which is applied, never scheduled."""
+    if isinstance(result, ScheduledRead):
+        raise TypeError(f"{result.scheduled.operation} was scheduled where it had to be applied")
+    return result
+
+
+def change_view(row: ScheduledChangeRow) -> ScheduledChangeRead:
+    return ScheduledChangeRead(
+        id=row.id,
+        operation=row.operation,
+        params=row.params,
+        effective=utc(row.effective).isoformat(),
+        requested_at=utc(row.requested_at).isoformat(),
+        requested_by=row.requested_by,
+        state=row.state,
+        done_at=utc(row.done_at).isoformat() if row.done_at else None,
+        outcome=row.outcome,
+    )
 
 
 def _operation(name: str) -> Operation:
@@ -111,7 +121,7 @@ def _operation(name: str) -> Operation:
     return operation
 
 
-def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = None) -> list[dict[str, Any]]:
+def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = None) -> list[ScheduledChangeRead]:
     """Apply the tenant's scheduled changes due by `until` (now), in order, each at its own time."""
     if ctx.session.info.get(APPLYING_SCHEDULED):
         return []
@@ -121,7 +131,7 @@ def apply_due_changes(ctx: Context, tenant: str, *, until: datetime | None = Non
         return []  # the common case: nothing is due, and no query was needed to know
     repo = ScheduledChangeRepository(ctx.session)
     locked = TenantRepository(ctx.session).lock(row.id)
-    done: list[dict[str, Any]] = []
+    done: list[ScheduledChangeRead] = []
     ctx.session.info[APPLYING_SCHEDULED] = True
     try:
         for change in repo.due(row.id, until=now):
@@ -154,14 +164,14 @@ def _next_change(ctx: Context, tenant: TenantRow) -> None:
     tenant.next_change_at = ScheduledChangeRepository(ctx.session).first_pending(tenant.id)
 
 
-def list_changes(ctx: Context, tenant: str, *, pending_only: bool = False) -> list[dict[str, Any]]:
+def list_changes(ctx: Context, tenant: str, *, pending_only: bool = False) -> list[ScheduledChangeRead]:
     state = load_state(ctx, tenant)
     return [
         change_view(row) for row in ScheduledChangeRepository(ctx.session).listed(state.id, pending_only=pending_only)
     ]
 
 
-def cancel_change(ctx: Context, tenant: str, change_id: int) -> dict[str, Any]:
+def cancel_change(ctx: Context, tenant: str, change_id: int) -> ScheduledChangeRead:
     """Cancel a pending scheduled change (recorded in the log); an applied or failed one stays as it was."""
     state = load_state(ctx, tenant, lock=True)
     row = ScheduledChangeRepository(ctx.session).get(state.id, change_id)
@@ -180,7 +190,7 @@ def cancel_change(ctx: Context, tenant: str, change_id: int) -> dict[str, Any]:
     return change_view(row)
 
 
-def run_due(ctx: Context, tenant: str | None = None) -> dict[str, list[dict[str, Any]]]:
+def run_due(ctx: Context, tenant: str | None = None) -> dict[str, list[ScheduledChangeRead]]:
     """Apply every due change of one tenant, or of every tenant that has one (`lisens schedule run`)."""
     if tenant is not None:
         return {tenant: apply_due_changes(ctx, tenant)}

@@ -7,7 +7,6 @@ audit log recorded them (seats and add-ons at every change), so billing and lice
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from lisens.catalog.prices import load_price_list
 from lisens.db.models import InvoiceRow, SubscriptionRow
@@ -34,6 +33,7 @@ from lisens.service.clock import change_time
 from lisens.service.context import Context
 from lisens.service.contracts import contract_of, require_contract
 from lisens.service.moves import apply_due as apply_due_moves
+from lisens.service.results import InvoiceRead, RenewalRead, SubscriptionRead
 from lisens.service.scheduling import apply_due_changes, schedulable
 from lisens.service.state import TenantState, load_state
 from lisens.service.tenants import apply_due_schedules
@@ -85,14 +85,14 @@ def history(ctx: Context, state: TenantState, *, with_scheduled: bool = True) ->
     return History.of(snapshots.values())
 
 
-def invoice_view(invoice: Invoice, *, number: int | None = None, issued: bool = False) -> dict[str, Any]:
-    return {
-        "number": number,
-        "issued": invoice.issued.isoformat(),
-        "currency": invoice.currency,
-        "total": str(invoice.total),
-        "final": issued,
-        "lines": [
+def invoice_view(invoice: Invoice, *, number: int | None = None, issued: bool = False) -> InvoiceRead:
+    return InvoiceRead(
+        number=number,
+        issued=invoice.issued.isoformat(),
+        currency=invoice.currency,
+        total=str(invoice.total),
+        final=issued,
+        lines=[
             {
                 "kind": line.kind,
                 "item": line.item,
@@ -106,23 +106,23 @@ def invoice_view(invoice: Invoice, *, number: int | None = None, issued: bool = 
             }
             for line in invoice.lines
         ],
-    }
+    )
 
 
-def _stored_view(row: InvoiceRow) -> dict[str, Any]:
-    return {
-        "number": row.number,
-        "issued": row.issued.isoformat(),
-        "currency": row.currency,
-        "total": f"{row.total_cents / 100:.2f}",
-        "final": True,
-        "lines": row.lines,
-    }
+def _stored_view(row: InvoiceRow) -> InvoiceRead:
+    return InvoiceRead(
+        number=row.number,
+        issued=row.issued.isoformat(),
+        currency=row.currency,
+        total=f"{row.total_cents / 100:.2f}",
+        final=True,
+        lines=row.lines,
+    )
 
 
 def create_subscription(
     ctx: Context, tenant: str, *, start: date, period: int, at: datetime | None = None
-) -> dict[str, Any]:
+) -> SubscriptionRead:
     require_day(start)
     require_period(period)
     state = load_state(ctx, tenant, lock=True)
@@ -144,7 +144,7 @@ def create_subscription(
     return show_subscription(ctx, tenant, at=at)
 
 
-def show_subscription(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any]:
+def show_subscription(ctx: Context, tenant: str, *, at: datetime) -> SubscriptionRead:
     state = load_state(ctx, tenant)
     contract = require_contract(ctx, state)
     day = _day(at)
@@ -156,37 +156,37 @@ def show_subscription(ctx: Context, tenant: str, *, at: datetime) -> dict[str, A
         c for c in repo.period_changes(state.id) if c.requested <= day and (term is None or c.requested >= term.start)
     ]
     upcoming = preview_invoice(ctx, tenant, at=at)
-    return {
-        "tenant": tenant,
-        "at": day.isoformat(),
-        "start": contract.start.isoformat(),
-        "billing_period": contract.period if term is None or term.start == contract.start else term.months,
-        "term": {"start": term.start.isoformat(), "end": term.end.isoformat()} if term else None,
-        "current_billing_period": (
+    return SubscriptionRead(
+        tenant=tenant,
+        at=day.isoformat(),
+        start=contract.start.isoformat(),
+        billing_period=contract.period if term is None or term.start == contract.start else term.months,
+        term={"start": term.start.isoformat(), "end": term.end.isoformat()} if term else None,
+        current_billing_period=(
             {"start": periods[0].start.isoformat(), "end": periods[0].end.isoformat(), "months": periods[0].months}
             if periods
             else None
         ),
-        "next_renewal": (renewal.isoformat() if (renewal := contract.next_renewal(day)) else None),
-        "next_billing_period": contract.period_at_renewal(term.end) if term else None,
-        "pending_period_change": pending[-1].months if pending else None,
-        "cancelled": contract.cancelled.isoformat() if contract.cancelled else None,
-        "license": {
+        next_renewal=(renewal.isoformat() if (renewal := contract.next_renewal(day)) else None),
+        next_billing_period=contract.period_at_renewal(term.end) if term else None,
+        pending_period_change=pending[-1].months if pending else None,
+        cancelled=contract.cancelled.isoformat() if contract.cancelled else None,
+        license={
             "expiry": dates.expiry.isoformat(),
             "grace": dates.grace.isoformat(),
             "admin_warning": dates.admin_warning.isoformat(),
             "status": dates.status.value,
         },
-        "scheduled": [
+        scheduled=[
             {"effective": row.effective.isoformat(), "item": row.item, "number": row.number}
             for row in repo.scheduled(state.id)
         ],
-        "upcoming_invoice": upcoming,
-    }
+        upcoming_invoice=upcoming,
+    )
 
 
 @schedulable
-def change_period(ctx: Context, tenant: str, *, period: int, at: datetime | None = None) -> dict[str, Any]:
+def change_period(ctx: Context, tenant: str, *, period: int, at: datetime | None = None) -> SubscriptionRead:
     """A new billing period, in force from the next renewal."""
     require_period(period)
     state = load_state(ctx, tenant, lock=True)
@@ -204,7 +204,7 @@ def change_period(ctx: Context, tenant: str, *, period: int, at: datetime | None
 
 
 @schedulable
-def cancel_subscription(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str, Any]:
+def cancel_subscription(ctx: Context, tenant: str, *, at: datetime | None = None) -> SubscriptionRead:
     """Cancelled from the end of the current term (the contract end during the first 12 months)."""
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -227,7 +227,7 @@ def cancel_subscription(ctx: Context, tenant: str, *, at: datetime | None = None
     return show_subscription(ctx, tenant, at=at)
 
 
-def preview_invoice(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any] | None:
+def preview_invoice(ctx: Context, tenant: str, *, at: datetime) -> InvoiceRead | None:
     """The next invoice to be issued on or after `at`, from what the tenant has and has scheduled."""
     state = load_state(ctx, tenant)
     contract = require_contract(ctx, state)
@@ -237,7 +237,7 @@ def preview_invoice(ctx: Context, tenant: str, *, at: datetime) -> dict[str, Any
     return invoice_view(found[0]) if found else None
 
 
-def list_invoices(ctx: Context, tenant: str, *, start: date, end: date) -> list[dict[str, Any]]:
+def list_invoices(ctx: Context, tenant: str, *, start: date, end: date) -> list[InvoiceRead]:
     """Invoices issued in [start, end): the stored ones as issued, the others as they will be."""
     state = load_state(ctx, tenant)
     contract = require_contract(ctx, state)
@@ -247,10 +247,10 @@ def list_invoices(ctx: Context, tenant: str, *, start: date, end: date) -> list[
         row = stored.pop(invoice.issued, None)
         result.append(_stored_view(row) if row is not None else invoice_view(invoice))
     result.extend(_stored_view(row) for row in stored.values())
-    return sorted(result, key=lambda view: view["issued"])
+    return sorted(result, key=lambda view: view.issued)
 
 
-def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str, Any]:
+def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> RenewalRead:
     """Bring the subscription up to `at`: apply scheduled changes that are due, issue due invoices.
 
     Idempotent. A scheduled lowering never goes below what is in use at that moment: the seats stay
@@ -285,7 +285,7 @@ def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str,
                 issued=invoice.issued,
                 currency=invoice.currency,
                 total_cents=int(invoice.total * 100),
-                lines=invoice_view(invoice)["lines"],
+                lines=[line.plain() for line in invoice_view(invoice).lines],
                 created_at=utc(at),
             ),
         )
@@ -297,16 +297,20 @@ def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> dict[str,
             actor=ctx.actor,
             action="subscription.renew",
             subject=tenant,
-            after={"applied": applied, "invoices": [i["number"] for i in issued], "moved": moved},
+            after={
+                "applied": [a.plain() for a in applied],
+                "invoices": [i.number for i in issued],
+                "moved": [m.plain() for m in moved],
+            },
         )
         state.row.version += 1
         ctx.session.flush()
     dates = license_dates(contract, day)
-    return {
-        "tenant": tenant,
-        "at": day.isoformat(),
-        "applied": applied,
-        "issued": issued,
-        "moved": moved,
-        "license": {"expiry": dates.expiry.isoformat(), "status": dates.status.value},
-    }
+    return RenewalRead(
+        tenant=tenant,
+        at=day.isoformat(),
+        applied=applied,
+        issued=issued,
+        moved=moved,
+        license={"expiry": dates.expiry.isoformat(), "status": dates.status.value},
+    )

@@ -24,6 +24,19 @@ from lisens.domain.times import utc
 from lisens.service.clock import change_time, not_before_log
 from lisens.service.context import Context
 from lisens.service.contracts import contract_of
+from lisens.service.results import (
+    AddonChangeRead,
+    AppliedLoweringRead,
+    GenerationsReportRead,
+    OwnerRead,
+    PartnerLicenseAddedRead,
+    SeatsLoweringRead,
+    SeatsRead,
+    SeatsUpgradeRead,
+    SystemLicenseChangeRead,
+    TenantRead,
+    TenantSummaryRead,
+)
 from lisens.service.scheduling import schedulable
 from lisens.service.state import TenantState, load_state, require_tenant_row
 from lisens.service.users import switch_plan
@@ -46,7 +59,7 @@ def _changed(
 
 def create_tenant(
     ctx: Context, *, name: str, generation: str, company: str = "", serial: str = "", at: datetime | None = None
-) -> dict[str, Any]:
+) -> TenantRead:
     if not NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"tenant name {name!r} must be 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit",
@@ -70,37 +83,38 @@ def create_tenant(
     return tenant_view(ctx, state)
 
 
-def tenant_view(ctx: Context, state: TenantState) -> dict[str, Any]:
+def tenant_view(ctx: Context, state: TenantState) -> TenantRead:
     row = state.row
     owners = PurchaseRepository(ctx.session).owners(row.id)
-    return {
-        "name": row.name,
-        "generation": row.generation,
-        "company": row.company,
-        "serial": row.serial,
-        "created_at": utc(row.created_at).isoformat(),
-        "owners": [SUPEROFFICE, *sorted(owners)],
-        "seats": {item: seat.number for item, seat in sorted(state.seats.items())},
-        "addons": state.addons,
-        "system": state.system,
-        "partner_licenses": {
+    return TenantRead(
+        name=row.name,
+        generation=row.generation,
+        company=row.company,
+        serial=row.serial,
+        created_at=utc(row.created_at).isoformat(),
+        owners=[SUPEROFFICE, *sorted(owners)],
+        seats={item: seat.number for item, seat in sorted(state.seats.items())},
+        addons=state.addons,
+        system=state.system,
+        partner_licenses={
             name: {"type": lic.type, "unrestricted": lic.unrestricted, "description": lic.description}
             for name, lic in sorted(state.partner.items())
         },
-        "users": UserRepository(ctx.session).count(row.id),
-    }
+        users=UserRepository(ctx.session).count(row.id),
+    )
 
 
-def list_tenants(ctx: Context, *, after: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def list_tenants(ctx: Context, *, after: str | None = None, limit: int | None = None) -> list[TenantSummaryRead]:
     """Tenants by name; with `limit`, a page of them after the name `after`."""
     repo = TenantRepository(ctx.session)
     rows = repo.all() if limit is None else repo.page(after=after, limit=limit)
     return [
-        {"name": row.name, "generation": row.generation, "company": row.company, "serial": row.serial} for row in rows
+        TenantSummaryRead(name=row.name, generation=row.generation, company=row.company, serial=row.serial)
+        for row in rows
     ]
 
 
-def show_tenant(ctx: Context, name: str) -> dict[str, Any]:
+def show_tenant(ctx: Context, name: str) -> TenantRead:
     return tenant_view(ctx, load_state(ctx, name))
 
 
@@ -141,7 +155,7 @@ def seat_item(state: TenantState, text: str) -> tuple[str, str]:
 
 
 @schedulable
-def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime | None = None) -> dict[str, Any]:
+def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime | None = None) -> SeatsRead:
     """Set how many of a plan or a user license the tenant has; never below what is in use.
 
     With a subscription, a lowering waits for the end of the current term (the contract end during
@@ -169,26 +183,26 @@ def set_seats(ctx: Context, tenant: str, item: str, number: int, *, at: datetime
                 subject=key,
                 after={"item": key, "number": number, "effective": term.end.isoformat()},
             )
-            return {
-                "item": key,
-                "kind": kind,
-                "total": current,
-                "in_use": len(holders),
-                "free": SeatCount(current, len(holders)).free,
-                "scheduled": {"effective": term.end.isoformat(), "number": number},
-            }
+            return SeatsRead(
+                item=key,
+                kind=kind,
+                total=current,
+                in_use=len(holders),
+                free=SeatCount(current, len(holders)).free,
+                scheduled=SeatsLoweringRead(effective=term.end.isoformat(), number=number),
+            )
     if number < len(holders):
         raise _below_in_use(key, holders, number)
     if contract is not None:
         subscriptions.cancel_scheduled(state.id, key)  # the latest wish for this item wins
     apply_seats(ctx, tenant, kind=kind, item=key, number=number, at=at)
-    return {
-        "item": key,
-        "kind": kind,
-        "total": number,
-        "in_use": len(holders),
-        "free": SeatCount(number, len(holders)).free,
-    }
+    return SeatsRead(
+        item=key,
+        kind=kind,
+        total=number,
+        in_use=len(holders),
+        free=SeatCount(number, len(holders)).free,
+    )
 
 
 def _holders(ctx: Context, state: TenantState, kind: str, key: str) -> list[str]:
@@ -208,7 +222,7 @@ def _below_in_use(key: str, holders: list[str], number: int) -> SeatsBelowInUse:
     )
 
 
-def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
+def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime | None = None) -> list[AppliedLoweringRead]:
     """Apply the scheduled lowerings whose date has come, each dated on its renewal day.
 
     Called before any later change is recorded, so the purchase history stays in time order. A
@@ -219,7 +233,7 @@ def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime | None = None
     at = change_time(ctx, state.row, at)
     repo = SubscriptionRepository(ctx.session)
     day = utc(at).date()
-    applied: list[dict[str, Any]] = []
+    applied: list[AppliedLoweringRead] = []
     for row in repo.scheduled(state.id):
         if row.effective > day:
             continue
@@ -231,14 +245,14 @@ def apply_due_schedules(ctx: Context, tenant: str, *, at: datetime | None = None
         row.applied_at = utc(at)
         over = len(holders) - row.number
         applied.append(
-            {
-                "effective": row.effective.isoformat(),
-                "item": row.item,
-                "asked": row.number,
-                "total": number,
-                "unassign": holders[:over] if over > 0 else [],
-                "holders": holders if over > 0 else [],
-            }
+            AppliedLoweringRead(
+                effective=row.effective.isoformat(),
+                item=row.item,
+                asked=row.number,
+                total=number,
+                unassign=holders[:over] if over > 0 else [],
+                holders=holders if over > 0 else [],
+            )
         )
     return applied
 
@@ -263,7 +277,7 @@ def upgrade_seats(
     number: int,
     users: Sequence[str] = (),
     at: datetime | None = None,
-) -> dict[str, Any]:
+) -> SeatsUpgradeRead:
     """Move `number` seats from one plan to another at once (Essential -> Premium), switching `users`.
 
     Applied immediately, as one change: the invoice charges the price difference pro rata.
@@ -304,11 +318,11 @@ def upgrade_seats(
     _changed(ctx, state, at=at, action="seats.upgrade", subject=f"{source} -> {target}", before=before)
     for name in users:
         switch_plan(ctx, tenant, name, target, at=at)
-    return {"from": source, "to": target, "moved": number, "switched": list(users)}
+    return SeatsUpgradeRead(from_plan=source, to_plan=target, moved=number, switched=list(users))
 
 
 @schedulable
-def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None) -> dict[str, Any]:
+def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None) -> AddonChangeRead:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -321,15 +335,15 @@ def add_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None
             requires=addon.requires,
         )
     if key in state.addons:
-        return {"addon": key, "changed": False, "addons": state.addons}
+        return AddonChangeRead(addon=key, changed=False, addons=state.addons)
     before = state.snapshot()
     PurchaseRepository(ctx.session).add_addon(state.id, key)
     _changed(ctx, state, at=at, action="addon.add", subject=key, before=before)
-    return {"addon": key, "changed": True, "addons": sorted([*state.addons, key])}
+    return AddonChangeRead(addon=key, changed=True, addons=sorted([*state.addons, key]))
 
 
 @schedulable
-def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None) -> dict[str, Any]:
+def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = None) -> AddonChangeRead:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -347,11 +361,11 @@ def remove_addon(ctx: Context, tenant: str, key: str, *, at: datetime | None = N
     before = state.snapshot()
     PurchaseRepository(ctx.session).remove_addon(state.id, key)
     _changed(ctx, state, at=at, action="addon.remove", subject=key, before=before)
-    return {"addon": key, "changed": True, "addons": [a for a in state.addons if a != key]}
+    return AddonChangeRead(addon=key, changed=True, addons=[a for a in state.addons if a != key])
 
 
 @schedulable
-def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | None = None) -> dict[str, Any]:
+def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | None = None) -> SystemLicenseChangeRead:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -361,15 +375,17 @@ def add_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | N
             f"{info.full_name} is a user license: buy seats with `lisens seats set`", code=Code.NOT_A_SYSTEM_LICENSE
         )
     if info.full_name in state.system:
-        return {"license": info.full_name, "changed": False}
+        return SystemLicenseChangeRead(license=info.full_name, changed=False)
     before = state.snapshot()
     PurchaseRepository(ctx.session).add_system(state.id, info.full_name)
     _changed(ctx, state, at=at, action="system.add", subject=info.full_name, before=before)
-    return {"license": info.full_name, "changed": True}
+    return SystemLicenseChangeRead(license=info.full_name, changed=True)
 
 
 @schedulable
-def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime | None = None) -> dict[str, Any]:
+def remove_system_license(
+    ctx: Context, tenant: str, name: str, *, at: datetime | None = None
+) -> SystemLicenseChangeRead:
     apply_due_schedules(ctx, tenant, at=at)
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -382,13 +398,11 @@ def remove_system_license(ctx: Context, tenant: str, name: str, *, at: datetime 
     before = state.snapshot()
     PurchaseRepository(ctx.session).remove_system(state.id, info.full_name)
     _changed(ctx, state, at=at, action="system.remove", subject=info.full_name, before=before)
-    return {"license": info.full_name, "changed": True}
+    return SystemLicenseChangeRead(license=info.full_name, changed=True)
 
 
 @schedulable
-def add_owner(
-    ctx: Context, tenant: str, owner: str, *, description: str = "", at: datetime | None = None
-) -> dict[str, Any]:
+def add_owner(ctx: Context, tenant: str, owner: str, *, description: str = "", at: datetime | None = None) -> OwnerRead:
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     if not OWNER_RE.fullmatch(owner) or owner == SUPEROFFICE:
@@ -401,7 +415,7 @@ def add_owner(
     before = state.snapshot()
     purchases.add_owner(state.id, owner, description)
     _changed(ctx, state, at=at, action="owner.add", subject=owner, before=before)
-    return {"owner": owner, "description": description}
+    return OwnerRead(owner=owner, description=description)
 
 
 @schedulable
@@ -414,7 +428,7 @@ def add_partner_license(
     unrestricted: bool = False,
     description: str = "",
     at: datetime | None = None,
-) -> dict[str, Any]:
+) -> PartnerLicenseAddedRead:
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     parsed = parse_license_name(name)
@@ -440,7 +454,7 @@ def add_partner_license(
         ),
     )
     _changed(ctx, state, at=at, action="owner.license", subject=parsed.full, before=before)
-    return {"license": parsed.full, "type": license_type, "unrestricted": unrestricted}
+    return PartnerLicenseAddedRead(license=parsed.full, type=license_type, unrestricted=unrestricted)
 
 
 __all__ = [
@@ -458,7 +472,7 @@ __all__ = [
 ]
 
 
-def generation_report(ctx: Context) -> dict[str, Any]:
+def generation_report(ctx: Context) -> GenerationsReportRead:
     """Per generation: its tenants, their seats per plan or license, and their users (tenants stay on
     their generation until they are moved)."""
     report: dict[str, Any] = {}
@@ -470,7 +484,9 @@ def generation_report(ctx: Context) -> dict[str, Any]:
         entry["users"] += counts.get(tenant_id, 0)
     for (generation, item), total in repo.seat_totals().items():
         report.setdefault(generation, {"tenants": [], "seats": {}, "users": 0})["seats"][item] = total
-    return {
-        generation: {**entry, "seats": dict(sorted(entry["seats"].items()))}
-        for generation, entry in sorted(report.items())
-    }
+    return GenerationsReportRead(
+        {
+            generation: {**entry, "seats": dict(sorted(entry["seats"].items()))}
+            for generation, entry in sorted(report.items())
+        }
+    )

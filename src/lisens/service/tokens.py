@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from lisens.db.models import TokenRow
 from lisens.db.repositories import AuditRepository, TenantRepository, TokenRepository
@@ -14,6 +14,7 @@ from lisens.domain.errors import Code, InvalidInput, NotFound
 from lisens.domain.times import utc
 from lisens.service.clock import change_time
 from lisens.service.context import Context
+from lisens.service.results import TokenRead, TokenRevokedRead
 from lisens.service.state import load_state, require_user
 
 Role = Literal["vendor", "admin", "app"]
@@ -42,17 +43,17 @@ def hash_token(plain: str) -> str:
     return hashlib.sha256(plain.encode("utf-8")).hexdigest()
 
 
-def token_view(row: TokenRow, tenant: str | None, user: str | None) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "prefix": row.prefix,
-        "role": row.role,
-        "tenant": tenant,
-        "user": user,
-        "description": row.description,
-        "created_at": utc(row.created_at).isoformat(),
-        "revoked_at": utc(row.revoked_at).isoformat() if row.revoked_at else None,
-    }
+def token_view(row: TokenRow, tenant: str | None, user: str | None) -> TokenRead:
+    return TokenRead(
+        id=row.id,
+        prefix=row.prefix,
+        role=row.role,
+        tenant=tenant,
+        user=user,
+        description=row.description,
+        created_at=utc(row.created_at).isoformat(),
+        revoked_at=utc(row.revoked_at).isoformat() if row.revoked_at else None,
+    )
 
 
 def create_token(
@@ -63,7 +64,7 @@ def create_token(
     user: str | None = None,
     description: str = "",
     at: datetime | None = None,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, TokenRead]:
     """A new token; the plain text is returned once and never stored."""
     if role not in ROLES:
         raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", code=Code.INVALID_ROLE, value=role)
@@ -105,14 +106,14 @@ def create_token(
 
 def list_tokens(
     ctx: Context, *, tenant: str | None = None, after: int | None = None, limit: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[TokenRead]:
     """Tokens by id (of one tenant, or all); with `limit`, a page of them after the id `after`."""
     tenant_id = load_state(ctx, tenant).id if tenant is not None else None
     rows = TokenRepository(ctx.session).listed(tenant_id, after=after, limit=limit)
     return [token_view(row, tenant_name, user_name) for row, tenant_name, user_name in rows]
 
 
-def revoke_token(ctx: Context, token_id: int) -> dict[str, Any]:
+def revoke_token(ctx: Context, token_id: int) -> TokenRevokedRead:
     """Revoke a token at once (the server's clock); recorded in its tenant's log, or the vendor's."""
     row = TokenRepository(ctx.session).get(token_id)
     if row is None:
@@ -130,7 +131,7 @@ def revoke_token(ctx: Context, token_id: int) -> dict[str, Any]:
                 at=row.revoked_at, actor=ctx.actor, action="token.revoke", subject=subject, after={"id": row.id}
             )
         ctx.session.flush()
-    return {"id": row.id, "revoked_at": utc(row.revoked_at).isoformat() if row.revoked_at else None}
+    return TokenRevokedRead(id=row.id, revoked_at=utc(row.revoked_at).isoformat() if row.revoked_at else None)
 
 
 def authenticate(ctx: Context, plain: str) -> Principal | None:

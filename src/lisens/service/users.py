@@ -33,7 +33,17 @@ from lisens.service.clock import change_time
 from lisens.service.context import Context
 from lisens.service.decisions import holder_of, term_of
 from lisens.service.fencing import tenant_plan
-from lisens.service.scheduling import schedulable
+from lisens.service.results import (
+    AssignmentRead,
+    DecisionRead,
+    EffectiveLicenseRead,
+    UserChangeRead,
+    UserCreatedRead,
+    UserRead,
+    UserStateRead,
+    UserSummaryRead,
+)
+from lisens.service.scheduling import applied, schedulable
 from lisens.service.state import LicenseInfo, TenantState, load_state, require_user, resolve_user
 
 if TYPE_CHECKING:  # the cache resolves users through this module
@@ -43,6 +53,7 @@ USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}")
 
 
 def user_snapshot(ctx: Context, state: TenantState, user: UserRow) -> dict[str, Any]:
+    """A user's assignments as the audit log records them (a JSON document kept in the log)."""
     users = UserRepository(ctx.session)
     return {
         "plan": users.plan(state.id, user.id),
@@ -88,7 +99,7 @@ def add_user(
     user_type: str = "internal",
     can_log_in: bool = True,
     at: datetime | None = None,
-) -> dict[str, Any]:
+) -> UserCreatedRead:
     if not USER_NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"user name {name!r} must be 1-254 letters, digits and . _ @ + -, starting with a letter or digit",
@@ -118,13 +129,13 @@ def add_user(
     after = _record(ctx, state, row, at=at, action="user.add", subject=name, before=None)
     if state.catalog.tenant_plan and can_log_in:
         # CRM Suite: a seat is a user who can log in, holding the tenant's plan.
-        after = assign(ctx, tenant, name, plans=[_require_tenant_plan(state)], at=at)["after"]
-    return {"user": name, "id": row.id, **after}
+        after = applied(assign(ctx, tenant, name, plans=[_require_tenant_plan(state)], at=at)).after.plain()
+    return UserCreatedRead(user=name, id=row.id, **after)
 
 
 def list_users(
     ctx: Context, tenant: str, *, after: str | None = None, limit: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[UserSummaryRead]:
     """The tenant's users by name; with `limit`, a page of them after the name `after`."""
     state = load_state(ctx, tenant)
     users = UserRepository(ctx.session)
@@ -135,14 +146,14 @@ def list_users(
         rows = users.page(state.id, after=after, limit=limit)
         plans = users.plans_of(state.id, [row.id for row in rows])
     return [
-        {
-            "user": row.name,
-            "id": row.id,
-            "type": row.type,
-            "can_log_in": row.can_log_in,
-            "retired": row.retired,
-            "plan": plans.get(row.id),
-        }
+        UserSummaryRead(
+            user=row.name,
+            id=row.id,
+            type=row.type,
+            can_log_in=row.can_log_in,
+            retired=row.retired,
+            plan=plans.get(row.id),
+        )
         for row in rows
     ]
 
@@ -234,7 +245,7 @@ def assign(
     plans: Sequence[str] = (),
     licenses: Sequence[str] = (),
     at: datetime | None = None,
-) -> dict[str, Any]:
+) -> AssignmentRead:
     """Assign a plan (several plans: their combined plan) and/or user licenses, in one transaction."""
     if not plans and not licenses:
         raise InvalidInput("nothing to assign: give plans or licenses", code=Code.NOTHING_TO_ASSIGN)
@@ -277,14 +288,19 @@ def assign(
         held.add(info.full_name)
     _require_prerequisites(ctx, state, user)
     after = _record(ctx, state, user, at=at, action="assign", subject=",".join([*plans, *licenses]), before=before)
-    return {"user": user_name, "before": before, "after": after, "changed": before != after}
+    return AssignmentRead(
+        user=user_name,
+        before=UserStateRead.model_validate(before),
+        after=UserStateRead.model_validate(after),
+        changed=before != after,
+    )
 
 
 def switch_plan(
     ctx: Context, tenant: str, user_name: str, plan_key: str, *, at: datetime | None = None
-) -> dict[str, Any]:
+) -> AssignmentRead:
     """Switch a user to another plan as part of an upgrade (the seats were moved already)."""
-    return assign(ctx, tenant, user_name, plans=list(plan_parts(plan_key)), at=at)
+    return applied(assign(ctx, tenant, user_name, plans=list(plan_parts(plan_key)), at=at))
 
 
 @schedulable
@@ -296,7 +312,7 @@ def unassign(
     plan: bool = False,
     licenses: Sequence[str] = (),
     at: datetime | None = None,
-) -> dict[str, Any]:
+) -> AssignmentRead:
     if not plan and not licenses:
         raise InvalidInput("nothing to unassign: give --plan or licenses", code=Code.NOTHING_TO_ASSIGN)
     state = load_state(ctx, tenant, lock=True)
@@ -319,11 +335,16 @@ def unassign(
     removed = ", ".join([*([f"plan {before['plan']}"] if plan else []), *licenses])
     _require_prerequisites(ctx, state, user, removing=removed)
     after = _record(ctx, state, user, at=at, action="unassign", subject=removed, before=before)
-    return {"user": user_name, "before": before, "after": after, "changed": before != after}
+    return AssignmentRead(
+        user=user_name,
+        before=UserStateRead.model_validate(before),
+        after=UserStateRead.model_validate(after),
+        changed=before != after,
+    )
 
 
 @schedulable
-def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime | None = None) -> dict[str, Any]:
+def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime | None = None) -> UserChangeRead:
     """Retire a user: every license removed and login turned off, in one step."""
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
@@ -336,13 +357,15 @@ def retire_user(ctx: Context, tenant: str, user_name: str, *, at: datetime | Non
     user.retired = True
     user.can_log_in = False
     after = _record(ctx, state, user, at=at, action="user.retire", subject=user_name, before=before)
-    return {"user": user_name, "before": before, "after": after}
+    return UserChangeRead(
+        user=user_name, before=UserStateRead.model_validate(before), after=UserStateRead.model_validate(after)
+    )
 
 
 @schedulable
 def set_can_log_in(
     ctx: Context, tenant: str, user_name: str, can_log_in: bool, *, at: datetime | None = None
-) -> dict[str, Any]:
+) -> UserChangeRead:
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
@@ -357,7 +380,9 @@ def set_can_log_in(
             UserRepository(ctx.session).set_plan(state.id, user.id, None)
     user.can_log_in = can_log_in
     after = _record(ctx, state, user, at=at, action="user.login", subject=user_name, before=before)
-    return {"user": user_name, "before": before, "after": after}
+    return UserChangeRead(
+        user=user_name, before=UserStateRead.model_validate(before), after=UserStateRead.model_validate(after)
+    )
 
 
 def _effective(state: TenantState, resolution: Resolution, names: Iterable[str]) -> list[dict[str, Any]]:
@@ -376,7 +401,7 @@ def _effective(state: TenantState, resolution: Resolution, names: Iterable[str])
     return rows
 
 
-def show_user(ctx: Context, tenant: str, user_name: str) -> dict[str, Any]:
+def show_user(ctx: Context, tenant: str, user_name: str) -> UserRead:
     """The user and the licenses they hold now, each with what grants it; `warning` in the grace period."""
     state = load_state(ctx, tenant)
     user = require_user(ctx, state, user_name)
@@ -384,24 +409,27 @@ def show_user(ctx: Context, tenant: str, user_name: str) -> dict[str, Any]:
     holder = holder_of(ctx, state, user)
     term = term_of(ctx, state)
     effective = _effective(state, holder.resolution, held(holder, term))
-    return {
-        "user": user_name,
-        "id": user.id,
-        "tenant": tenant,
+    return UserRead(
+        user=user_name,
+        id=user.id,
+        tenant=tenant,
         **snapshot,
-        "effective": effective,
-        "warning": term.warning if effective else None,
-    }
+        effective=[EffectiveLicenseRead.model_validate(row) for row in effective],
+        warning=term.warning if effective else None,
+    )
 
 
 def check(
     ctx: Context, tenant: str, user_name: str, names: Iterable[str], *, at: datetime | None = None
-) -> list[dict[str, Any]]:
+) -> list[DecisionRead]:
     """For each license name: held or not, the reason, the warning and what grants it (or would), at
     `at` (now by default). The rules are `lisens.domain.decide`'s."""
     state = load_state(ctx, tenant)
     user = require_user(ctx, state, user_name)
-    return [decision_view(d) for d in decide(holder_of(ctx, state, user), list(names), term_of(ctx, state, at))]
+    return [
+        DecisionRead.model_validate(decision_view(d))
+        for d in decide(holder_of(ctx, state, user), list(names), term_of(ctx, state, at))
+    ]
 
 
 def license_term(term: Term) -> dict[str, str] | None:
