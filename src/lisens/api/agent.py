@@ -68,12 +68,14 @@ class _Params:
 
 @router.post("/GetLicenseForAllOwnersFromDB", response_model=list[so.ExtendedLicenseInfo])
 def get_license_for_all_owners_from_db(request: Request, principal: Auth) -> list[so.ExtendedLicenseInfo]:
+    """GetLicenseForAllOwnersFromDB: the license of every owner of the token's tenant, with numbers in use."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.all_owners(ctx, token_tenant(principal))
 
 
 @router.post("/GetLicenseFromDB", response_model=so.ExtendedLicenseInfo)
 def get_license_from_db(request: Request, principal: Auth, body: Params = None) -> so.ExtendedLicenseInfo:
+    """GetLicenseFromDB: one owner's license (`ownerName`), with its module licenses and numbers in use."""
     owner = _Params(body).text("OwnerName")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.extended_license_info(ctx, token_tenant(principal), owner)
@@ -81,6 +83,7 @@ def get_license_from_db(request: Request, principal: Auth, body: Params = None) 
 
 @router.post("/GetModuleLicenseFromDB", response_model=so.ModuleLicense)
 def get_module_license_from_db(request: Request, principal: Auth, body: Params = None) -> so.ModuleLicense:
+    """GetModuleLicenseFromDB: one module license (`ownerName`, `moduleName`) of the token's tenant."""
     params = _Params(body)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.module_license_of(
@@ -90,6 +93,7 @@ def get_module_license_from_db(request: Request, principal: Auth, body: Params =
 
 @router.post("/GetUserLicenses", response_model=list[so.LicenseOwner])
 def get_user_licenses(request: Request, principal: Auth, body: Params = None) -> list[so.LicenseOwner]:
+    """GetUserLicenses: every owner's assignable user licenses, with `Assigned` for the associate (`associateId`)."""
     associate = _Params(body).integer("AssociateId")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_license_owners(ctx, token_tenant(principal), associate)
@@ -107,6 +111,7 @@ def get_satellite_licenses(request: Request, principal: Auth, body: Params = Non
 def get_third_party_license_assignments(
     request: Request, principal: Auth, body: Params = None
 ) -> list[so.ModuleLicenseLink]:
+    """GetThirdPartyLicenseAssignments: one owner's user licenses and whether the associate holds each."""
     params = _Params(body)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.owner_assignments(
@@ -116,6 +121,7 @@ def get_third_party_license_assignments(
 
 @router.post("/AssignThirdPartyLicenses", response_model=list[so.ModuleLicenseLink])
 def assign_third_party_licenses(request: Request, principal: Auth, body: Params = None) -> list[so.ModuleLicenseLink]:
+    """AssignThirdPartyLicenses: assign module licenses of one owner to an associate, all or none."""
     params = _Params(body)
     with unit_of_work(request, principal.actor) as ctx:
         return superoffice.change_owner_assignments(
@@ -130,6 +136,7 @@ def assign_third_party_licenses(request: Request, principal: Auth, body: Params 
 
 @router.post("/UnassignThirdPartyLicenses", response_model=list[so.ModuleLicenseLink])
 def unassign_third_party_licenses(request: Request, principal: Auth, body: Params = None) -> list[so.ModuleLicenseLink]:
+    """UnassignThirdPartyLicenses: take module licenses of one owner from an associate, all or none."""
     params = _Params(body)
     with unit_of_work(request, principal.actor) as ctx:
         return superoffice.change_owner_assignments(
@@ -146,6 +153,8 @@ def unassign_third_party_licenses(request: Request, principal: Auth, body: Param
 def get_user_and_installation_licence_status(
     request: Request, principal: Auth, body: Params = None
 ) -> so.UserAndInstallationLicenceStatus:
+    """GetUserAndInstallationLicenceStatus: the tenant's license dates and the module licenses the
+    associate holds now."""
     associate = _Params(body).integer("AssociateId")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_and_installation_status(ctx, token_tenant(principal), associate)
@@ -153,12 +162,14 @@ def get_user_and_installation_licence_status(
 
 @router.post("/GetUserLicensesMDOList", response_model=list[so.SelectableMDOListItem])
 def get_user_licenses_mdo_list(request: Request, principal: Auth) -> list[so.SelectableMDOListItem]:
+    """GetUserLicensesMDOList: the assignable user licenses as list items."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_licenses_mdo_list(ctx, token_tenant(principal))
 
 
 @router.post("/RemoveLicenseFromDB", response_model=so.LicenseResult)
 def remove_license_from_db(request: Request, principal: Auth, body: Params = None) -> so.LicenseResult:
+    """RemoveLicenseFromDB: refused with a reason; the vendor manages license owners in Lisens."""
     owner = _Params(body).text("ModuleOwner")
     manager_tenant(principal)
     if owner.upper() == "SUPEROFFICE":
@@ -168,6 +179,8 @@ def remove_license_from_db(request: Request, principal: Auth, body: Params = Non
 
 @router.post("/GetLicenseFromFile", response_model=so.ExtendedLicenseInfo)
 def get_license_from_file(request: Request, principal: Auth, body: Params = None) -> so.ExtendedLicenseInfo:
+    """GetLicenseFromFile: a signed package read and verified, beside the current license with what
+    activation would change; nothing is stored."""
     content = _Params(body).text("FileContent")
     key = verifying_key(request)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -176,6 +189,7 @@ def get_license_from_file(request: Request, principal: Auth, body: Params = None
 
 @router.post("/AddLicenseFromFile", response_model=so.ExtendedLicenseInfo)
 def add_license_from_file(request: Request, principal: Auth, body: Params = None) -> so.ExtendedLicenseInfo:
+    """AddLicenseFromFile: verify a signed package and activate it; an older package than the active one is refused."""
     content = _Params(body).text("FileContent")
     tenant = manager_tenant(principal)
     key = verifying_key(request)
@@ -186,6 +200,7 @@ def add_license_from_file(request: Request, principal: Auth, body: Params = None
 
 @router.post("/ValidateLicenseInfo", response_model=so.LicenseResult)
 def validate_license_info(request: Request, principal: Auth, body: Params = None) -> so.LicenseResult:
+    """ValidateLicenseInfo: could the license that GetLicenseFromFile returned be activated here?"""
     extended = _Params(body).mapping("LicenseInfo")
     key = verifying_key(request)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -196,6 +211,7 @@ def validate_license_info(request: Request, principal: Auth, body: Params = None
 
 @router.post("/ActivateLicenseInfo", response_model=so.LicenseResult)
 def activate_license_info(request: Request, principal: Auth, body: Params = None) -> so.LicenseResult:
+    """ActivateLicenseInfo: activate the license that GetLicenseFromFile returned."""
     extended = _Params(body).mapping("NewLicense")
     tenant = manager_tenant(principal)
     key = verifying_key(request)
@@ -206,6 +222,7 @@ def activate_license_info(request: Request, principal: Auth, body: Params = None
 
 @router.post("/GetLicenseFromLicenseServer", response_model=so.ExtendedLicenseInfo)
 def get_license_from_license_server(request: Request, principal: Auth, body: Params = None) -> so.ExtendedLicenseInfo:
+    """GetLicenseFromLicenseServer: Lisens is the license server, so the stored license is the newest."""
     owner = _Params(body).text("OwnerName")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         info = superoffice.extended_license_info(ctx, token_tenant(principal), owner)
@@ -214,6 +231,7 @@ def get_license_from_license_server(request: Request, principal: Auth, body: Par
 
 @router.post("/GetModuleLicenseHistoryFromLicenseServer", response_model=str)
 def get_module_license_history_from_license_server(request: Request, principal: Auth, body: Params = None) -> str:
+    """GetModuleLicenseHistoryFromLicenseServer: where the history is (the tenant's audit log)."""
     token_tenant(principal)
     return "Lisens keeps the history of every license change in its audit log (GET /v1/tenants/{tenant}/audit)."
 
@@ -222,6 +240,7 @@ def get_module_license_history_from_license_server(request: Request, principal: 
 def get_license_status_from_license_server(
     request: Request, principal: Auth, body: Params = None
 ) -> so.CheckLicenseStatusResult:
+    """GetLicenseStatusFromLicenseServer: Ok, or ProblemWithLicense before the term starts, in grace and after it."""
     _Params(body).text("OwnerName")
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.license_status_result(ctx, token_tenant(principal))
@@ -229,18 +248,21 @@ def get_license_status_from_license_server(
 
 @router.post("/ChangeSerialNumber", response_model=so.LicenseResult)
 def change_serial_number(request: Request, principal: Auth, body: Params = None) -> so.LicenseResult:
+    """ChangeSerialNumber: the serial number is the vendor's; refused here with a reason."""
     manager_tenant(principal)
     return superoffice.license_result(False, "company name and serial number are set by the vendor in Lisens")
 
 
 @router.post("/GetShopUrl", response_model=str)
 def get_shop_url(request: Request, principal: Auth, body: Params = None) -> str:
+    """GetShopUrl: where to buy more licenses (the `shop_url` setting)."""
     token_tenant(principal)
     return str(request.app.state.settings.shop_url or "")
 
 
 @router.post("/GetCentralLicense", response_model=list[so.LicenseOwner])
 def get_central_license(request: Request, principal: Auth) -> list[so.LicenseOwner]:
+    """GetCentralLicense: the license of every owner, as the central license view shows it."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return superoffice.user_license_owners(ctx, token_tenant(principal), None)
 
@@ -255,5 +277,6 @@ def save_central_license(request: Request, principal: Auth, body: Params = None)
 
 @router.post("/GetFencingInfo", response_model=so.FencingInfo)
 def get_fencing_info(request: Request, principal: Auth) -> so.FencingInfo:
+    """GetFencingInfo: the most constrained plan limit of a CRM Suite tenant (dashboards, projects, …)."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return fencing_info(ctx, token_tenant(principal))
