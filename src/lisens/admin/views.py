@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lisens.admin.i18n import LOCALES, choose, translations
+from lisens.admin.texts import PanelTexts
+from lisens.admin.texts import install as install_texts
 from lisens.catalog.loader import load_catalogs
 from lisens.domain.billing import PERIODS
 from lisens.domain.errors import Code, LisensError
@@ -37,6 +39,7 @@ def _environment(lang: str) -> Environment:
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"]
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    install_texts(env, lang)
     return env
 
 
@@ -103,7 +106,7 @@ def _login_redirect() -> RedirectResponse:
 def error_text(request: Request, error: LisensError) -> str:
     """The error in the user's language: known codes have translated messages with their values."""
     _ = translations(_lang(request)).gettext
-    d = dict(error.details)
+    d = PanelTexts(_lang(request)).error_values(error.details)
     known = {
         Code.SEAT_LIMIT_REACHED: _("No free seat of %(license)s: %(in_use)s in use of %(total)s."),
         Code.PREREQUISITE_MISSING: _("%(license)s needs %(prerequisite)s first."),
@@ -112,10 +115,14 @@ def error_text(request: Request, error: LisensError) -> str:
         Code.NOT_TENANT_PLAN: _("Every user holds the tenant's plan."),
         Code.USER_RETIRED: _("The user is retired and holds no licenses."),
         Code.LICENSE_HIDDEN: _("This license comes with a plan and cannot be assigned by hand."),
+        Code.SAME_GENERATION: _("The tenant is on that generation already."),
+        Code.UNKNOWN_GENERATION: _("No such generation."),
+        Code.NO_MOVE_MAPPING: _("No move from generation %(source)s to %(target)s is defined."),
     }
     template = known.get(error.code)
     if template is None:
-        return error.message
+        # English is the domain's own message; another language names the code rather than show English.
+        return error.message if _lang(request) == "en" else _("Refused: %(code)s") % {"code": error.code}
     try:
         return template % d
     except (KeyError, TypeError, ValueError):
@@ -569,5 +576,7 @@ def move(request: Request, tenant: str, to: str = "suite") -> Response:
         with unit_of_work(request, principal.actor, read_only=True) as ctx:
             view = moves.preview(ctx, tenant, to=to)
     except LisensError as failure:
-        return render(request, "move.html", tenant=tenant, view=None, to=to, targets=targets, error=failure.message)
+        return render(
+            request, "move.html", tenant=tenant, view=None, to=to, targets=targets, error=error_text(request, failure)
+        )
     return render(request, "move.html", tenant=tenant, view=view, to=to, targets=targets, error=None)

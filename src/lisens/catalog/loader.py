@@ -677,10 +677,13 @@ def validate_path(path: Path) -> dict[str, Any]:
     """Validate a catalog directory or one catalog file written by a user; returns a summary."""
     if path.is_dir():
         catalogs = _load_all.__wrapped__(path.resolve())
+        from lisens.catalog.translations import validate_translations
+
         return {
             "path": str(path),
             "kind": "directory",
             "generations": {key: {"plans": len(c.plans), "licenses": len(c.licenses)} for key, c in catalogs.items()},
+            "translations": validate_translations(path),
         }
     try:
         raw = read_toml(path)
@@ -689,6 +692,11 @@ def validate_path(path: Path) -> dict[str, Any]:
     # A file is validated against its sibling catalog files, or the shipped ones when it has none.
     sibling = path.parent
     base_dir = sibling if (sibling / MODULE_LICENSES_FILE).exists() else DATA_DIR
+    if "language" in raw:
+        from lisens.catalog.translations import english_texts, load_texts_file
+
+        texts = load_texts_file(path, english_texts(base_dir))
+        return {"path": str(path), "kind": "translations", "language": texts.language, "licenses": len(texts.licenses)}
     if "license" in raw:
         licenses = load_module_licenses(path)
         return {"path": str(path), "kind": "module-licenses", "licenses": len(licenses)}
@@ -708,7 +716,7 @@ def validate_path(path: Path) -> dict[str, Any]:
             "features": len(catalog.features),
         }
     raise CatalogError(
-        f"{path}: not a catalog file: expected [[license]], [[addon]] or [generation] tables, "
+        f"{path}: not a catalog file: expected [[license]], [[addon]] or [generation] tables, or a language, "
         f"found {_shown(sorted(raw))}",
         file=str(path),
     )

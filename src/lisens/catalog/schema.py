@@ -133,3 +133,32 @@ class GenerationFile(Strict):
     combination_license: list[CombinationLicenseEntry] = []
     combination: list[CombinationEntry] = []
     feature: list[FeatureEntry] = []
+
+
+class LicenseText(Strict):
+    """A module license's description and tooltip in another language (a tooltip only where English has one)."""
+
+    description: Text
+    tooltip: Text | None = None
+    provenance: ProvenanceEntry
+
+
+class PlanText(Strict):
+    name: Text
+    description: Text | None = None
+    provenance: ProvenanceEntry
+
+
+class AddonText(Strict):
+    name: Text
+    description: Text
+    provenance: ProvenanceEntry
+
+
+class TranslationsFile(Strict):
+    """`translations-LANG.toml`: one table per license (by module name), plan and add-on (by key)."""
+
+    language: Literal["sv", "de"]
+    license: dict[ModuleName, LicenseText] = {}
+    plan: dict[Key, PlanText] = {}
+    addon: dict[Key, AddonText] = {}
