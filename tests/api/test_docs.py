@@ -54,3 +54,14 @@ def test_in_a_browser_with_outside_traffic_blocked_the_docs_show_every_tag(brows
     page.screenshot(path=str(site.shots / "docs.png"))
     context.close()
     assert outside == []
+
+
+def test_every_operation_has_a_summary_and_a_description(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    bare = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if not operation.get("summary") or not operation.get("description")
+    ]
+    assert bare == []

@@ -149,29 +149,35 @@ def _at(request: Request, value: datetime | None) -> datetime:
 
 @router.get("/catalog/generations", tags=["catalog"], response_model=list[GenerationRead])
 def catalog_generations(request: Request, principal: Auth) -> list[Document]:
+    """Every packaging generation Lisens knows: 7, 9, 11 and CRM Suite, with their names and what they hold."""
     return [generation_view(c) for c in load_catalogs(request.app.state.settings.catalog_dir).values()]
 
 
 @router.get("/catalog/{generation}/plans", tags=["catalog"], response_model=list[PlanRead])
 def catalog_plans(request: Request, principal: Auth, generation: str) -> list[Document]:
+    """The user plans of a generation, each with its plan license, `ExtraInfo` (`set=…`) and every license it issues."""
     catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
     return [plan_view(catalog, p) for p in catalog.plans.values()]
 
 
 @router.get("/catalog/{generation}/plans/{key}", tags=["catalog"], response_model=PlanRead)
 def catalog_plan(request: Request, principal: Auth, generation: str, key: str) -> Document:
+    """One user plan of a generation, or a combined plan `a+b[+c]` (one tier per solution)."""
     catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
     return plan_view(catalog, require_plan(catalog, key))
 
 
 @router.get("/catalog/{generation}/licenses", tags=["catalog"], response_model=list[LicenseRead])
 def catalog_licenses(request: Request, principal: Auth, generation: str) -> list[Document]:
+    """The module licenses of a generation as it ships them: type, hidden, ExtraFlags, ExtraInfo, prerequisite,
+    provenance."""
     catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
     return [license_view(lic) for lic in catalog.licenses.values()]
 
 
 @router.get("/catalog/{generation}/addons", tags=["catalog"], response_model=list[AddonRead])
 def catalog_addons(request: Request, principal: Auth, generation: str) -> list[Document]:
+    """The tenant add-ons a generation sells and the system licenses each turns on."""
     catalog = load_catalog(generation, request.app.state.settings.catalog_dir)
     return [addon_view(a) for a in catalog.addons.values()]
 
@@ -181,6 +187,7 @@ def catalog_addons(request: Request, principal: Auth, generation: str) -> list[D
 
 @router.post("/tenants", status_code=status.HTTP_201_CREATED, tags=["tenants"], response_model=TenantRead)
 def create_tenant(request: Request, principal: Auth, body: TenantCreate) -> TenantRead:
+    """Create a tenant on a packaging generation (vendor). Answers the tenant as `GET` shows it."""
     vendor_only(principal)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.create_tenant(
@@ -196,6 +203,7 @@ def list_tenants(
     limit: Limit = 100,
     after: Annotated[str | None, Query(max_length=100, description="The last tenant name of the page before")] = None,
 ) -> list[TenantSummaryRead]:
+    """The tenants the token may see, by name, a page at a time (a `Link` header leads to the next)."""
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         if principal.role != "vendor":  # its own tenant only: one item, one page
             if principal.tenant is None or (after is not None and principal.tenant <= after):
@@ -212,6 +220,7 @@ def list_tenants(
 
 @router.get("/tenants/{tenant}", tags=["tenants"], response_model=TenantRead)
 def show_tenant(request: Request, principal: Auth, tenant: str) -> TenantRead:
+    """A tenant: generation, company, serial, seats bought, add-ons, system and partner licenses, number of users."""
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return tenants.show_tenant(ctx, tenant)
@@ -226,6 +235,8 @@ def show_tenant(request: Request, principal: Auth, tenant: str) -> TenantRead:
 def set_seats(
     request: Request, principal: Auth, tenant: str, plan_or_license: str, body: SeatsSet
 ) -> SeatsRead | ScheduledRead:
+    """Set the seats of a plan, combined plan or restricted user license (vendor). Lowering below what is in use is
+    refused naming the holders; lowering takes effect at the term's end."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.set_seats(ctx, tenant, plan_or_license, body.number, at=body.at)
@@ -233,6 +244,7 @@ def set_seats(
 
 @router.post("/tenants/{tenant}/addons", tags=["tenants"], response_model=AddonChangeRead | ScheduledRead)
 def add_addon(request: Request, principal: Auth, tenant: str, body: AddonAdd) -> AddonChangeRead | ScheduledRead:
+    """Add a tenant add-on (vendor): its system licenses are on for every user at once."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_addon(ctx, tenant, body.addon, at=body.at)
@@ -240,6 +252,7 @@ def add_addon(request: Request, principal: Auth, tenant: str, body: AddonAdd) ->
 
 @router.delete("/tenants/{tenant}/addons/{addon}", tags=["tenants"], response_model=AddonChangeRead)
 def remove_addon(request: Request, principal: Auth, tenant: str, addon: str) -> AddonChangeRead | ScheduledRead:
+    """Remove a tenant add-on (vendor)."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.remove_addon(ctx, tenant, addon)
@@ -251,6 +264,7 @@ def remove_addon(request: Request, principal: Auth, tenant: str, addon: str) -> 
 def add_system_license(
     request: Request, principal: Auth, tenant: str, body: SystemLicenseAdd
 ) -> SystemLicenseChangeRead | ScheduledRead:
+    """Sell the tenant a system license on its own (vendor)."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_system_license(ctx, tenant, body.license, at=body.at)
@@ -262,6 +276,7 @@ def add_system_license(
 def remove_system_license(
     request: Request, principal: Auth, tenant: str, license_name: str
 ) -> SystemLicenseChangeRead | ScheduledRead:
+    """Take back a system license sold on its own (vendor)."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.remove_system_license(ctx, tenant, license_name)
@@ -269,6 +284,7 @@ def remove_system_license(
 
 @router.post("/tenants/{tenant}/owners", tags=["tenants"], response_model=OwnerRead | ScheduledRead)
 def add_owner(request: Request, principal: Auth, tenant: str, body: OwnerAdd) -> OwnerRead | ScheduledRead:
+    """Register a partner license owner for the tenant (vendor)."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_owner(ctx, tenant, body.name, description=body.description, at=body.at)
@@ -282,6 +298,7 @@ def add_owner(request: Request, principal: Auth, tenant: str, body: OwnerAdd) ->
 def add_partner_license(
     request: Request, principal: Auth, tenant: str, owner: str, body: PartnerLicenseAdd
 ) -> PartnerLicenseAddedRead | ScheduledRead:
+    """Add a module license of a partner owner to the tenant (vendor): user or system, restricted or not."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.add_partner_license(
@@ -299,6 +316,8 @@ def add_partner_license(
 def license_panel(
     request: Request, principal: Auth, tenant: str, show_all: Annotated[bool, Query(alias="all")] = False
 ) -> PanelRead:
+    """The license panel as data: system licenses in use, and per plan and user license the seats total, in use and
+    free."""
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return panel.panel(ctx, tenant, show_all=show_all)
@@ -376,6 +395,8 @@ def run_scheduled_changes(request: Request, principal: Auth, tenant: str) -> lis
     response_model=SubscriptionRead,
 )
 def create_subscription(request: Request, principal: Auth, tenant: str, body: SubscriptionCreate) -> SubscriptionRead:
+    """Start the tenant's subscription (vendor): a 12-month contract from `start` that renews itself, billed every
+    `period` months."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.create_subscription(ctx, tenant, start=body.start, period=body.period, at=body.at)
@@ -383,6 +404,7 @@ def create_subscription(request: Request, principal: Auth, tenant: str, body: Su
 
 @router.get("/tenants/{tenant}/subscription", tags=["billing"], response_model=SubscriptionRead)
 def show_subscription(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> SubscriptionRead:
+    """The subscription at a moment: term, billing period, next renewal, license dates and the upcoming invoice."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.show_subscription(ctx, tenant, at=_at(request, at))
@@ -392,6 +414,7 @@ def show_subscription(request: Request, principal: Auth, tenant: str, at: Instan
 def change_subscription(
     request: Request, principal: Auth, tenant: str, body: SubscriptionChange
 ) -> SubscriptionRead | ScheduledRead:
+    """Change the billing period (vendor); it takes effect at the next renewal."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.change_period(ctx, tenant, period=body.period, at=body.at)
@@ -401,6 +424,7 @@ def change_subscription(
 def cancel_subscription(
     request: Request, principal: Auth, tenant: str, body: At | None = None
 ) -> SubscriptionRead | ScheduledRead:
+    """Cancel the subscription (vendor): it ends with its current term."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.cancel_subscription(ctx, tenant, at=body.at if body else None)
@@ -408,6 +432,7 @@ def cancel_subscription(
 
 @router.post("/tenants/{tenant}/subscription/renew", tags=["billing"], response_model=RenewalRead)
 def renew_subscription(request: Request, principal: Auth, tenant: str, body: At | None = None) -> RenewalRead:
+    """Run what is due (vendor): renewals, invoices and changes scheduled up to now."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return subscriptions.renew(ctx, tenant, at=body.at if body else None)
@@ -424,6 +449,7 @@ def list_invoices(
     limit: Limit = 100,
     after: Annotated[Day | None, Query(description="The issue date of the last invoice of the page before")] = None,
 ) -> list[InvoiceRead]:
+    """The tenant's invoices in a date range, a page at a time."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         found = subscriptions.list_invoices(ctx, tenant, start=start, end=end)
@@ -434,6 +460,7 @@ def list_invoices(
 
 @router.get("/tenants/{tenant}/invoices/preview", tags=["billing"], response_model=InvoiceRead | None)
 def preview_invoice(request: Request, principal: Auth, tenant: str, at: Instant | None = None) -> InvoiceRead | None:
+    """The next invoice as it would be issued now (null without a subscription)."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return subscriptions.preview_invoice(ctx, tenant, at=_at(request, at))
@@ -443,6 +470,7 @@ def preview_invoice(request: Request, principal: Auth, tenant: str, at: Instant 
 def upgrade_seats(
     request: Request, principal: Auth, tenant: str, body: SeatsUpgrade
 ) -> SeatsUpgradeRead | ScheduledRead:
+    """Add seats during the term (vendor), with the prorated invoice line for the rest of the billing period."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return tenants.upgrade_seats(
@@ -491,6 +519,7 @@ def move_apply(request: Request, principal: Auth, tenant: str, body: MoveApply) 
 
 @router.post("/tenants/{tenant}/move/rollback", tags=["generations"], response_model=MoveRollbackRead)
 def move_rollback(request: Request, principal: Auth, tenant: str, body: At | None = None) -> MoveRollbackRead:
+    """Undo the tenant's last move to another generation (vendor): every seat and assignment restored exactly."""
     vendor_only(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return moves.rollback(ctx, tenant, at=body.at if body else None)
@@ -533,6 +562,7 @@ def generations_report(request: Request, principal: Auth) -> GenerationsReportRe
 
 @router.get("/tenants/{tenant}/fencing", tags=["generations"], response_model=FencingRead)
 def plan_limits(request: Request, principal: Auth, tenant: str) -> FencingRead:
+    """The plan limits of a CRM Suite tenant: per metric how much is used of its maximum (-1: unlimited)."""
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return fencing.fencing(ctx, tenant)
@@ -641,6 +671,7 @@ def list_users(
     limit: Limit = 100,
     after: Annotated[str | None, Query(max_length=254, description="The last user name of the page before")] = None,
 ) -> list[UserSummaryRead]:
+    """The tenant's users by name with their plans, a page at a time."""
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         found = users.list_users(ctx, tenant, after=after, limit=limit + 1)
@@ -654,6 +685,7 @@ def list_users(
     response_model=UserCreatedRead | ScheduledRead,
 )
 def add_user(request: Request, principal: Auth, tenant: str, body: UserCreate) -> UserCreatedRead | ScheduledRead:
+    """Add a user (an associate) to the tenant. Answers the user with the associate id the SuperOffice routes take."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.add_user(ctx, tenant, body.name, user_type=body.type, can_log_in=body.can_log_in, at=body.at)
@@ -661,6 +693,7 @@ def add_user(request: Request, principal: Auth, tenant: str, body: UserCreate) -
 
 @router.get("/tenants/{tenant}/users/{user}", tags=["users"], response_model=UserRead)
 def show_user(request: Request, principal: Auth, tenant: str, user: str) -> UserRead:
+    """A user: type, plan, direct licenses, and the licenses they hold now with what grants each."""
     can_read(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return users.show_user(ctx, tenant, user)
@@ -670,6 +703,7 @@ def show_user(request: Request, principal: Auth, tenant: str, user: str) -> User
 def update_user(
     request: Request, principal: Auth, tenant: str, user: str, body: UserUpdate
 ) -> UserChangeRead | ScheduledRead:
+    """Change whether a user can log in (a seat of a CRM Suite tenant is a user who can)."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.set_can_log_in(ctx, tenant, user, body.can_log_in, at=body.at)
@@ -679,6 +713,7 @@ def update_user(
 def retire_user(
     request: Request, principal: Auth, tenant: str, user: str, body: At | None = None
 ) -> UserChangeRead | ScheduledRead:
+    """Retire a user: their plan and licenses are freed, and they hold nothing from then on."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.retire_user(ctx, tenant, user, at=body.at if body else None)
@@ -690,6 +725,8 @@ def retire_user(
 def assign(
     request: Request, principal: Auth, tenant: str, user: str, body: Assignment
 ) -> AssignmentRead | ScheduledRead:
+    """Assign plans (a multi-plan user gets the combined plan) and licenses to a user, all or nothing; refused without
+    a free seat or a prerequisite."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.assign(ctx, tenant, user, plans=body.plans, licenses=body.licenses, at=body.at)
@@ -701,6 +738,7 @@ def assign(
 def unassign(
     request: Request, principal: Auth, tenant: str, user: str, body: Unassignment
 ) -> AssignmentRead | ScheduledRead:
+    """Take a plan or licenses from a user; refused if a license still held would lose its prerequisite."""
     can_manage(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return users.unassign(ctx, tenant, user, plan=body.plan, licenses=body.licenses, at=body.at)
@@ -720,6 +758,8 @@ def user_licenses(
 
 @router.post("/tenants/{tenant}/bulk-assignments", tags=["users"], response_model=BulkRead)
 def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkRequest) -> BulkRead:
+    """Assign plans and licenses to many users (rows, or a CSV), checked first and written all or nothing (or only the
+    valid rows with `partial`)."""
     can_manage(principal, tenant)
     rows = [
         bulk.BulkRow(line=n, user=r.user, plans=tuple(r.plans), licenses=tuple(r.licenses), user_type=r.type)
@@ -832,6 +872,7 @@ def list_tokens(
     limit: Limit = 100,
     after: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="The last token id of the page before")] = None,
 ) -> list[TokenRead]:
+    """The API tokens the caller may see (never their secret), a page at a time."""
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
     tenant = principal.tenant if principal.role != "vendor" else None
@@ -844,6 +885,7 @@ def list_tokens(
 def revoke_token(
     request: Request, principal: Auth, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> TokenRevokedRead:
+    """Revoke an API token: it fails from its next request on."""
     if principal.role == "app":
         raise ApiError("an app token may only read and check licenses", code=Code.FORBIDDEN)
     with unit_of_work(request, principal.actor) as ctx:
