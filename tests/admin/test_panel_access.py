@@ -50,6 +50,8 @@ def test_a_panel_page_has_no_serious_accessibility_violation(browser: Browser, s
     page = _page(browser)
     log_in(page, site, site.admin if who == "admin" else site.vendor)
     page.goto(f"{site.base}{path}")
+    name = path.removeprefix("/admin").split("?")[0].strip("/").replace("/", "-") or "tenants"
+    page.screenshot(path=str(site.shots / f"{who}-{name}-sv.png"), full_page=True)
     assert _serious(page) == []
     page.context.close()
 

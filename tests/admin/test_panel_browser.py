@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -81,7 +82,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     deadline = time.time() + 20
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", made["admin"], made["old_admin"], made["vendor"], directory)
+    # LISENS_SCREENSHOTS=docs/img/panel writes the screenshots docs/panel.md shows.
+    shots = Path(os.environ.get("LISENS_SCREENSHOTS") or directory)
+    shots.mkdir(parents=True, exist_ok=True)
+    yield Site(f"http://127.0.0.1:{port}", made["admin"], made["old_admin"], made["vendor"], shots)
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -188,7 +192,7 @@ def test_the_vendor_sees_tenants_per_generation_and_a_migration_preview(page: Pa
     expect(page.locator("body")).to_contain_text("acme")
     page.goto(f"{site.base}/admin/t/acme/move?to=suite")
     expect(page.locator("#move")).to_contain_text("alice")
-    page.screenshot(path=str(site.shots / "migration.png"), full_page=True)
+    page.screenshot(path=str(site.shots / "move.png"), full_page=True)
 
 
 def test_a_tenant_admin_cannot_open_another_tenant(page: Page, site: Site) -> None:
