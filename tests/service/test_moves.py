@@ -265,3 +265,11 @@ def test_tenants_stay_on_their_generation_and_the_vendor_lists_them_per_generati
     report = tenants.generation_report(ctx)
     assert report.root["11"].plain() == {"tenants": ["acme"], "seats": {"sales-premium": 3}, "users": 1}
     assert report.root["9"].plain() == {"tenants": ["old"], "seats": {"sales": 2}, "users": 2}
+
+
+def test_the_report_over_every_tenant_tells_its_progress_tenant_by_tenant(ctx: Context) -> None:
+    ten_tenant(ctx)
+    make_tenant(ctx, name="other", seats={"sales-essential": 1})
+    told: list[tuple[int, int]] = []
+    moves.report(ctx, to="suite", progress=lambda done, total: told.append((done, total)))
+    assert told == [(1, 2), (2, 2)]

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 
 from lisens.catalog.moves import load_mapping_file
-from lisens.cli.output import console, print_json, table
+from lisens.cli.output import console, err_console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, change_at, runtime
 from lisens.service import moves as service
 from lisens.service.results import MovePreviewRead
@@ -101,8 +102,12 @@ def rollback(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json
 @move_app.command("report")
 def report(ctx: typer.Context, to: To, as_json: Json = False) -> None:
     """Across all tenants: how many users would gain and lose which licenses (before announcing a price list)."""
-    with runtime(ctx).unit_of_work() as uow:
-        data = service.report(uow, to=to)
+    with (
+        runtime(ctx).unit_of_work() as uow,
+        Progress(console=err_console, transient=True, disable=as_json) as bar,
+    ):
+        task = bar.add_task("tenants", total=None)
+        data = service.report(uow, to=to, progress=lambda done, total: bar.update(task, completed=done, total=total))
     if as_json:
         print_json(data)
         return

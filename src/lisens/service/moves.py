@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -238,12 +239,17 @@ def preview_csv(view: MovePreviewRead) -> str:
     return out.getvalue()
 
 
-def report(ctx: Context, *, to: str) -> MoveReportRead:
-    """Across all tenants that could move to `to`: how many users gain and lose which licenses."""
+def report(ctx: Context, *, to: str, progress: Callable[[int, int], None] | None = None) -> MoveReportRead:
+    """Across all tenants that could move to `to`: how many users gain and lose which licenses.
+
+    `progress(done, total)` is told after each tenant (a command line shows it as a bar)."""
     gained: Counter[str] = Counter()
     lost: Counter[str] = Counter()
     tenants_seen, users_seen, losing = 0, 0, 0
-    for row in TenantRepository(ctx.session).all():
+    every = TenantRepository(ctx.session).all()
+    for done, row in enumerate(every, start=1):
+        if progress is not None:
+            progress(done, len(every))
         if row.generation == to:
             continue
         state = load_state(ctx, row.name)
