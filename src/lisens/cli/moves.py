@@ -16,6 +16,14 @@ from lisens.service.results import MovePreviewRead
 
 move_app = typer.Typer(help="Move tenants to another packaging generation.", no_args_is_help=True)
 
+
+def _working(what: str, *, quiet: bool) -> Progress:
+    """A pulsing bar on a terminal while a move of many users runs (nothing with --json or --csv)."""
+    bar = Progress(console=err_console, transient=True, disable=quiet)
+    bar.add_task(what, total=None)
+    return bar
+
+
 To = Annotated[str, typer.Option("--to", help="Target generation: 9, 11, suite, …")]
 
 
@@ -54,7 +62,7 @@ def preview(
     as_csv: Annotated[bool, typer.Option("--csv", help="One line per user, as CSV.")] = False,
 ) -> None:
     """Per user the module licenses gained and lost, per plan the seats before and after. Changes nothing."""
-    with runtime(ctx).unit_of_work() as uow:
+    with runtime(ctx).unit_of_work() as uow, _working(f"previewing {tenant} → {to}", quiet=as_json or as_csv):
         view = service.preview(uow, tenant, to=to)
     if as_csv:
         typer.echo(service.preview_csv(view), nl=False)
@@ -76,7 +84,7 @@ def apply(
     as_json: Json = False,
 ) -> None:
     """Move the tenant, all users or none; now, or at the next renewal."""
-    with runtime(ctx).unit_of_work() as uow:
+    with runtime(ctx).unit_of_work() as uow, _working(f"moving {tenant} → {to}", quiet=as_json):
         view = service.apply(uow, tenant, to=to, at=change_at(at), at_renewal=at_renewal)
     if as_json:
         print_json(view)
@@ -89,7 +97,7 @@ def apply(
 @move_app.command("rollback")
 def rollback(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json = False) -> None:
     """Undo the last move: every assignment restored exactly."""
-    with runtime(ctx).unit_of_work() as uow:
+    with runtime(ctx).unit_of_work() as uow, _working(f"rolling {tenant} back", quiet=as_json):
         data = service.rollback(uow, tenant, at=change_at(at))
     if as_json:
         print_json(data)
