@@ -238,3 +238,33 @@ def test_log_out_ends_the_session_even_for_a_copied_cookie(page: Page, site: Sit
     )
     assert replay.status == 303
     assert replay.headers["location"] == "/admin/login"
+
+
+def test_in_german_an_administrator_makes_and_revokes_a_token_and_previews_a_bulk_file(page: Page, site: Site) -> None:
+    log_in(page, site, site.admin)
+    page.goto(f"{site.base}/admin/t/acme/tokens?lang=de")
+    page.fill("#description", "Integration")
+    page.click("button:has-text('Schlüssel erstellen')")
+    expect(page.locator("#secret")).to_contain_text("lsn_")
+    row = page.locator("#tokens tr", has_text="Integration")
+    row.locator("button:has-text('Widerrufen')").click()
+    expect(page.locator("#tokens tr", has_text="Integration")).to_contain_text("widerrufen")
+    page.goto(f"{site.base}/admin/t/acme/bulk")
+    page.fill("#text", "user,plans,licenses\nbob,sales-essential,\nnobody,sales-essential,\n")
+    page.click("button[value=preview]")
+    expect(page.locator("#summary")).to_contain_text("1 von 2")
+    expect(page.locator("#failed")).to_contain_text("UNKNOWN_USER")
+    page.goto(f"{site.base}/admin/t/acme/audit?user=alice&on=2999-01-01")
+    expect(page.locator("#holdings")).to_contain_text("superoffice.quote-cal")
+
+
+def test_in_swedish_the_vendor_chooses_a_move_target_and_changes_the_billing_period(page: Page, site: Site) -> None:
+    log_in(page, site, site.vendor)
+    page.goto(f"{site.base}/admin/t/acme/move?to=suite&lang=sv")
+    page.select_option("#to", "9")
+    page.click("#target button")
+    expect(page).to_have_url(f"{site.base}/admin/t/acme/move?to=9")
+    page.goto(f"{site.base}/admin/t/acme/subscription")
+    page.select_option("#new-period", "12")
+    page.click("#change-period button")
+    expect(page.locator("#subscription")).to_be_visible()
