@@ -73,13 +73,6 @@ class PanelTexts:
         source = english_texts().addons.get(key)
         return source[0] if source else key
 
-    def addon_description(self, key: str) -> str:
-        text = self.catalog.addons.get(key) if self.catalog else None
-        if text is not None:
-            return text.description
-        source = english_texts().addons.get(key)
-        return source[1] if source else ""
-
     def item(self, key: str) -> str:
         """An invoice line's item: a plan, an add-on or a license."""
         english = english_texts()

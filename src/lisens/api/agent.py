@@ -34,9 +34,6 @@ class _Params:
     def __init__(self, body: Mapping[str, Any] | None) -> None:
         self._values = {str(k).lower(): v for k, v in (body or {}).items()}
 
-    def optional(self, name: str) -> Any:
-        return self._values.get(name.lower())
-
     def text(self, name: str) -> str:
         value = self._values.get(name.lower())
         if not isinstance(value, str) or not value:

@@ -11,7 +11,6 @@ from pydantic_core import PydanticCustomError
 from lisens.api.responses import TokenRead
 from lisens.domain.times import TIME_RANGE, day_in_range, in_range
 
-Name = Field(min_length=1, max_length=254)
 MAX_ITEMS = 10_000
 
 

@@ -75,10 +75,6 @@ class ModuleLicense:
     def full_name(self) -> str:
         return f"{self.owner.lower()}.{self.name}"
 
-    @property
-    def is_user(self) -> bool:
-        return self.type is LicenseType.USER
-
 
 @dataclass(frozen=True, slots=True)
 class Plan:

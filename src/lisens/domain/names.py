@@ -13,7 +13,6 @@ SUPEROFFICE = "SUPEROFFICE"
 # Owner names: upper case A-Z and 0-9 (reference §0, ModuleOwner.ownerName), compared case-insensitively.
 OWNER_RE = re.compile(r"[A-Za-z0-9]+")
 # Module names in set= lists and in new catalogs: lower case letters, digits and hyphens.
-MODULE_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 # Historic module names may hold a space (`superlicense-ej-customer centre`); they are kept as data.
 LEGACY_MODULE_RE = re.compile(r"[a-z0-9](?:[a-z0-9 -]*[a-z0-9])?")
 
