@@ -323,7 +323,7 @@ def _assign_plan(
     view = users.assignment_view(locked.id, user_name, plan.key)
     if view is None or view.retired or view.direct_licenses:
         return None
-    before = {
+    before: dict[str, Any] = {
         "plan": view.plan_key,
         "licenses": [],
         "type": view.type,
