@@ -159,3 +159,18 @@ def test_bad_input_exits_1_with_the_error_code_and_never_a_traceback(
 def test_a_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["catalog", "plans"]) == 2
     assert "Missing option" in capsys.readouterr().err
+
+
+def test_help_imports_no_database_web_or_migration_code() -> None:
+    import subprocess
+    import sys
+
+    heavy = ("sqlalchemy.orm", "fastapi.routing", "uvicorn.config", "alembic.command", "pydantic.main")
+    code = (
+        "import sys\n"
+        "from lisens.cli.main import run\n"
+        "run(['--help'])\n"
+        f"print('loaded:' + ','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip().splitlines()[-1] == "loaded:"

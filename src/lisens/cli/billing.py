@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lisens.catalog.prices import load_price_list
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime, show_scheduled
 from lisens.domain.errors import Code, InvalidInput
 from lisens.domain.times import require_day
-from lisens.service import subscriptions as service
+
+if TYPE_CHECKING:
+    from lisens.service import subscriptions as service
+else:
+    service = lazy_module("lisens.service.subscriptions")
+
 
 subscription_app = typer.Typer(
     help="A tenant's subscription: billing period, 12-month contract, renewals.", no_args_is_help=True
@@ -181,6 +186,8 @@ def prices_show(
 ) -> None:
     """The monthly prices of a generation (the shipped ones are examples, not real prices)."""
     settings = runtime(ctx).settings
+    from lisens.catalog.prices import load_price_list  # only this command reads price lists
+
     prices = load_price_list(generation, settings.prices_dir, catalog_dir=settings.catalog_dir)
     monthly = {k: str(v) for k, v in prices.monthly.items()}
     addons = {k: str(v) for k, v in prices.addons.items()}

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json
 from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
-from lisens.service import fencing as fencing_service
+
+if TYPE_CHECKING:
+    from lisens.service import fencing as fencing_service
+else:
+    fencing_service = lazy_module("lisens.service.fencing")
+
 
 usage_app = typer.Typer(help="Usage of plan-limited things (CRM Suite): dashboards, projects, …", no_args_is_help=True)
 plan_app = typer.Typer(help="The tenant-wide plan of a CRM Suite tenant.", no_args_is_help=True)

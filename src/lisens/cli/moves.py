@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lisens.catalog.moves import load_mapping_file
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, change_at, runtime
-from lisens.service import moves as service
+
+if TYPE_CHECKING:
+    from lisens.service import moves as service
+else:
+    service = lazy_module("lisens.service.moves")
+
 
 move_app = typer.Typer(help="Move tenants to another packaging generation.", no_args_is_help=True)
 
@@ -123,5 +128,7 @@ def validate(
     path: Annotated[Path, typer.Argument(help="A mapping file FROM-to-TO.toml.")],
 ) -> None:
     """Validate a move mapping file against the two generations' catalogs."""
+    from lisens.catalog.moves import load_mapping_file  # only this command reads a mapping file
+
     mapping = load_mapping_file(path, runtime(ctx).settings.catalog_dir)
     console.print(f"{path}: valid mapping from generation {mapping.source} to {mapping.target}", markup=False)

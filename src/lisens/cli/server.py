@@ -5,15 +5,25 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from lisens.api.observability import configure_logging
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import Json, runtime
-from lisens.service import demo, tokens
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from lisens.api import observability
+    from lisens.service import demo, tokens
+else:
+    uvicorn = lazy_module("uvicorn")
+    observability = lazy_module("lisens.api.observability")
+    demo = lazy_module("lisens.service.demo")
+    tokens = lazy_module("lisens.service.tokens")
+
 
 token_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
 
@@ -39,7 +49,7 @@ def configure_supervisor_logging() -> None:
     Without this the parent of `--workers N` has no handler for uvicorn's logger, and Python's
     last-resort handler drops everything below WARNING, the supervisor's messages included.
     """
-    configure_logging()
+    observability.configure_logging()
     supervisor = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, WorkerDeaths) for f in supervisor.filters):
         supervisor.addFilter(WorkerDeaths())

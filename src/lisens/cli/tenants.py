@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
-from lisens.db.migrate import current_revision, upgrade
-from lisens.service import tenants as service
+
+if TYPE_CHECKING:
+    from lisens.service import tenants as service
+else:
+    service = lazy_module("lisens.service.tenants")
+
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants: create, list, show.", no_args_is_help=True)
@@ -30,6 +35,8 @@ def _show(data: Any, as_json: bool, text: str) -> None:
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the schema on an empty database, or bring it up to date."""
     rt = runtime(ctx)
+    from lisens.db.migrate import current_revision, upgrade  # Alembic: only for the schema commands
+
     upgrade(rt.engine)
     console.print(f"database at revision {current_revision(rt.engine)}", markup=False)
 
@@ -37,6 +44,8 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("current")
 def db_current(ctx: typer.Context) -> None:
     """Print the schema revision of the database."""
+    from lisens.db.migrate import current_revision
+
     console.print(current_revision(runtime(ctx).engine) or "empty (run `lisens db upgrade`)", markup=False)
 
 

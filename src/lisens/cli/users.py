@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
 
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, err_console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, at_option, change_at, runtime, show_scheduled
 from lisens.domain.errors import Code, InvalidInput
-from lisens.service import audit as audit_service
-from lisens.service import bulk as bulk_service
-from lisens.service import panel as panel_service
-from lisens.service import users as service
 from lisens.service.context import parse_time
+
+if TYPE_CHECKING:
+    from lisens.service import audit as audit_service
+    from lisens.service import bulk as bulk_service
+    from lisens.service import panel as panel_service
+    from lisens.service import users as service
+else:
+    audit_service = lazy_module("lisens.service.audit")
+    bulk_service = lazy_module("lisens.service.bulk")
+    panel_service = lazy_module("lisens.service.panel")
+    service = lazy_module("lisens.service.users")
+
 
 user_app = typer.Typer(help="Users (associates) of a tenant.", no_args_is_help=True)
 

@@ -69,13 +69,25 @@ class TenantRepository:
 
     def lock(self, tenant_id: int) -> TenantRow:
         """The tenant row, locked until the transaction ends: changes to one tenant's licensing serialise."""
-        row = self.session.scalar(
-            select(TenantRow)
-            .where(TenantRow.id == tenant_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert row is not None
+        known = self.session.identity_map.get(self.session.identity_key(TenantRow, tenant_id))
+        if isinstance(known, TenantRow):
+            # Read as a plain row into the object this session holds (as populate_existing would): the
+            # lock is on the hot path of every change, and the ORM's loading costs more than the query.
+            self.session.flush()
+            found = self.session.connection().execute(_LOCK_TENANT, {"p_tenant_id": tenant_id}).first()
+            assert found is not None
+            for key, value in found._mapping.items():
+                set_committed_value(known, key, value)
+            row = known
+        else:
+            locked = self.session.scalar(
+                select(TenantRow)
+                .where(TenantRow.id == tenant_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            assert locked is not None
+            row = locked
         self.session.info.setdefault(LOCKED_TENANTS, set()).add(tenant_id)
         return row
 
@@ -128,6 +140,8 @@ class TenantRepository:
         self.session.info.setdefault(LOCKED_TENANTS, set()).add(row.id)
         return row
 
+
+_LOCK_TENANT = select(*TenantRow.__table__.columns).where(TenantRow.id == bindparam("p_tenant_id")).with_for_update()
 
 # The tenants whose row this session has locked (session.info key); the lock lasts until commit.
 LOCKED_TENANTS = "lisens_locked_tenants"
