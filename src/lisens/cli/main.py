@@ -40,6 +40,7 @@ def build_app(clock: Clock = system_clock) -> typer.Typer:
 
         settings = Settings() if db is None else Settings(database_url=db)
         ctx.obj = Runtime(settings, clock=clock)
+        ctx.call_on_close(ctx.obj.close)  # the command's connections end with it
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(extrainfo.app, name="extrainfo")

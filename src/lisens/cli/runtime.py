@@ -36,6 +36,12 @@ class Runtime:
             self._engine = make_engine(self.settings.database_url)
         return self._engine
 
+    def close(self) -> None:
+        """Close the engine's connections, if the command opened any."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     @property
     def actor(self) -> str:
         if self.settings.actor:
