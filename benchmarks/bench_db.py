@@ -20,11 +20,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select, text, update
 from sqlalchemy.engine import make_url
 
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.db.migrate import upgrade
+from lisens.db.models import TenantRow, UserPlanRow, UserRow
+from lisens.domain.errors import SeatLimitReached
 from lisens.service import tenants, users
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Context
@@ -36,6 +38,8 @@ SINGLE = 300  # assignments, one client
 CLIENTS = 16
 PER_CLIENT = 25  # assignments per concurrent client
 LOOKUPS = 2000
+ROUNDS = 3  # the service and the bare baseline, alternating
+RACE_SEATS = 100  # 16 clients race for these with 10 users each
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
@@ -87,6 +91,120 @@ def assign_one(engine: Engine, tenant: str, person: str) -> None:
     in_transaction(engine, lambda ctx: users.assign(ctx, tenant, person, plans=["sales-premium"]))
 
 
+def user_ids(engine: Engine, tenant: str) -> list[int]:
+    with engine.connect() as connection:
+        query = (
+            select(UserRow.id)
+            .join(TenantRow, TenantRow.id == UserRow.tenant_id)
+            .where(TenantRow.name == tenant)
+            .order_by(UserRow.name)
+        )
+        return list(connection.scalars(query))
+
+
+COUNTER = Table(
+    "bench_seat_counter",
+    MetaData(),
+    Column("tenant_id", Integer, primary_key=True),
+    Column("item", String(350), primary_key=True),
+    Column("total", Integer),
+    Column("used", Integer),
+)
+TAKE = (
+    update(COUNTER)
+    .where(COUNTER.c.tenant_id == 0, COUNTER.c.item == "sales-premium", COUNTER.c.used < COUNTER.c.total)
+    .values(used=COUNTER.c.used + 1)
+)
+
+
+def bare_assign(engine: Engine, tenant_id: int, user_id: int) -> bool:
+    """The baseline: a conditional update of a seat counter and the insert of the assignment row."""
+    with engine.begin() as connection:
+        if connection.execute(TAKE).rowcount != 1:
+            return False
+        connection.execute(
+            UserPlanRow.__table__.insert(), {"tenant_id": tenant_id, "user_id": user_id, "plan_key": "sales-premium"}
+        )
+        return True
+
+
+def crowd_of(prefix: str) -> list[list[str]]:
+    return [[f"{prefix}{c:02d}u{n:03d}" for n in range(PER_CLIENT)] for c in range(CLIENTS)]
+
+
+def run_service(engine: Engine, tenant: str, crowd: list[list[str]]) -> float:
+    """16 clients assigning plans through `users.assign`; assignments per second."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        list(pool.map(lambda group: [assign_one(engine, tenant, p) for p in group], crowd))
+    return CLIENTS * PER_CLIENT / (time.perf_counter() - start)
+
+
+def run_bare(engine: Engine, tenant: str) -> float:
+    """The baseline on the users of another tenant of the same shape: the same rows written."""
+    ids = user_ids(engine, tenant)
+    with engine.begin() as connection:
+        connection.execute(COUNTER.delete())
+        connection.execute(COUNTER.insert(), {"tenant_id": 0, "item": "sales-premium", "total": len(ids), "used": 0})
+    with engine.connect() as connection:
+        tenant_id = connection.scalar(select(TenantRow.id).where(TenantRow.name == tenant))
+    assert tenant_id is not None
+    groups = [ids[c * PER_CLIENT : (c + 1) * PER_CLIENT] for c in range(CLIENTS)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        done = list(pool.map(lambda group: [bare_assign(engine, tenant_id, u) for u in group], groups))
+    elapsed = time.perf_counter() - start
+    assert all(all(group) for group in done)
+    return CLIENTS * PER_CLIENT / elapsed
+
+
+def race(engine: Engine) -> int:
+    """16 clients race for RACE_SEATS seats with 10 users each; the seats sold beyond those bought."""
+    crowd = [[f"r{c:02d}u{n:03d}" for n in range(10)] for c in range(CLIENTS)]
+
+    def work(ctx: Context) -> None:
+        tenants.create_tenant(ctx, name="race", generation="11")
+        tenants.set_seats(ctx, "race", "sales-premium", RACE_SEATS)
+        for person in [p for group in crowd for p in group]:
+            users.add_user(ctx, "race", person)
+
+    in_transaction(engine, work)
+
+    def attempt(person: str) -> bool:
+        try:
+            assign_one(engine, "race", person)
+        except SeatLimitReached:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        taken = sum(sum(results) for results in pool.map(lambda group: [attempt(p) for p in group], crowd))
+    with engine.connect() as connection:
+        tenant_id = connection.scalar(select(TenantRow.id).where(TenantRow.name == "race"))
+        holders = len(list(connection.scalars(select(UserPlanRow.id).where(UserPlanRow.tenant_id == tenant_id))))
+    assert taken == holders, (taken, holders)
+    return max(0, holders - RACE_SEATS)
+
+
+def bench_assignment_path(engine: Engine) -> dict[str, float]:
+    """The service's 16 clients against the bare baseline, alternating, ROUNDS times each; medians."""
+    COUNTER.create(engine)
+    service: list[float] = []
+    bare: list[float] = []
+    for n in range(ROUNDS):
+        setup_tenant(engine, f"bare{n}", [p for group in crowd_of(f"b{n}") for p in group])
+        bare.append(run_bare(engine, f"bare{n}"))
+        crowd = crowd_of(f"s{n}")
+        setup_tenant(engine, f"service{n}", [p for group in crowd for p in group])
+        service.append(run_service(engine, f"service{n}", crowd))
+    return {
+        "bare_conditional_update_per_s_16_clients": statistics.median(bare),
+        "service_assign_per_s_16_clients": statistics.median(service),
+        "service_to_bare_ratio": statistics.median(service) / statistics.median(bare),
+        "oversold_seats": race(engine),
+    }
+
+
 def bench_backend(backend: str) -> dict[str, float]:
     results: dict[str, float] = {}
     with database(backend) as engine:
@@ -112,6 +230,8 @@ def bench_backend(backend: str) -> dict[str, float]:
         with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
             list(pool.map(lambda c: [assign_one(engine, f"t{c:02d}", p) for p in crowd[c]], range(CLIENTS)))
         results["assign_per_s_16_clients_16_tenants"] = CLIENTS * PER_CLIENT / (time.perf_counter() - start)
+
+        results.update(bench_assignment_path(engine))
 
         session = make_session_factory(engine)()
         ctx = Context(session=session, actor="bench")
@@ -149,7 +269,22 @@ def main() -> None:
     for backend, results in report.items():
         print(backend)
         for key, value in results.items():
-            print(f"  {key:36} {value:12.1f}")
+            print(f"  {key:42} {value:12.2f}")
+        print(f"  {'target':42} {TARGETS[backend]}: {'met' if met(backend, results) else 'NOT met'}")
+
+
+TARGETS = {
+    "sqlite": "1 client >= 1,000 assignments/s, no oversold seat",
+    "postgresql": "16 clients >= 0.5 x the bare conditional update, no oversold seat",
+}
+
+
+def met(backend: str, results: dict[str, float]) -> bool:
+    if results["oversold_seats"]:
+        return False
+    if backend == "sqlite":
+        return results["assign_per_s_1_client"] >= 1000
+    return results["service_to_bare_ratio"] >= 0.5
 
 
 if __name__ == "__main__":

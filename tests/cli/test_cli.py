@@ -173,3 +173,18 @@ def test_a_table_wraps_long_names_on_a_narrow_terminal_instead_of_cutting_them()
     assert "…" not in text
     cells = [line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")]
     assert "".join(cells) == name
+
+
+def test_help_imports_no_database_web_or_migration_code() -> None:
+    import subprocess
+    import sys
+
+    heavy = ("sqlalchemy.orm", "fastapi.routing", "uvicorn.config", "alembic.command", "pydantic.main")
+    code = (
+        "import sys\n"
+        "from lisens.cli.main import run\n"
+        "run(['--help'])\n"
+        f"print('loaded:' + ','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip().splitlines()[-1] == "loaded:"

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lisens.catalog.prices import load_price_list
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime, show_scheduled
+from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, is_scheduled, runtime, show_scheduled
 from lisens.domain.errors import Code, InvalidInput
 from lisens.domain.times import require_day
-from lisens.service import subscriptions as service
-from lisens.service.results import InvoiceRead, ScheduledRead, SubscriptionRead
+
+if TYPE_CHECKING:
+    from lisens.service import subscriptions as service
+    from lisens.service.results import InvoiceRead, SubscriptionRead
+else:
+    service = lazy_module("lisens.service.subscriptions")
+
 
 subscription_app = typer.Typer(
     help="A tenant's subscription: billing period, 12-month contract, renewals.", no_args_is_help=True
@@ -103,7 +108,7 @@ def change(ctx: typer.Context, tenant: str, period: Period, at: ChangeAt = None,
     """Change the billing period; it takes effect at the next renewal."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.change_period(uow, tenant, period=period, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     print_json(data) if as_json else _print_subscription(data)
@@ -114,7 +119,7 @@ def cancel(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json =
     """Cancel: the subscription ends with the current term."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.cancel_subscription(uow, tenant, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     print_json(data) if as_json else _print_subscription(data)
@@ -181,6 +186,8 @@ def prices_show(
 ) -> None:
     """The monthly prices of a generation (the shipped ones are examples, not real prices)."""
     settings = runtime(ctx).settings
+    from lisens.catalog.prices import load_price_list  # only this command reads price lists
+
     prices = load_price_list(generation, settings.prices_dir, catalog_dir=settings.catalog_dir)
     monthly = {k: str(v) for k, v in prices.monthly.items()}
     addons = {k: str(v) for k, v in prices.addons.items()}

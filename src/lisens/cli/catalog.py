@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from lisens.catalog.loader import load_catalog, load_catalogs
-from lisens.catalog.prices import validate_catalog
 from lisens.catalog.views import (
     addon_view,
     decision_view,
@@ -17,6 +15,7 @@ from lisens.catalog.views import (
     license_view,
     plan_view,
 )
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
 from lisens.domain.engine import combinations, combine, require_plan, resolve, tenant_licenses
 from lisens.domain.errors import InvalidInput
@@ -36,15 +35,21 @@ CatalogDir = Annotated[
 ]
 Lang = Literal["en", "sv", "de"]
 
+if TYPE_CHECKING:
+    from lisens.catalog import loader, prices
+else:
+    loader = lazy_module("lisens.catalog.loader")
+    prices = lazy_module("lisens.catalog.prices")
+
 
 def _catalog(generation: str, directory: Path | None) -> Catalog:
-    return load_catalog(generation, directory)
+    return loader.load_catalog(generation, directory)
 
 
 @app.command("generations")
 def generations(as_json: Json = False, catalog_dir: CatalogDir = None) -> None:
     """List the packaging generations."""
-    catalogs = load_catalogs(catalog_dir)
+    catalogs = loader.load_catalogs(catalog_dir)
     if as_json:
         print_json([generation_view(c) for c in catalogs.values()])
         return
@@ -312,7 +317,7 @@ def validate(
     as_json: Json = False,
 ) -> None:
     """Validate a catalog file, a price list or a directory: schema, every cross-reference, every price."""
-    summary = validate_catalog(path)
+    summary = prices.validate_catalog(path)
     if as_json:
         print_json({"valid": True, **summary})
     else:

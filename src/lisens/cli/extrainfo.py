@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lisens.catalog.loader import load_catalog
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json
 from lisens.domain.extrainfo import format_extra_info, parse_extra_info
 
@@ -17,6 +17,11 @@ Check = Annotated[
     typer.Option("--generation", "-g", help="Also require every name to be a module license of this generation."),
 ]
 
+if TYPE_CHECKING:
+    from lisens.catalog import loader
+else:
+    loader = lazy_module("lisens.catalog.loader")
+
 
 @app.command("parse")
 def parse(
@@ -25,7 +30,7 @@ def parse(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Parse ExtraInfo into its list of module names."""
-    known = load_catalog(generation).licenses if generation else None
+    known = loader.load_catalog(generation).licenses if generation else None
     names = parse_extra_info(text, known=known)
     if as_json:
         print_json(list(names))
@@ -40,5 +45,5 @@ def format_command(
     generation: Check = None,
 ) -> None:
     """Format module names as ExtraInfo."""
-    known = load_catalog(generation).licenses if generation else None
+    known = loader.load_catalog(generation).licenses if generation else None
     console.print(format_extra_info(names, known=known), markup=False, soft_wrap=True)

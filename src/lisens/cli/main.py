@@ -12,7 +12,6 @@ from lisens.cli.output import report_error
 from lisens.cli.runtime import Runtime
 from lisens.domain.errors import LisensError
 from lisens.service.context import Clock, system_clock
-from lisens.settings import Settings
 
 
 def build_app(clock: Clock = system_clock) -> typer.Typer:
@@ -37,8 +36,11 @@ def build_app(clock: Clock = system_clock) -> typer.Typer:
         if version:
             typer.echo(__version__)
             raise typer.Exit()
+        from lisens.settings import Settings  # not for --help
+
         settings = Settings() if db is None else Settings(database_url=db)
         ctx.obj = Runtime(settings, clock=clock)
+        ctx.call_on_close(ctx.obj.close)  # the command's connections end with it
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(extrainfo.app, name="extrainfo")

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 
-from lisens.catalog.moves import load_mapping_file
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, err_console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, change_at, runtime
-from lisens.service import moves as service
-from lisens.service.results import MovePreviewRead
+
+if TYPE_CHECKING:
+    from lisens.service import moves as service
+    from lisens.service.results import MovePreviewRead
+else:
+    service = lazy_module("lisens.service.moves")
+
 
 move_app = typer.Typer(help="Move tenants to another packaging generation.", no_args_is_help=True)
 
@@ -135,5 +140,7 @@ def validate(
     path: Annotated[Path, typer.Argument(help="A mapping file FROM-to-TO.toml.")],
 ) -> None:
     """Validate a move mapping file against the two generations' catalogs."""
+    from lisens.catalog.moves import load_mapping_file  # only this command reads a mapping file
+
     mapping = load_mapping_file(path, runtime(ctx).settings.catalog_dir)
     console.print(f"{path}: valid mapping from generation {mapping.source} to {mapping.target}", markup=False)

@@ -6,20 +6,28 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, err_console, print_json, table
 from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime
 from lisens.domain.errors import Code, Conflict, InvalidInput
-from lisens.offline import OfflineLicenses
-from lisens.packages import package_xml, parse_package, verify_package
-from lisens.service import packages as service
-from lisens.service.results import PackageChangesRead
-from lisens.settings import Settings
-from lisens.signing import generate_keys, key_id, load_private_key, load_public_key, public_pem
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+    from lisens import offline, packages, signing
+    from lisens.service import packages as service
+    from lisens.service.results import PackageChangesRead
+    from lisens.settings import Settings
+else:
+    offline = lazy_module("lisens.offline")
+    packages = lazy_module("lisens.packages")
+    signing = lazy_module("lisens.signing")
+    service = lazy_module("lisens.service.packages")
+
 
 keys_app = typer.Typer(help="The vendor's Ed25519 signing keys.", no_args_is_help=True)
 package_app = typer.Typer(help="Signed license packages: issue, verify offline, activate.", no_args_is_help=True)
@@ -37,7 +45,7 @@ def _private(settings: Settings, path: Path | None) -> Ed25519PrivateKey:
     chosen = path or settings.signing_key
     if chosen is None:
         raise InvalidInput("no signing key: pass --key or set LISENS_SIGNING_KEY", code=Code.NO_SIGNING_KEY)
-    return load_private_key(chosen)
+    return signing.load_private_key(chosen)
 
 
 def public_key_for(settings: Settings, path: Path | None) -> Ed25519PublicKey:
@@ -46,7 +54,7 @@ def public_key_for(settings: Settings, path: Path | None) -> Ed25519PublicKey:
     if settings.public_key is not None:
         return _public_from(settings.public_key)
     if settings.signing_key is not None:
-        return load_private_key(settings.signing_key).public_key()
+        return signing.load_private_key(settings.signing_key).public_key()
     raise InvalidInput("no public key: pass --public-key or set LISENS_PUBLIC_KEY", code=Code.NO_PUBLIC_KEY)
 
 
@@ -57,8 +65,8 @@ def _public_from(path: Path) -> Ed25519PublicKey:
     except FileNotFoundError:
         raise InvalidInput(f"no key at {path}", code=Code.INVALID_KEY) from None
     if b"PRIVATE KEY" in text:
-        return load_private_key(path).public_key()
-    return load_public_key(text)
+        return signing.load_private_key(path).public_key()
+    return signing.load_public_key(text)
 
 
 def _read(path: Path) -> str:
@@ -82,16 +90,16 @@ def keys_generate(
     name: Annotated[str, typer.Option(help="File name stem.")] = "lisens",
 ) -> None:
     """Create an Ed25519 key pair: the private key file gets mode 0600 and is never printed."""
-    private_path, public_path = generate_keys(directory, name=name)
-    key = load_public_key(public_path.read_bytes())
+    private_path, public_path = signing.generate_keys(directory, name=name)
+    key = signing.load_public_key(public_path.read_bytes())
     console.print(f"private key {private_path} (mode 0600; keep it secret)", markup=False)
-    console.print(f"public key  {public_path} (key id {key_id(key)}; pin it in app servers)", markup=False)
+    console.print(f"public key  {public_path} (key id {signing.key_id(key)}; pin it in app servers)", markup=False)
 
 
 @keys_app.command("public")
 def keys_public(key: Annotated[Path, typer.Argument(help="A private or public key file.")]) -> None:
     """Print the public key (PEM) of a key file, to export and pin."""
-    typer.echo(public_pem(_public_from(key)).decode().strip())
+    typer.echo(signing.public_pem(_public_from(key)).decode().strip())
 
 
 @package_app.command("issue")
@@ -126,7 +134,7 @@ def package_issue(
             markup=False,
         )
     if xml is not None:
-        xml.write_text(package_xml(package), encoding="utf-8")
+        xml.write_text(packages.package_xml(package), encoding="utf-8")
 
 
 @package_app.command("verify")
@@ -138,8 +146,8 @@ def package_verify(
     as_json: Json = False,
 ) -> None:
     """Verify a package offline (no database, no network); exit 1 with the reason when it fails."""
-    body = verify_package(
-        parse_package(_read(file)), public_key_for(runtime(ctx).settings, public_key), at=at_option(ctx, at)
+    body = packages.verify_package(
+        packages.parse_package(_read(file)), public_key_for(runtime(ctx).settings, public_key), at=at_option(ctx, at)
     )
     summary = {
         "valid": True,
@@ -170,7 +178,7 @@ def package_activate(
 ) -> None:
     """Verify a package and replace the tenant's licenses with it, all or nothing."""
     rt = runtime(ctx)
-    document = parse_package(_read(file))
+    document = packages.parse_package(_read(file))
     key = public_key_for(rt.settings, public_key)
     try:
         with rt.unit_of_work() as uow:
@@ -235,7 +243,9 @@ def snapshot_check(
 ) -> None:
     """Check a license against a snapshot offline, as an app server would; exit 1 when not held."""
     key = public_key_for(runtime(ctx).settings, public_key)
-    licenses = OfflineLicenses.load(file, public_pem(key), tenant=tenant, now=runtime(ctx).clock().timestamp())
+    licenses = offline.OfflineLicenses.load(
+        file, signing.public_pem(key), tenant=tenant, now=runtime(ctx).clock().timestamp()
+    )
     held = licenses.has_license(user, license_name)
     console.print(f"{user} {'holds' if held else 'does not hold'} {license_name}", markup=False)
     if not held:

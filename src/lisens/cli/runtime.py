@@ -7,22 +7,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from typing_extensions import TypeIs
 
 from lisens.cli.output import console, print_json
-from lisens.db.engine import make_engine, make_session_factory
-from lisens.db.migrate import alembic_config, current_revision, upgrade
-from lisens.domain.errors import Code
+from lisens.domain.errors import Code, DatabaseUnavailable
 from lisens.domain.times import utc
 from lisens.service.context import Clock, Context, parse_time, system_clock
-from lisens.service.results import ScheduledRead
-from lisens.service.uow import DatabaseUnavailable, unit_of_work
-from lisens.settings import Settings
+
+if TYPE_CHECKING:  # the database code is imported by the commands that use it, not by `--help`
+    from sqlalchemy import Engine
+
+    from lisens.service.results import ScheduledRead
+    from lisens.settings import Settings
 
 
 @dataclass
@@ -34,8 +33,16 @@ class Runtime:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from lisens.db.engine import make_engine
+
             self._engine = make_engine(self.settings.database_url)
         return self._engine
+
+    def close(self) -> None:
+        """Close the engine's connections, if the command opened any."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     @property
     def actor(self) -> str:
@@ -47,11 +54,18 @@ class Runtime:
             return "cli"
 
     def ensure_schema(self) -> None:
-        """An empty database is created on first use; one behind the code must be upgraded explicitly."""
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        """An empty database is created on first use; one behind the code must be upgraded explicitly.
+        The revision is read with one query; Alembic is imported only to create or upgrade the schema."""
+        from sqlalchemy.exc import OperationalError
+
+        from lisens.db.migrate import HEAD, stored_revision
+
+        head = HEAD
         try:
-            current = current_revision(self.engine)
+            current = stored_revision(self.engine)
             if current is None:
+                from lisens.db.migrate import upgrade
+
                 upgrade(self.engine)
             elif current != head:
                 raise DatabaseUnavailable(
@@ -65,6 +79,9 @@ class Runtime:
     def unit_of_work(self, *, read_only: bool = False) -> Iterator[Context]:
         """One transaction: committed when the command succeeds, rolled back on any error. A `read_only`
         one takes no write lock (on SQLite) and must not write."""
+        from lisens.db.engine import make_session_factory
+        from lisens.service.uow import unit_of_work
+
         self.ensure_schema()
         factory = make_session_factory(self.engine, read_only=read_only)
         # Whoever runs the CLI holds the database: the vendor, who may record corrections.
@@ -105,6 +122,13 @@ ChangeAt = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def is_scheduled(data: object) -> TypeIs[ScheduledRead]:
+    """Whether a change's answer is the change kept for later (a vendor's future `at`)."""
+    from lisens.service.results import ScheduledRead
+
+    return isinstance(data, ScheduledRead)
 
 
 def show_scheduled(data: ScheduledRead, as_json: bool) -> None:

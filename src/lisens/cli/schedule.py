@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import Json, runtime
-from lisens.service import scheduling
+
+if TYPE_CHECKING:
+    from lisens.service import scheduling
+else:
+    scheduling = lazy_module("lisens.service.scheduling")
+
 
 app = typer.Typer(help="Changes dated in the future: kept until their time, then applied as if made then.")
 

@@ -6,17 +6,27 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from platformdirs import user_data_dir
 
-from lisens.api.observability import configure_logging
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import Json, runtime
-from lisens.service import demo, tokens
-from lisens.signing import generate_keys
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from lisens import signing
+    from lisens.api import observability
+    from lisens.service import demo, tokens
+else:
+    uvicorn = lazy_module("uvicorn")
+    observability = lazy_module("lisens.api.observability")
+    demo = lazy_module("lisens.service.demo")
+    tokens = lazy_module("lisens.service.tokens")
+    signing = lazy_module("lisens.signing")
+
 
 token_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
 
@@ -42,7 +52,7 @@ def configure_supervisor_logging() -> None:
     Without this the parent of `--workers N` has no handler for uvicorn's logger, and Python's
     last-resort handler drops everything below WARNING, the supervisor's messages included.
     """
-    configure_logging()
+    observability.configure_logging()
     supervisor = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, WorkerDeaths) for f in supervisor.filters):
         supervisor.addFilter(WorkerDeaths())
@@ -53,11 +63,16 @@ def demo_signing_key(database_url: str) -> tuple[Path, bool]:
     first time. Returns its path and whether it was made now."""
     database = database_url.split("?")[0].removeprefix("sqlite:///") if database_url.startswith("sqlite:///") else ""
     beside = database and not database.startswith(":memory:") and not database.startswith("file:")
-    directory = (Path(database).parent if beside else Path(user_data_dir("lisens", appauthor=False))) / "keys"
+    if beside:
+        directory = Path(database).parent / "keys"
+    else:
+        from platformdirs import user_data_dir
+
+        directory = Path(user_data_dir("lisens", appauthor=False)) / "keys"
     key = directory / "demo.key"
     if key.exists():
         return key, False
-    generate_keys(directory, name="demo")
+    signing.generate_keys(directory, name="demo")
     return key, True
 
 

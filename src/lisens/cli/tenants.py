@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
-from lisens.db.migrate import current_revision, ensure_database, upgrade
-from lisens.service import tenants as service
-from lisens.service.results import ScheduledRead
+from lisens.cli.runtime import ChangeAt, Json, change_at, is_scheduled, runtime, show_scheduled
+
+if TYPE_CHECKING:
+    from lisens.service import tenants as service
+else:
+    service = lazy_module("lisens.service.tenants")
+
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants: create, list, show.", no_args_is_help=True)
@@ -31,6 +35,8 @@ def _show(data: Any, as_json: bool, text: str) -> None:
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the schema on an empty database, or bring it up to date."""
     rt = runtime(ctx)
+    from lisens.db.migrate import current_revision, ensure_database, upgrade  # only for the schema commands
+
     if ensure_database(rt.engine):
         console.print(f"created database {rt.engine.url.database}", markup=False)
     upgrade(rt.engine)
@@ -40,6 +46,8 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("current")
 def db_current(ctx: typer.Context) -> None:
     """Print the schema revision of the database."""
+    from lisens.db.migrate import current_revision
+
     console.print(current_revision(runtime(ctx).engine) or "empty (run `lisens db upgrade`)", markup=False)
 
 
@@ -122,7 +130,7 @@ def seats_set(
     """Set the number of seats; refused below what is in use, naming the users who hold it."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.set_seats(uow, tenant, item, number, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     text = f"{data.item}: {data.in_use} in use / {data.total} total"
@@ -136,7 +144,7 @@ def addon_add(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = None, 
     """Add an add-on subscription (it turns on its system licenses)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_addon(uow, tenant, addon, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     _show(data, as_json, f"add-ons of {tenant}: {', '.join(data.addons)}" + ("" if data.changed else " (unchanged)"))
@@ -147,7 +155,7 @@ def addon_remove(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = Non
     """Remove an add-on subscription."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.remove_addon(uow, tenant, addon, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     _show(data, as_json, f"add-ons of {tenant}: {', '.join(data.addons) or '-'}")
@@ -164,7 +172,7 @@ def system_add(
     """Turn on a system license for the whole tenant."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_system_license(uow, tenant, license_name, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     _show(data, as_json, f"{data.license} on" + ("" if data.changed else " (unchanged)"))
@@ -181,7 +189,7 @@ def system_remove(
     """Turn off a system license bought on its own."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.remove_system_license(uow, tenant, license_name, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     _show(data, as_json, f"{data.license} off")
@@ -199,7 +207,7 @@ def owner_add(
     """Add a partner license owner (upper case A-Z, 0-9)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_owner(uow, tenant, owner, description=description, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     _show(data, as_json, f"owner {data.owner} added to {tenant}")
@@ -227,7 +235,7 @@ def owner_license(
             description=description,
             at=change_at(at),
         )
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     _show(data, as_json, f"{data.license} ({data.type}) defined for {tenant}")
@@ -249,7 +257,7 @@ def seats_upgrade(
         data = service.upgrade_seats(
             uow, tenant, from_plan=from_plan, to_plan=to_plan, number=number, users=user or [], at=change_at(at)
         )
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     switched = ", ".join(data.switched) or "nobody"

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, err_console, print_json, table
-from lisens.cli.runtime import ChangeAt, Json, at_option, change_at, runtime, show_scheduled
+from lisens.cli.runtime import ChangeAt, Json, at_option, change_at, is_scheduled, runtime, show_scheduled
 from lisens.domain.errors import Code, InvalidInput
-from lisens.service import audit as audit_service
-from lisens.service import bulk as bulk_service
-from lisens.service import panel as panel_service
-from lisens.service import users as service
 from lisens.service.context import parse_time
-from lisens.service.results import AssignmentRead, BulkFailureRead, ScheduledRead
+
+if TYPE_CHECKING:
+    from lisens.service import audit as audit_service
+    from lisens.service import bulk as bulk_service
+    from lisens.service import panel as panel_service
+    from lisens.service import users as service
+    from lisens.service.results import AssignmentRead, BulkFailureRead
+else:
+    audit_service = lazy_module("lisens.service.audit")
+    bulk_service = lazy_module("lisens.service.bulk")
+    panel_service = lazy_module("lisens.service.panel")
+    service = lazy_module("lisens.service.users")
+
 
 user_app = typer.Typer(help="Users (associates) of a tenant.", no_args_is_help=True)
 
@@ -43,7 +52,7 @@ def user_add(
     """Add a user to a tenant."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_user(uow, tenant, user, user_type=user_type, can_log_in=can_log_in, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     if as_json:
@@ -88,7 +97,7 @@ def user_set(
     """Turn a user's login on or off (licenses stay assigned)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.set_can_log_in(uow, tenant, user, can_log_in, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     if as_json:
@@ -102,7 +111,7 @@ def user_retire(ctx: typer.Context, tenant: str, user: str, at: ChangeAt = None,
     """Retire a user: every license removed and login off, in one step."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.retire_user(uow, tenant, user, at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     if as_json:
@@ -147,7 +156,7 @@ def assign_command(
     """Assign plans and/or user licenses to a user (one transaction; a new plan replaces the old one)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.assign(uow, tenant, user, plans=plan or [], licenses=license_names or [], at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     if as_json:
@@ -170,7 +179,7 @@ def unassign_command(
     """Remove the user's plan and/or directly assigned licenses."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.unassign(uow, tenant, user, plan=plan, licenses=license_names or [], at=change_at(at))
-    if isinstance(data, ScheduledRead):
+    if is_scheduled(data):
         show_scheduled(data, as_json)
         return
     if as_json:
@@ -279,6 +288,8 @@ def bulk_assign_command(
             data = bulk_service.commit(uow, prepared, at=moment)
     except bulk_service.BulkFailed as failure:
         if not as_json:
+            from lisens.service.results import BulkFailureRead
+
             failed = [BulkFailureRead.model_validate(f) for f in failure.details["failed"]]
             _print_failed_rows(failed, "Failed rows (nothing was applied)")
         raise

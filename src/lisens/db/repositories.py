@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import bindparam, delete, event, func, insert, select
+from sqlalchemy import bindparam, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lisens.db.models import (
     AddonRow,
@@ -68,13 +69,25 @@ class TenantRepository:
 
     def lock(self, tenant_id: int) -> TenantRow:
         """The tenant row, locked until the transaction ends: changes to one tenant's licensing serialise."""
-        row = self.session.scalar(
-            select(TenantRow)
-            .where(TenantRow.id == tenant_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert row is not None
+        known = self.session.identity_map.get(self.session.identity_key(TenantRow, tenant_id))
+        if isinstance(known, TenantRow):
+            # Read as a plain row into the object this session holds (as populate_existing would): the
+            # lock is on the hot path of every change, and the ORM's loading costs more than the query.
+            self.session.flush()
+            found = self.session.connection().execute(_LOCK_TENANT, {"p_tenant_id": tenant_id}).first()
+            assert found is not None
+            for key, value in found._mapping.items():
+                set_committed_value(known, key, value)
+            row = known
+        else:
+            locked = self.session.scalar(
+                select(TenantRow)
+                .where(TenantRow.id == tenant_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            assert locked is not None
+            row = locked
         self.session.info.setdefault(LOCKED_TENANTS, set()).add(tenant_id)
         return row
 
@@ -128,6 +141,8 @@ class TenantRepository:
         return row
 
 
+_LOCK_TENANT = select(*TenantRow.__table__.columns).where(TenantRow.id == bindparam("p_tenant_id")).with_for_update()
+
 # The tenants whose row this session has locked (session.info key); the lock lasts until commit.
 LOCKED_TENANTS = "lisens_locked_tenants"
 # Per tenant, the time a vendor's correction in this session was stamped with (its entries say so).
@@ -136,6 +151,8 @@ CORRECTED_TENANTS = "lisens_corrected_tenants"
 STAMPED_TENANTS = "lisens_stamped_tenants"
 # Set while the vendor's scheduled changes are applied: their entries are not corrections.
 APPLYING_SCHEDULED = "lisens_applying_scheduled"
+# A user's plan written by `UserRepository.put_plan(defer=True)`, sent with the next log entry.
+DEFERRED_PLAN = "lisens_deferred_plan"
 # Tenant rows by name, as this transaction found them (names never change).
 TENANT_IDS = "lisens_tenant_ids"
 
@@ -148,6 +165,7 @@ def _locks_released(session: Session) -> None:
     session.info.pop(CORRECTED_TENANTS, None)
     session.info.pop(STAMPED_TENANTS, None)
     session.info.pop(TENANT_IDS, None)
+    session.info.pop(DEFERRED_PLAN, None)
 
 
 class PurchaseRepository:
@@ -354,6 +372,28 @@ class UserRepository:
             row.plan_key = plan_key
         self.session.flush()
 
+    def assignment_view(self, tenant_id: int, name: str, plan_key: str) -> AssignmentView | None:
+        """The user named `name` as assigning `plan_key` needs it, in one query: the user, the plan held,
+        how many licenses it holds directly, the seats of `plan_key` bought and how many users hold it."""
+        found = (
+            self.session.connection()
+            .execute(_ASSIGNMENT_VIEW, {"p_tenant_id": tenant_id, "p_name": name, "p_item": plan_key})
+            .first()
+        )
+        return None if found is None else AssignmentView(*found)
+
+    def put_plan(self, tenant_id: int, user_id: int, plan_key: str, *, replace: bool, defer: bool = False) -> None:
+        """Give the user `plan_key` in one statement: replacing the plan it holds, or as its first plan.
+        With `defer` on PostgreSQL, the statement goes out with the next `AuditRepository.add_entry`."""
+        params = {"p_tenant_id": tenant_id, "p_user_id": user_id, "p_plan_key": plan_key}
+        if defer and self.session.connection().dialect.name == "postgresql":
+            self.session.info[DEFERRED_PLAN] = (replace, params)
+        else:
+            self.session.connection().execute(_REPLACE_PLAN if replace else _FIRST_PLAN, params)
+        for held in [obj for obj in self.session.identity_map.values() if isinstance(obj, UserPlanRow)]:
+            if held.user_id == user_id:
+                self.session.expire(held)  # written past the ORM: read it again if asked
+
     def licenses(self, tenant_id: int, user_id: int) -> list[str]:
         query = select(UserLicenseRow.name).where(
             UserLicenseRow.tenant_id == tenant_id, UserLicenseRow.user_id == user_id
@@ -418,6 +458,49 @@ class UserRepository:
         return dict(self.session.execute(query).all())
 
 
+class AssignmentView(NamedTuple):
+    id: int
+    type: str
+    can_log_in: bool
+    retired: bool
+    plan_key: str | None
+    direct_licenses: int
+    seat_total: int | None
+    plan_holders: int
+
+
+_HOLDERS = aliased(UserPlanRow)
+# Built once: an assignment runs these under its tenant's lock, so they are plain Core statements
+# on the session's connection, compiled once per engine.
+_ASSIGNMENT_VIEW = (
+    select(
+        UserRow.id,
+        UserRow.type,
+        UserRow.can_log_in,
+        UserRow.retired,
+        UserPlanRow.plan_key,
+        select(func.count()).select_from(UserLicenseRow).where(UserLicenseRow.user_id == UserRow.id).scalar_subquery(),
+        select(SeatRow.number)
+        .where(SeatRow.tenant_id == bindparam("p_tenant_id"), SeatRow.item == bindparam("p_item"))
+        .scalar_subquery(),
+        select(func.count())
+        .select_from(_HOLDERS)
+        .where(_HOLDERS.tenant_id == bindparam("p_tenant_id"), _HOLDERS.plan_key == bindparam("p_item"))
+        .scalar_subquery(),
+    )
+    .outerjoin(UserPlanRow, UserPlanRow.user_id == UserRow.id)
+    .where(UserRow.tenant_id == bindparam("p_tenant_id"), UserRow.name == bindparam("p_name"))
+)
+_FIRST_PLAN = insert(UserPlanRow).values(
+    tenant_id=bindparam("p_tenant_id"), user_id=bindparam("p_user_id"), plan_key=bindparam("p_plan_key")
+)
+_REPLACE_PLAN = (
+    update(UserPlanRow)
+    .where(UserPlanRow.tenant_id == bindparam("p_tenant_id"), UserPlanRow.user_id == bindparam("p_user_id"))
+    .values(plan_key=bindparam("p_plan_key"))
+)
+
+
 # Entries whose `after` is a full snapshot: of a tenant's purchases, or of one user's licenses.
 TENANT_STATE_ACTIONS = (
     "tenant.create",
@@ -479,6 +562,68 @@ class AuditRepository:
         # of the tenant row with its version.
         tenant.log_seq, tenant.log_hash, tenant.log_at = row.seq, row.hash, moment
         return row
+
+    def add_entry(
+        self,
+        tenant: TenantRow,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        user_id: int | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> str:
+        """Append an entry to the locked tenant's log as `add` does, and bump the tenant's version, written
+        at once as plain statements: on PostgreSQL the entry and the tenant's new head in one statement,
+        on SQLite in two. The tenant row object is brought up to date; returns the entry's hash."""
+        self.session.flush()  # what the change wrote through the ORM goes first
+        _, moment, correction = self._head(tenant.id, at)
+        entry = Entry(
+            seq=tenant.log_seq + 1,
+            at=moment,
+            actor=actor,
+            action=action,
+            subject=subject,
+            user_id=user_id,
+            before=before,
+            after=after,
+            correction=correction,
+            prev_hash=tenant.log_hash or GENESIS,
+        )
+        digest = entry_hash(entry)
+        params = {
+            "p_tenant_id": tenant.id,
+            "p_seq": entry.seq,
+            "p_prev_hash": entry.prev_hash,
+            "p_hash": digest,
+            "p_at": moment,
+            "p_actor": actor,
+            "p_action": action,
+            "p_subject": subject,
+            "p_user_id": user_id,
+            "p_before": before,
+            "p_after": after,
+            "p_correction": correction,
+            "p_version": tenant.version + 1,
+        }
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            deferred = self.session.info.pop(DEFERRED_PLAN, None)
+            if deferred is None:
+                connection.execute(_ENTRY_AND_HEAD, params)
+            else:
+                replace, plan = deferred
+                statement = _REPLACED_PLAN_ENTRY_AND_HEAD if replace else _FIRST_PLAN_ENTRY_AND_HEAD
+                connection.execute(statement, {**params, **plan})
+        else:
+            connection.execute(_ENTRY, params)
+            connection.execute(_HEAD, params)
+        for key, value in (("log_seq", entry.seq), ("log_hash", digest), ("log_at", moment)):
+            set_committed_value(tenant, key, value)
+        set_committed_value(tenant, "version", params["p_version"])
+        return digest
 
     def _head(self, tenant_id: int, at: datetime, correction: bool = False) -> tuple[TenantRow, datetime, bool]:
         """The tenant's locked row, the entry's time in UTC, and whether it is a vendor's correction.
@@ -718,6 +863,36 @@ class AuditRepository:
             .limit(1)
         )
         return self.session.scalar(query)
+
+
+_ENTRY = insert(AuditRow).values(
+    tenant_id=bindparam("p_tenant_id"),
+    seq=bindparam("p_seq"),
+    prev_hash=bindparam("p_prev_hash"),
+    hash=bindparam("p_hash"),
+    at=bindparam("p_at"),
+    actor=bindparam("p_actor"),
+    action=bindparam("p_action"),
+    subject=bindparam("p_subject"),
+    user_id=bindparam("p_user_id"),
+    before=bindparam("p_before"),
+    after=bindparam("p_after"),
+    correction=bindparam("p_correction"),
+)
+_HEAD = (
+    update(TenantRow)
+    .where(TenantRow.id == bindparam("p_tenant_id"))
+    .values(
+        version=bindparam("p_version"),
+        log_seq=bindparam("p_seq"),
+        log_hash=bindparam("p_hash"),
+        log_at=bindparam("p_at"),
+    )
+)
+_ENTRY_AND_HEAD = _HEAD.add_cte(_ENTRY.cte("entry"))
+# An assignment's plan, its log entry and the tenant's new head, one statement (PostgreSQL).
+_FIRST_PLAN_ENTRY_AND_HEAD = _HEAD.add_cte(_FIRST_PLAN.cte("plan")).add_cte(_ENTRY.cte("entry"))
+_REPLACED_PLAN_ENTRY_AND_HEAD = _HEAD.add_cte(_REPLACE_PLAN.cte("plan")).add_cte(_ENTRY.cte("entry"))
 
 
 class SubscriptionRepository:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lisens.catalog.loader import load_catalog
 from lisens.domain.errors import Code, InvalidInput
 from lisens.domain.model import Catalog
 from lisens.domain.times import require_time, utc
@@ -37,6 +36,8 @@ class Context:
     may_correct: bool = False
 
     def catalog(self, generation: str) -> Catalog:
+        from lisens.catalog.loader import load_catalog  # a command that reads no catalog does not import it
+
         return load_catalog(generation, self.catalog_dir)
 
     def now(self) -> datetime:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from lisens.catalog.views import decision_view, grant_view
 from lisens.db.models import UserRow
-from lisens.db.repositories import AuditRepository, UserRepository
+from lisens.db.repositories import AuditRepository, TenantRepository, UserRepository
 from lisens.domain.decide import Decider, Term, decide, held
 from lisens.domain.engine import Decision, Resolution, combine, require_plan
 from lisens.domain.errors import (
@@ -18,6 +18,7 @@ from lisens.domain.errors import (
     Code,
     InvalidCombination,
     InvalidInput,
+    LisensError,
     NotAssignable,
     NotAssigned,
     PrerequisiteMissing,
@@ -44,7 +45,14 @@ from lisens.service.results import (
     UserSummaryRead,
 )
 from lisens.service.scheduling import applied, schedulable
-from lisens.service.state import LicenseInfo, TenantState, load_state, require_user, resolve_user
+from lisens.service.state import (
+    LicenseInfo,
+    TenantState,
+    load_state,
+    require_tenant_row,
+    require_user,
+    resolve_user,
+)
 
 if TYPE_CHECKING:  # the cache resolves users through this module
     from lisens.service.cache import EffectiveLicenseCache
@@ -219,7 +227,10 @@ def _require_prerequisites(ctx: Context, state: TenantState, user: UserRow, *, r
 
 
 def _take_seat(state: TenantState, *, item: str, label: str, in_use: int) -> None:
-    total = state.seat_total(item)
+    _require_seat(item=item, label=label, total=state.seat_total(item), in_use=in_use)
+
+
+def _require_seat(*, item: str, label: str, total: int, in_use: int) -> None:
     if not SeatCount(total, in_use).can_take():
         raise SeatLimitReached(
             f"no free seat of {label}: {in_use} in use of {total}",
@@ -249,6 +260,10 @@ def assign(
     """Assign a plan (several plans: their combined plan) and/or user licenses, in one transaction."""
     if not plans and not licenses:
         raise InvalidInput("nothing to assign: give plans or licenses", code=Code.NOTHING_TO_ASSIGN)
+    if not licenses:
+        done = _assign_plan(ctx, tenant, user_name, plans, at)
+        if done is not None:
+            return done
     state = load_state(ctx, tenant, lock=True)
     at = change_time(ctx, state.row, at)
     user = require_user(ctx, state, user_name)
@@ -288,6 +303,71 @@ def assign(
         held.add(info.full_name)
     _require_prerequisites(ctx, state, user)
     after = _record(ctx, state, user, at=at, action="assign", subject=",".join([*plans, *licenses]), before=before)
+    return AssignmentRead(
+        user=user_name,
+        before=UserStateRead.model_validate(before),
+        after=UserStateRead.model_validate(after),
+        changed=before != after,
+    )
+
+
+def _assign_plan(
+    ctx: Context, tenant: str, user_name: str, keys: Sequence[str], at: datetime | None
+) -> AssignmentRead | None:
+    """The common assignment: a plan to a user who holds no license directly, outside CRM Suite.
+
+    The same checks, answers and log entry as the general path below, in four statements under the
+    tenant's lock (the lock; the user, its plan and the plan's seats in one query; the plan; the log
+    entry with the tenant's new head and version) instead of loading the tenant's whole state. None
+    when the general path must decide; it is called in the same transaction and answers the same.
+    """
+    ctx.session.flush()
+    row = require_tenant_row(ctx, tenant)
+    generation = row.generation
+    catalog = ctx.catalog(generation)
+    if catalog.tenant_plan:
+        return None
+    try:
+        plan = require_plan(catalog, keys[0]) if len(keys) == 1 else combine(catalog, keys)
+    except LisensError:
+        return None  # refused by the general path, after the checks that come first there
+    locked = TenantRepository(ctx.session).lock(row.id)
+    if locked.generation != generation:
+        return None
+    at = change_time(ctx, locked, at)
+    users = UserRepository(ctx.session)
+    view = users.assignment_view(locked.id, user_name, plan.key)
+    if view is None or view.retired or view.direct_licenses:
+        return None
+    before: dict[str, Any] = {
+        "plan": view.plan_key,
+        "licenses": [],
+        "type": view.type,
+        "can_log_in": view.can_log_in,
+        "retired": view.retired,
+    }
+    user = UserRow(id=view.id, name=user_name, type=view.type)
+    _check_user_type(f"plan {plan.key}", catalog.licenses[plan.plan_license].allowed_user_types, user)
+    if plan.key != view.plan_key:
+        if not plan.unrestricted:
+            _require_seat(
+                item=plan.key,
+                label=f"plan {plan.key} ({plan.plan_license})",
+                total=view.seat_total or 0,
+                in_use=view.plan_holders,
+            )
+        users.put_plan(locked.id, view.id, plan.key, replace=view.plan_key is not None, defer=True)
+    after = {**before, "plan": plan.key, "licenses": []}
+    AuditRepository(ctx.session).add_entry(
+        locked,
+        at=utc(at),
+        actor=ctx.actor,
+        action="assign",
+        subject=",".join(keys),
+        user_id=view.id,
+        before=before,
+        after=after,
+    )
     return AssignmentRead(
         user=user_name,
         before=UserStateRead.model_validate(before),
