@@ -12,7 +12,8 @@ import uvicorn
 
 from lisens.api.observability import configure_logging
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import Json, runtime
+from lisens.cli.runtime import Json, Runtime, runtime
+from lisens.cli.webhooks import start_worker
 from lisens.service import demo, tokens
 
 token_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
@@ -51,6 +52,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
     with_demo: Annotated[bool, typer.Option("--demo", help="Create a demo tenant and print tokens for it.")] = False,
+    with_worker: Annotated[
+        bool, typer.Option("--worker", help="Also run a worker (webhooks, renewals) in this process.")
+    ] = False,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs) on the configured database."""
     rt = runtime(ctx)
@@ -74,6 +78,15 @@ def serve(
     if rt.settings.catalog_dir is not None:
         os.environ["LISENS_CATALOG_DIR"] = str(rt.settings.catalog_dir)
     configure_supervisor_logging()
+    worker = start_worker(rt) if with_worker else None
+    try:
+        _run_uvicorn(rt, host, port, workers)
+    finally:
+        if worker is not None:
+            worker.stopped.set()
+
+
+def _run_uvicorn(rt: Runtime, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "lisens.api.app:app_from_environment",
         factory=True,
