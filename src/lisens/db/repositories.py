@@ -1049,8 +1049,7 @@ def _insert_new(session: Session, model: type[Any], values: Sequence[Mapping[str
         statement: Any = postgresql.insert(model).values(list(values)).on_conflict_do_nothing()
     else:
         statement = sqlite.insert(model).values(list(values)).on_conflict_do_nothing()
-    result = session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return len(session.execute(statement.returning(model.id)).all())
 
 
 LICENSE_STATUS_ACTIONS = ("license.warning", "license.grace", "license.expire", "subscription.renew")
