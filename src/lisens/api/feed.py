@@ -27,7 +27,10 @@ router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
 Document = dict[str, Any]
 STREAM: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {}}, "description": "With `Accept: text/event-stream`: SSE"}
+    200: {
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "With `Accept: text/event-stream`: Server-Sent Events",
+    }
 }
 After = Annotated[int, Query(ge=0, le=2**62, description="Events after this cursor (a `cursor` read before)")]
 Limit = Annotated[int, Query(ge=1, le=events.MAX_PAGE, description="Events per page")]

@@ -1201,20 +1201,32 @@ class WebhookRepository:
         self.session.flush()
         return row
 
-    def due_deliveries(self, *, now: datetime, limit: int) -> Sequence[DeliveryRow]:
-        """Pending deliveries whose time has come and whose lease (a worker sending it) has run out, locked."""
+    def streams_with_pending(self, *, limit: int) -> Sequence[WebhookStreamRow]:
+        """Streams of enabled endpoints with pending deliveries, locked while claiming (others skip them)."""
+        pending = exists().where(
+            DeliveryRow.webhook_id == WebhookStreamRow.webhook_id,
+            DeliveryRow.tenant_id == WebhookStreamRow.tenant_id,
+            DeliveryRow.state == "pending",
+        )
+        query = (
+            select(WebhookStreamRow)
+            .join(WebhookRow, WebhookRow.id == WebhookStreamRow.webhook_id)
+            .where(WebhookRow.enabled.is_(True), pending)
+            .order_by(WebhookStreamRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=WebhookStreamRow)
+        )
+        return self.session.scalars(query).all()
+
+    def pending(self, webhook_id: int, tenant_id: int, *, limit: int) -> Sequence[DeliveryRow]:
+        """A stream's pending deliveries in sequence order."""
         query = (
             select(DeliveryRow)
-            .join(WebhookRow, WebhookRow.id == DeliveryRow.webhook_id)
             .where(
-                DeliveryRow.state == "pending",
-                WebhookRow.enabled.is_(True),
-                DeliveryRow.next_attempt_at <= now,
-                or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now),
+                DeliveryRow.webhook_id == webhook_id, DeliveryRow.tenant_id == tenant_id, DeliveryRow.state == "pending"
             )
-            .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+            .order_by(DeliveryRow.seq, DeliveryRow.id)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=DeliveryRow)
         )
         return self.session.scalars(query).all()
 

@@ -37,6 +37,7 @@ from lisens.service.state import require_tenant_row
 LEASE = timedelta(seconds=60)  # how long a claimed delivery is a worker's before another may send it
 TIMEOUT = 10.0  # seconds to wait for an endpoint's answer
 ENTRIES_PER_LOOK = 200
+BATCH = 50  # deliveries of one stream made, claimed and sent in one round
 
 Unit = Callable[[], AbstractContextManager[Context]]
 
@@ -255,7 +256,8 @@ def http_sender(job: Job, now: datetime) -> Outcome:
 
 
 def materialize(ctx: Context, *, limit: int = 100) -> int:
-    """Turn the next wanted entry of every stream without an open delivery into a delivery."""
+    """Turn the next wanted entries (up to `BATCH`) of every stream without an open delivery into
+    deliveries, in sequence order."""
     repo = WebhookRepository(ctx.session)
     audit = AuditRepository(ctx.session)
     repo.ensure_streams()
@@ -263,59 +265,82 @@ def materialize(ctx: Context, *, limit: int = 100) -> int:
     now = ctx.now()
     for stream in repo.lagging_streams(limit=limit):
         if repo.has_open(stream.webhook_id, stream.tenant_id):
-            continue  # another worker made one after this one looked
+            continue  # another worker made them after this one looked
         hook = repo.get(None, stream.webhook_id)
         assert hook is not None
-        entries = audit.entries(stream.tenant_id, after_seq=stream.position, limit=ENTRIES_PER_LOOK)
-        for entry in entries:
+        batch = 0
+        for entry in audit.entries(stream.tenant_id, after_seq=stream.position, limit=ENTRIES_PER_LOOK):
             stream.position = entry.seq
             type_ = event_type(entry.action)
-            if wanted(hook.event_types, type_):
-                repo.add_delivery(
-                    DeliveryRow(
-                        webhook_id=hook.id,
-                        tenant_id=stream.tenant_id,
-                        seq=entry.seq,
-                        event_type=type_,
-                        message_id=message_id(hook.id, stream.tenant_id, entry.seq),
-                        state="pending",
-                        attempts=0,
-                        created_at=now,
-                        next_attempt_at=now,
-                        last_error="",
-                        replay=repo.sent_before(hook.id, stream.tenant_id, entry.seq),
-                    )
+            if not wanted(hook.event_types, type_):
+                continue
+            repo.add_delivery(
+                DeliveryRow(
+                    webhook_id=hook.id,
+                    tenant_id=stream.tenant_id,
+                    seq=entry.seq,
+                    event_type=type_,
+                    message_id=message_id(hook.id, stream.tenant_id, entry.seq),
+                    state="pending",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                    last_error="",
+                    replay=repo.sent_before(hook.id, stream.tenant_id, entry.seq),
                 )
-                made += 1
+            )
+            made += 1
+            batch += 1
+            if batch == BATCH:
                 break
     ctx.session.flush()
     return made
 
 
-def claim(ctx: Context, *, limit: int = 20, lease: timedelta = LEASE) -> list[Job]:
-    """Claim the due deliveries: each leased to this worker, its attempt counted, its body built."""
+def claim(ctx: Context, *, limit: int = 20, lease: timedelta = LEASE) -> list[list[Job]]:
+    """Claim due deliveries, per stream a run of consecutive ones from its first pending delivery (sent in
+    that order): each leased to this worker, its attempt counted, its body built."""
     repo = WebhookRepository(ctx.session)
     now = ctx.now()
-    jobs: list[Job] = []
-    for delivery in repo.due_deliveries(now=now, limit=limit):
-        hook = repo.get(None, delivery.webhook_id)
-        tenant = _tenant_name(ctx, delivery.tenant_id)
-        entries = AuditRepository(ctx.session).entries(delivery.tenant_id, after_seq=delivery.seq - 1, limit=1)
-        if hook is None or tenant is None or not entries:
-            delivery.state, delivery.done_at, delivery.last_error = "dead", now, "the event is gone"
-            continue
-        if delivery.lease_until is not None:
-            delivery.last_error = "the worker sending it stopped before an answer was recorded"
-        delivery.attempts += 1
-        delivery.lease_until = now + lease
-        delivery.first_attempt_at = delivery.first_attempt_at or now
-        delivery.last_attempt_at = now
-        entry = entries[0]
-        names = EventRepository(ctx.session).user_names(delivery.tenant_id, [entry.user_id] if entry.user_id else [])
-        body = payload(event_of(entry, tenant, names))
-        jobs.append(Job(delivery.id, delivery.attempts, hook.url, hook.secret, delivery.message_id, body))
+    runs: list[list[Job]] = []
+    for stream in repo.streams_with_pending(limit=limit):
+        hook = repo.get(None, stream.webhook_id)
+        tenant = _tenant_name(ctx, stream.tenant_id)
+        run: list[Job] = []
+        for delivery in repo.pending(stream.webhook_id, stream.tenant_id, limit=BATCH):
+            leased = delivery.lease_until is not None and utc(delivery.lease_until) > now
+            if leased or utc(delivery.next_attempt_at) > now:
+                break  # the stream waits for its first pending delivery
+            entries = AuditRepository(ctx.session).entries(stream.tenant_id, after_seq=delivery.seq - 1, limit=1)
+            if hook is None or tenant is None or not entries:
+                delivery.state, delivery.done_at, delivery.last_error = "dead", now, "the event is gone"
+                continue
+            if delivery.lease_until is not None:
+                delivery.last_error = "the worker sending it stopped before an answer was recorded"
+            delivery.attempts += 1
+            delivery.lease_until = now + lease
+            delivery.first_attempt_at = delivery.first_attempt_at or now
+            delivery.last_attempt_at = now
+            entry = entries[0]
+            names = EventRepository(ctx.session).user_names(stream.tenant_id, [entry.user_id] if entry.user_id else [])
+            body = payload(event_of(entry, tenant, names))
+            run.append(Job(delivery.id, delivery.attempts, hook.url, hook.secret, delivery.message_id, body))
+        if run:
+            runs.append(run)
     ctx.session.flush()
-    return jobs
+    return runs
+
+
+def release(ctx: Context, job: Job) -> None:
+    """Give back a claimed delivery that was not sent (an earlier one of its stream failed)."""
+    delivery = WebhookRepository(ctx.session).delivery(job.delivery_id)
+    if delivery is None or delivery.state != "pending" or delivery.attempts != job.attempts:
+        return
+    delivery.attempts -= 1
+    delivery.lease_until = None
+    if delivery.attempts == 0:
+        delivery.first_attempt_at = delivery.last_attempt_at = None
+    ctx.session.flush()
 
 
 def record(ctx: Context, job: Job, outcome: Outcome) -> str:
@@ -340,15 +365,25 @@ def record(ctx: Context, job: Job, outcome: Outcome) -> str:
 
 
 def deliver_once(unit: Unit, sender: Sender, *, lease: timedelta = LEASE, limit: int = 20) -> int:
-    """One round: make deliveries from the logs, claim the due ones, send them, record the outcomes.
-    Returns the number of attempts made."""
+    """One round: make deliveries from the logs, claim the due ones, send each stream's in order (stopping
+    at its first failure), record the outcomes. Returns the number of attempts made."""
     with unit() as ctx:
         materialize(ctx)
     with unit() as ctx:
-        jobs = claim(ctx, limit=limit, lease=lease)
+        runs = claim(ctx, limit=limit, lease=lease)
         clock = ctx.clock
-    for job in jobs:
-        outcome = sender(job, utc(clock()))
+    attempts = 0
+    for run in runs:
+        outcomes: list[tuple[Job, Outcome]] = []
+        for job in run:
+            outcome = sender(job, utc(clock()))
+            outcomes.append((job, outcome))
+            attempts += 1
+            if not outcome.ok:
+                break
         with unit() as ctx:
-            record(ctx, job, outcome)
-    return len(jobs)
+            for job, outcome in outcomes:
+                record(ctx, job, outcome)
+            for job in run[len(outcomes) :]:
+                release(ctx, job)
+    return attempts
