@@ -66,6 +66,7 @@ def victim_path(api: Api, path: str) -> str:
         "satelliteId": "1",
         "metric": "projects",
         "change_id": "1",
+        "webhook_id": "1",
     }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)

@@ -361,6 +361,44 @@ SUCCESSES: list[tuple[str, str, dict[str, Any], dict[str, Any], Any]] = [
     ("POST", "/v1/tokens", {}, {}, ADMIN_TOKEN_BODY),
     ("GET", "/v1/tokens", {}, {"limit": 2}, None),
     ("DELETE", "/v1/tokens/{token_id}", {"token_id": "{token}"}, {}, None),
+    ("GET", "/v1/tenants/{tenant}/events", {"tenant": "conform"}, {"limit": 3}, None),
+    ("GET", "/v1/events", {}, {"limit": 3}, None),
+    ("POST", "/v1/webhooks", {}, {}, {"url": "https://example.com/all", "event_types": ["user.*"]}),
+    ("GET", "/v1/webhooks", {}, {}, None),
+    ("PATCH", "/v1/webhooks/{webhook_id}", {"webhook_id": "{webhook}"}, {}, {"enabled": False}),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries", {"webhook_id": "{webhook}"}, {}, None),
+    ("POST", "/v1/webhooks/{webhook_id}/replay", {"webhook_id": "{webhook}"}, {}, {"from": 1}),
+    ("DELETE", "/v1/webhooks/{webhook_id}", {"webhook_id": "{webhook}"}, {}, None),
+    ("POST", "/v1/tenants/{tenant}/webhooks", {"tenant": "conform"}, {}, {"url": "https://example.com/conform"}),
+    ("GET", "/v1/tenants/{tenant}/webhooks", {"tenant": "conform"}, {}, None),
+    (
+        "PATCH",
+        "/v1/tenants/{tenant}/webhooks/{webhook_id}",
+        {"tenant": "conform", "webhook_id": "{webhook}"},
+        {},
+        {"enabled": True},
+    ),
+    (
+        "GET",
+        "/v1/tenants/{tenant}/webhooks/{webhook_id}/deliveries",
+        {"tenant": "conform", "webhook_id": "{webhook}"},
+        {},
+        None,
+    ),
+    (
+        "POST",
+        "/v1/tenants/{tenant}/webhooks/{webhook_id}/replay",
+        {"tenant": "conform", "webhook_id": "{webhook}"},
+        {},
+        {"from": 1},
+    ),
+    (
+        "DELETE",
+        "/v1/tenants/{tenant}/webhooks/{webhook_id}",
+        {"tenant": "conform", "webhook_id": "{webhook}"},
+        {},
+        None,
+    ),
 ]
 
 
@@ -395,6 +433,8 @@ def test_every_v1_operation_answers_a_real_success_that_conforms_to_its_schema(c
             made["package"] = answer
         elif template == "/v1/tokens" and method == "POST":
             made["token"] = answer["info"]["id"]
+        elif template.endswith("/webhooks") and method == "POST":
+            made["webhook"] = answer["id"]
         elif isinstance(answer, dict) and "scheduled" in answer and "id" in answer["scheduled"]:
             made["scheduled"] = answer["scheduled"]["id"]
     documented = {(method, path) for method, path in OPERATIONS if path.startswith("/v1/")}

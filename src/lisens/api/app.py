@@ -17,7 +17,8 @@ from starlette.staticfiles import StaticFiles
 from lisens import __version__
 from lisens.admin import views as admin_views
 from lisens.admin.sessions import PanelSessions
-from lisens.api import agent, compat, problems, v1
+from lisens.api import agent, compat, feed, problems, v1
+from lisens.api.idempotency import Idempotency
 from lisens.api.inputs import InputGuard
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.api.responses import ReadinessRead
@@ -67,6 +68,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
     app.state.metrics = metrics
     problems.install(app)
     app.include_router(v1.router)
+    app.include_router(feed.router)
     for prefix in ("", *([settings.compat_prefix] if settings.compat_prefix else [])):
         app.include_router(compat.router, prefix=prefix)
         app.include_router(agent.router, prefix=prefix)
@@ -107,6 +109,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
             return panel_sessions.shared_secret(ctx, at=clock())
 
     # Middleware added first runs innermost: the body limit and the request log come before the input guard.
+    app.add_middleware(Idempotency)
     app.add_middleware(InputGuard)
     app.add_middleware(PanelSessions, secret=panel_secret, always_secure=settings.secure_cookies)
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body=MAX_BODY)

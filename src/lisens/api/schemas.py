@@ -255,3 +255,18 @@ class LogVerificationRead(BaseModel):
     entries: int
     head: int = Field(description="The sequence number of the last entry, as recorded apart from the entries")
     broken: ChainBreakRead | None
+
+
+class WebhookCreate(Body):
+    url: str = Field(min_length=1, max_length=2000)
+    event_types: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(default=[], max_length=100)
+    description: str = Field(default="", max_length=254)
+
+
+class WebhookChange(Body):
+    enabled: bool
+
+
+class WebhookReplay(Body):
+    from_seq: int = Field(alias="from", ge=1, le=2**31 - 1)
+    tenant: str | None = Field(default=None, max_length=100, description="Vendor's webhook: only this tenant")

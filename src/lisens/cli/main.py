@@ -7,7 +7,19 @@ import sys
 import typer
 
 from lisens import __version__
-from lisens.cli import billing, catalog, extrainfo, fencing, moves, packages, schedule, server, tenants, users
+from lisens.cli import (
+    billing,
+    catalog,
+    extrainfo,
+    fencing,
+    moves,
+    packages,
+    schedule,
+    server,
+    tenants,
+    users,
+    webhooks,
+)
 from lisens.cli.output import report_error
 from lisens.cli.runtime import Runtime
 from lisens.domain.errors import LisensError
@@ -72,6 +84,8 @@ def build_app(clock: Clock = system_clock) -> typer.Typer:
     app.add_typer(fencing.plan_app, name="plan")
     app.command("fencing")(fencing.fencing_command)
     app.add_typer(server.token_app, name="token")
+    app.add_typer(webhooks.app, name="webhook")
+    app.command("worker")(webhooks.worker_command)
     return app
 
 

@@ -12,13 +12,14 @@ import typer
 
 from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import Json, runtime
+from lisens.cli.runtime import Json, Runtime, runtime
 
 if TYPE_CHECKING:
     import uvicorn
 
     from lisens import signing
     from lisens.api import observability
+    from lisens.cli import webhooks as webhooks_cli
     from lisens.service import demo, tokens
 else:
     uvicorn = lazy_module("uvicorn")
@@ -26,6 +27,7 @@ else:
     demo = lazy_module("lisens.service.demo")
     tokens = lazy_module("lisens.service.tokens")
     signing = lazy_module("lisens.signing")
+    webhooks_cli = lazy_module("lisens.cli.webhooks")
 
 
 token_app = typer.Typer(help="API bearer tokens: create (shown once), list, revoke.", no_args_is_help=True)
@@ -82,6 +84,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
     with_demo: Annotated[bool, typer.Option("--demo", help="Create a demo tenant and print tokens for it.")] = False,
+    with_worker: Annotated[
+        bool, typer.Option("--worker", help="Also run a worker (webhooks, renewals) in this process.")
+    ] = False,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs) on the configured database."""
     rt = runtime(ctx)
@@ -112,6 +117,15 @@ def serve(
     if rt.settings.catalog_dir is not None:
         os.environ["LISENS_CATALOG_DIR"] = str(rt.settings.catalog_dir)
     configure_supervisor_logging()
+    worker = webhooks_cli.start_worker(rt) if with_worker else None
+    try:
+        _run_uvicorn(rt, host, port, workers)
+    finally:
+        if worker is not None:
+            worker.stopped.set()
+
+
+def _run_uvicorn(rt: Runtime, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "lisens.api.app:app_from_environment",
         factory=True,

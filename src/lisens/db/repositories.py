@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import bindparam, delete, event, func, insert, select, update
+from sqlalchemy import bindparam, delete, event, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -14,7 +14,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from lisens.db.models import (
     AddonRow,
     AuditRow,
+    DeliveryRow,
     GenerationMoveRow,
+    IdempotencyRow,
     InvoiceRow,
     OwnerRow,
     PanelSessionRow,
@@ -33,6 +35,8 @@ from lisens.db.models import (
     UserPlanRow,
     UserRow,
     VendorLogRow,
+    WebhookRow,
+    WebhookStreamRow,
 )
 from lisens.domain.auditchain import GENESIS, Entry, entry_hash
 from lisens.domain.errors import ChangeBeforeHistory
@@ -1205,3 +1209,269 @@ class GenerationMoveRepository:
         rows = [{"tenant_id": tenant_id, "user_id": user_id, "name": name} for user_id, name in pairs]
         if rows:
             self.session.execute(insert(UserLicenseRow), rows)
+
+
+# ---------------------------------------------------------------- the change feed
+
+
+def _insert_new(session: Session, model: type[Any], values: Sequence[Mapping[str, Any]]) -> int:
+    """Insert rows, leaving out those whose unique key exists already (two workers may race to add one)."""
+    if not values:
+        return 0
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if session.get_bind().dialect.name == "postgresql":
+        statement: Any = postgresql.insert(model).values(list(values)).on_conflict_do_nothing()
+    else:
+        statement = sqlite.insert(model).values(list(values)).on_conflict_do_nothing()
+    return len(session.execute(statement.returning(model.id)).all())
+
+
+LICENSE_STATUS_ACTIONS = ("license.warning", "license.grace", "license.expire", "subscription.renew")
+
+
+class EventRepository:
+    """The logs read as a feed: one tenant's by sequence number, every tenant's by entry id."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def all_entries(self, *, after_id: int, limit: int) -> Sequence[tuple[AuditRow, str]]:
+        query = (
+            select(AuditRow, TenantRow.name)
+            .join(TenantRow, TenantRow.id == AuditRow.tenant_id)
+            .where(AuditRow.id > after_id)
+            .order_by(AuditRow.id)
+            .limit(limit)
+        )
+        return [(row, name) for row, name in self.session.execute(query).all()]
+
+    def user_names(self, tenant_id: int, user_ids: Iterable[int]) -> dict[int, str]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        query = select(UserRow.id, UserRow.name).where(UserRow.tenant_id == tenant_id, UserRow.id.in_(ids))
+        return {int(user_id): str(name) for user_id, name in self.session.execute(query).all()}
+
+    def subscribed(self) -> list[tuple[int, str]]:
+        """Every tenant with a subscription, by name."""
+        query = (
+            select(TenantRow.id, TenantRow.name)
+            .join(SubscriptionRow, SubscriptionRow.tenant_id == TenantRow.id)
+            .order_by(TenantRow.name)
+        )
+        return [(tenant_id, name) for tenant_id, name in self.session.execute(query).all()]
+
+    def last_status_entry(self, tenant_id: int) -> str | None:
+        """The action of the tenant's last license-status entry (or renewal), if any."""
+        query = (
+            select(AuditRow.action)
+            .where(AuditRow.tenant_id == tenant_id, AuditRow.action.in_(LICENSE_STATUS_ACTIONS))
+            .order_by(AuditRow.seq.desc())
+            .limit(1)
+        )
+        return self.session.scalar(query)
+
+
+class WebhookRepository:
+    """Endpoints, how far each has taken each tenant's log, and their deliveries (the queue)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tenant_id: int | None, row: WebhookRow) -> WebhookRow:
+        row.tenant_id = tenant_id
+        self.session.add(row)
+        self.session.flush()
+        # An endpoint starts at the present: it receives what happens from now on (replay reaches back).
+        scope = select(TenantRow.id, TenantRow.log_seq)
+        if tenant_id is not None:
+            scope = scope.where(TenantRow.id == tenant_id)
+        _insert_new(
+            self.session,
+            WebhookStreamRow,
+            [
+                {"webhook_id": row.id, "tenant_id": tid, "position": seq}
+                for tid, seq in self.session.execute(scope).all()
+            ],
+        )
+        return row
+
+    def get(self, tenant_id: int | None, webhook_id: int) -> WebhookRow | None:
+        row = self.session.get(WebhookRow, webhook_id)
+        if row is None or (tenant_id is not None and row.tenant_id != tenant_id):
+            return None
+        return row
+
+    def listed(self, tenant_id: int | None) -> Sequence[WebhookRow]:
+        """A tenant's own endpoints, or (None) every endpoint."""
+        query = select(WebhookRow).order_by(WebhookRow.id)
+        if tenant_id is not None:
+            query = query.where(WebhookRow.tenant_id == tenant_id)
+        return self.session.scalars(query).all()
+
+    def remove(self, row: WebhookRow) -> None:
+        self.session.execute(delete(DeliveryRow).where(DeliveryRow.webhook_id == row.id))
+        self.session.execute(delete(WebhookStreamRow).where(WebhookStreamRow.webhook_id == row.id))
+        self.session.delete(row)
+        self.session.flush()
+
+    def ensure_streams(self) -> int:
+        """A stream for every enabled endpoint and tenant it covers (a tenant created after a vendor's
+        endpoint starts at its first entry)."""
+        pairs = self.session.execute(
+            select(WebhookRow.id, TenantRow.id)
+            .join(TenantRow, or_(WebhookRow.tenant_id.is_(None), WebhookRow.tenant_id == TenantRow.id))
+            .where(
+                WebhookRow.enabled.is_(True),
+                ~exists().where(
+                    WebhookStreamRow.webhook_id == WebhookRow.id, WebhookStreamRow.tenant_id == TenantRow.id
+                ),
+            )
+        ).all()
+        return _insert_new(
+            self.session,
+            WebhookStreamRow,
+            [{"webhook_id": hook, "tenant_id": tenant, "position": 0} for hook, tenant in pairs],
+        )
+
+    def streams(self, webhook_id: int, tenant_id: int | None = None) -> Sequence[WebhookStreamRow]:
+        query = select(WebhookStreamRow).where(WebhookStreamRow.webhook_id == webhook_id)
+        if tenant_id is not None:
+            query = query.where(WebhookStreamRow.tenant_id == tenant_id)
+        return self.session.scalars(query.order_by(WebhookStreamRow.tenant_id)).all()
+
+    def lagging_streams(self, *, limit: int) -> Sequence[WebhookStreamRow]:
+        """Streams behind their tenant's log with no open delivery, locked (others skip them on PostgreSQL)."""
+        open_delivery = exists().where(
+            DeliveryRow.webhook_id == WebhookStreamRow.webhook_id,
+            DeliveryRow.tenant_id == WebhookStreamRow.tenant_id,
+            DeliveryRow.state == "pending",
+        )
+        query = (
+            select(WebhookStreamRow)
+            .join(TenantRow, TenantRow.id == WebhookStreamRow.tenant_id)
+            .join(WebhookRow, WebhookRow.id == WebhookStreamRow.webhook_id)
+            .where(WebhookRow.enabled.is_(True), TenantRow.log_seq > WebhookStreamRow.position, ~open_delivery)
+            .order_by(WebhookStreamRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=WebhookStreamRow)
+        )
+        return self.session.scalars(query).all()
+
+    def has_open(self, webhook_id: int, tenant_id: int) -> bool:
+        query = select(DeliveryRow.id).where(
+            DeliveryRow.webhook_id == webhook_id, DeliveryRow.tenant_id == tenant_id, DeliveryRow.state == "pending"
+        )
+        return self.session.scalar(query.limit(1)) is not None
+
+    def sent_before(self, webhook_id: int, tenant_id: int, seq: int) -> bool:
+        query = select(DeliveryRow.id).where(
+            DeliveryRow.webhook_id == webhook_id, DeliveryRow.tenant_id == tenant_id, DeliveryRow.seq == seq
+        )
+        return self.session.scalar(query.limit(1)) is not None
+
+    def add_delivery(self, row: DeliveryRow) -> DeliveryRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def streams_with_pending(self, *, limit: int) -> Sequence[WebhookStreamRow]:
+        """Streams of enabled endpoints with pending deliveries, locked while claiming (others skip them)."""
+        pending = exists().where(
+            DeliveryRow.webhook_id == WebhookStreamRow.webhook_id,
+            DeliveryRow.tenant_id == WebhookStreamRow.tenant_id,
+            DeliveryRow.state == "pending",
+        )
+        query = (
+            select(WebhookStreamRow)
+            .join(WebhookRow, WebhookRow.id == WebhookStreamRow.webhook_id)
+            .where(WebhookRow.enabled.is_(True), pending)
+            .order_by(WebhookStreamRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=WebhookStreamRow)
+        )
+        return self.session.scalars(query).all()
+
+    def pending(self, webhook_id: int, tenant_id: int, *, limit: int) -> Sequence[DeliveryRow]:
+        """A stream's pending deliveries in sequence order."""
+        query = (
+            select(DeliveryRow)
+            .where(
+                DeliveryRow.webhook_id == webhook_id, DeliveryRow.tenant_id == tenant_id, DeliveryRow.state == "pending"
+            )
+            .order_by(DeliveryRow.seq, DeliveryRow.id)
+            .limit(limit)
+        )
+        return self.session.scalars(query).all()
+
+    def delivery(self, delivery_id: int) -> DeliveryRow | None:
+        return self.session.get(DeliveryRow, delivery_id)
+
+    def deliveries(
+        self, webhook_id: int, *, tenant_id: int | None = None, state: str | None = None, limit: int = 100
+    ) -> Sequence[DeliveryRow]:
+        query = select(DeliveryRow).where(DeliveryRow.webhook_id == webhook_id)
+        if tenant_id is not None:
+            query = query.where(DeliveryRow.tenant_id == tenant_id)
+        if state is not None:
+            query = query.where(DeliveryRow.state == state)
+        return self.session.scalars(query.order_by(DeliveryRow.id.desc()).limit(limit)).all()
+
+    def close_open(self, webhook_id: int, tenant_id: int, *, at: datetime) -> None:
+        """End a stream's open delivery (a replay starts over from an earlier event)."""
+        self.session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.webhook_id == webhook_id, DeliveryRow.tenant_id == tenant_id, DeliveryRow.state == "pending"
+            )
+            .values(state="replaced", done_at=at, lease_until=None)
+        )
+
+
+class IdempotencyRepository:
+    """Answers kept for writes sent with an `Idempotency-Key`: claimed first, so one request of many runs."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def claim(self, scope: str, key: str, *, fingerprint: str, now: datetime, expires: datetime) -> bool:
+        """Take the key for a request (True), unless a live answer or request holds it already (False)."""
+        self.session.execute(
+            delete(IdempotencyRow).where(
+                IdempotencyRow.scope == scope, IdempotencyRow.key == key, IdempotencyRow.expires_at <= now
+            )
+        )
+        row = {
+            "scope": scope,
+            "key": key,
+            "fingerprint": fingerprint,
+            "state": "running",
+            "media_type": "",
+            "created_at": now,
+            "expires_at": expires,
+        }
+        return _insert_new(self.session, IdempotencyRow, [row]) == 1
+
+    def get(self, scope: str, key: str) -> IdempotencyRow | None:
+        return self.session.scalar(
+            select(IdempotencyRow).where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
+        )
+
+    def finish(self, scope: str, key: str, *, status: int, media_type: str, body: bytes) -> None:
+        self.session.execute(
+            update(IdempotencyRow)
+            .where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
+            .values(state="done", status=status, media_type=media_type, body=body)
+        )
+
+    def release(self, scope: str, key: str) -> None:
+        self.session.execute(
+            delete(IdempotencyRow).where(
+                IdempotencyRow.scope == scope, IdempotencyRow.key == key, IdempotencyRow.state == "running"
+            )
+        )
+
+    def purge(self, *, now: datetime) -> int:
+        result = self.session.execute(delete(IdempotencyRow).where(IdempotencyRow.expires_at <= now))
+        return int(getattr(result, "rowcount", 0) or 0)

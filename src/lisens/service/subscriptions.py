@@ -290,6 +290,14 @@ def renew(ctx: Context, tenant: str, *, at: datetime | None = None) -> RenewalRe
             ),
         )
         issued.append(invoice_view(invoice, number=number, issued=True))
+        AuditRepository(ctx.session).add(
+            state.id,
+            at=utc(at),
+            actor=ctx.actor,
+            action="invoice.issue",
+            subject=str(number),
+            after={"number": number, "issued": invoice.issued.isoformat(), "total": str(invoice.total)},
+        )
     if applied or issued or moved:
         AuditRepository(ctx.session).add(
             state.id,

@@ -1,0 +1,119 @@
+"""ASGI middleware: `Idempotency-Key` on every POST, PUT, PATCH and DELETE under /v1 (service/idempotency.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lisens.api.problems import problem, status_of
+from lisens.domain.errors import Code, LisensError
+from lisens.service import idempotency
+from lisens.service.uow import unit_of_work
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WAIT = 30.0  # seconds a retry waits for the first request with its key to answer
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class Idempotency:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        if key is None or scope.get("method") not in WRITES or not str(scope.get("path", "")).startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        instance = str(scope.get("path", ""))
+        body = await _read(receive)
+        if body is None:
+            return
+        app_state = scope["app"].state
+        who = idempotency.scope_of(_header(scope, b"authorization") or "")
+        print_ = idempotency.fingerprint(scope["method"], instance, scope.get("query_string", b""), body)
+
+        def unit() -> Any:
+            return unit_of_work(app_state.sessions, actor="idempotency", catalog_dir=None, clock=app_state.clock)
+
+        def begin() -> idempotency.Stored | None:
+            idempotency.require_key(key)
+            with unit() as ctx:
+                return idempotency.begin(ctx, who, key, print_)
+
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                stored = await anyio.to_thread.run_sync(begin)
+                break
+            except LisensError as error:
+                if error.code == Code.IDEMPOTENCY_KEY_IN_USE and time.monotonic() < deadline:
+                    await anyio.sleep(0.05)
+                    continue
+                await problem(status_of(error), error.code, error.message, instance=instance)(scope, receive, send)
+                return
+        if stored is not None:
+            await _answer(stored, send)
+            return
+        status, media_type, chunks = 0, "", []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, media_type
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                media_type = next(
+                    (bytes(v).decode("latin-1") for k, v in message.get("headers", []) if k.lower() == b"content-type"),
+                    "",
+                )
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        def finish() -> None:
+            with unit() as ctx:
+                if status:
+                    idempotency.finish(ctx, who, key, idempotency.Stored(status, media_type, b"".join(chunks)))
+                else:
+                    idempotency.release(ctx, who, key)
+
+        try:
+            await self.app(scope, replay, capture)
+        finally:
+            await anyio.to_thread.run_sync(finish)
+
+
+async def _read(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _answer(stored: idempotency.Stored, send: Send) -> None:
+    headers = [(b"idempotent-replayed", b"true")]
+    if stored.media_type:
+        headers.append((b"content-type", stored.media_type.encode("latin-1")))
+    headers.append((b"content-length", str(len(stored.body)).encode()))
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body})
