@@ -144,7 +144,7 @@ def test_each_change_reaches_the_endpoint_signed_and_in_sequence_order(setup: Se
         ("user.created", 7),
         ("assignment.created", 8),
     ]
-    assert _signed_correctly(hook["secret"], receiver)
+    assert _signed_correctly(hook.secret, receiver)
     headers, body = receiver.received[1]
     event = json.loads(body)["data"]
     assert headers["webhook-id"].endswith("_4")
@@ -168,8 +168,8 @@ def test_an_endpoint_down_mid_stream_loses_nothing_and_keeps_the_order(setup: Se
     worker.run_once()
     with setup.unit() as ctx:
         pending = webhooks.list_deliveries(ctx, "acme", 1, state="pending")
-    assert [(d["seq"], d["attempts"]) for d in pending] == [(7, 0), (6, 0), (5, 0), (4, 1)]
-    assert "Connection" in pending[-1]["last_error"] or "refused" in pending[-1]["last_error"]
+    assert [(d.seq, d.attempts) for d in pending] == [(7, 0), (6, 0), (5, 0), (4, 1)]
+    assert "Connection" in pending[-1].last_error or "refused" in pending[-1].last_error
     receiver.start()
     setup.clock.advance(seconds=5)
     worker.run_once()
@@ -207,8 +207,8 @@ def test_a_delivery_that_fails_for_a_day_is_dead_and_the_stream_moves_on(setup: 
         setup.clock.advance(hours=1)
     with setup.unit() as ctx:
         dead = webhooks.list_deliveries(ctx, "acme", 1, state="dead")
-    assert [d["seq"] for d in dead] == [4, 3]
-    assert all(d["attempts"] >= 24 and d["last_status"] == 500 for d in dead)
+    assert [d.seq for d in dead] == [4, 3]
+    assert all(d.attempts >= 24 and d.last_status == 500 for d in dead)
 
 
 def test_a_worker_that_dies_while_sending_is_replaced_and_the_delivery_keeps_its_id(
@@ -230,8 +230,8 @@ def test_a_worker_that_dies_while_sending_is_replaced_and_the_delivery_keeps_its
     assert [h["webhook-id"] for h, _ in receiver.received] == [jobs[0].message_id]
     with setup.unit() as ctx:
         (delivery,) = webhooks.list_deliveries(ctx, "acme", 1)
-    assert delivery["state"] == "delivered"
-    assert delivery["attempts"] == 2
+    assert delivery.state == "delivered"
+    assert delivery.attempts == 2
 
 
 def test_replay_sends_again_from_a_sequence_number_with_the_same_ids(setup: Setup, receiver: Receiver) -> None:
@@ -247,7 +247,7 @@ def test_replay_sends_again_from_a_sequence_number_with_the_same_ids(setup: Setu
     worker.run_once()
     assert [h["webhook-id"] for h, _ in receiver.received] == first + first
     with setup.unit() as ctx:
-        assert [d["replay"] for d in webhooks.list_deliveries(ctx, "acme", 1)] == [True, True, False, False]
+        assert [d.replay for d in webhooks.list_deliveries(ctx, "acme", 1)] == [True, True, False, False]
 
 
 def test_a_vendor_endpoint_receives_every_tenant_and_a_disabled_one_waits(setup: Setup, receiver: Receiver) -> None:
@@ -255,12 +255,12 @@ def test_a_vendor_endpoint_receives_every_tenant_and_a_disabled_one_waits(setup:
         hook = webhooks.add_webhook(ctx, None, receiver.url, event_types=["tenant.created", "user.created"])
         tenants.create_tenant(ctx, name="globex", generation="7")
         users.add_user(ctx, "acme", "ann")
-        webhooks.set_enabled(ctx, None, hook["id"], enabled=False)
+        webhooks.set_enabled(ctx, None, hook.id, enabled=False)
     worker = setup.worker()
     worker.run_once()
     assert receiver.received == []
     with setup.unit() as ctx:
-        webhooks.set_enabled(ctx, None, hook["id"], enabled=True)
+        webhooks.set_enabled(ctx, None, hook.id, enabled=True)
     worker.run_once()
     tenants_seen = sorted((json.loads(b)["data"]["tenant"], json.loads(b)["type"]) for _, b in receiver.received)
     assert tenants_seen == [("acme", "user.created"), ("globex", "tenant.created")]

@@ -37,7 +37,7 @@ def _prepare(worker: Worker) -> None:
 def _invoices(worker: Worker) -> list[tuple[int, str, str]]:
     with worker.unit() as ctx:
         found = subscriptions.list_invoices(ctx, "acme", start=date(2026, 1, 1), end=date(2028, 1, 1))
-    return [(i["number"], i["issued"], i["total"]) for i in found if i["final"]]
+    return [(i.number, i.issued, i.total) for i in found if i.final]
 
 
 def test_a_boundary_is_due_once_a_month_after_the_last_invoice() -> None:
@@ -64,7 +64,7 @@ def test_renewals_missed_while_no_worker_ran_are_caught_up_exactly(fresh_databas
         assert _invoices(late) == _invoices(on_time)
         assert len(_invoices(late)) > 12
         with late.unit() as ctx:
-            types = [e["type"] for e in events.tenant_events(ctx, "acme", limit=1000)]
+            types = [e.type for e in events.tenant_events(ctx, "acme", limit=1000)]
         assert types.count("invoice.issued") == len(_invoices(late))
         assert "subscription.renewed" in types
         assert "seats.changed" in types
@@ -98,6 +98,6 @@ def test_a_cancelled_subscription_gives_grace_and_expiry_events_once(fresh_datab
     worker.run_once()
     worker.run_once()
     with worker.unit() as ctx:
-        types = [e["type"] for e in events.tenant_events(ctx, "acme", limit=1000)]
+        types = [e.type for e in events.tenant_events(ctx, "acme", limit=1000)]
     expected = "license.in_grace" if day.day == 1 else "license.expired"
     assert types.count(expected) == 1

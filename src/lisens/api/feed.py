@@ -25,7 +25,6 @@ from lisens.service.tokens import Principal
 
 router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
-Document = dict[str, Any]
 STREAM: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
@@ -52,15 +51,16 @@ def _resume(after: int, last_event_id: str | None) -> int:
     return after
 
 
-def _stream(request: Request, fetch: Callable[[int], list[Document]], after: int, wait: float) -> EventSourceResponse:
+def _stream(request: Request, fetch: Callable[[int], list[EventRead]], after: int, wait: float) -> EventSourceResponse:
     async def generate() -> AsyncIterator[ServerSentEvent]:
         cursor = after
         idle_since = anyio.current_time()
         while not await request.is_disconnected():
             found = await anyio.to_thread.run_sync(fetch, cursor)
             for item in found:
-                cursor = int(item["cursor"])
-                yield ServerSentEvent(data=json.dumps(item, sort_keys=True), id=str(cursor), event=item["type"])
+                cursor = item.cursor
+                data = json.dumps(item.model_dump(mode="json"), sort_keys=True)
+                yield ServerSentEvent(data=data, id=str(cursor), event=item.type)
             if found:
                 idle_since = anyio.current_time()
                 continue
@@ -71,8 +71,8 @@ def _stream(request: Request, fetch: Callable[[int], list[Document]], after: int
     return EventSourceResponse(generate(), ping=15, send_timeout=30)
 
 
-def _tenant_fetch(request: Request, principal: Principal, tenant: str, limit: int) -> Callable[[int], list[Document]]:
-    def fetch(after: int) -> list[Document]:
+def _tenant_fetch(request: Request, principal: Principal, tenant: str, limit: int) -> Callable[[int], list[EventRead]]:
+    def fetch(after: int) -> list[EventRead]:
         with unit_of_work(request, principal.actor, read_only=True) as ctx:
             return events.tenant_events(ctx, tenant, after=after, limit=limit)
 
@@ -100,7 +100,7 @@ def tenant_events(
         return _stream(request, fetch, after, wait)
     found = fetch(after)
     if len(found) == limit:
-        response.headers["Link"] = f'<{request.url.include_query_params(after=str(found[-1]["cursor"]))}>; rel="next"'
+        response.headers["Link"] = f'<{request.url.include_query_params(after=str(found[-1].cursor))}>; rel="next"'
     return found
 
 
@@ -117,7 +117,7 @@ def all_events(
     """Every tenant's events (vendor only), each tenant's in sequence order; `cursor` is the entry's id."""
     vendor_only(principal)
 
-    def fetch(cursor: int) -> list[Document]:
+    def fetch(cursor: int) -> list[EventRead]:
         with unit_of_work(request, principal.actor, read_only=True) as ctx:
             return events.all_events(ctx, after=cursor, limit=limit)
 
@@ -126,7 +126,7 @@ def all_events(
         return _stream(request, fetch, after, wait)
     found = fetch(after)
     if len(found) == limit:
-        response.headers["Link"] = f'<{request.url.include_query_params(after=str(found[-1]["cursor"]))}>; rel="next"'
+        response.headers["Link"] = f'<{request.url.include_query_params(after=str(found[-1].cursor))}>; rel="next"'
     return found
 
 
@@ -142,7 +142,7 @@ def _scope(principal: Principal, tenant: str | None) -> str | None:
     return tenant
 
 
-def _add(request: Request, principal: Principal, tenant: str | None, body: WebhookCreate) -> Document:
+def _add(request: Request, principal: Principal, tenant: str | None, body: WebhookCreate) -> WebhookRead:
     with unit_of_work(request, principal.actor) as ctx:
         return webhooks.add_webhook(
             ctx, _scope(principal, tenant), body.url, event_types=body.event_types, description=body.description
@@ -150,7 +150,7 @@ def _add(request: Request, principal: Principal, tenant: str | None, body: Webho
 
 
 @router.post("/webhooks", status_code=status.HTTP_201_CREATED, tags=["webhooks"], response_model=WebhookRead)
-def add_vendor_webhook(request: Request, principal: Auth, body: WebhookCreate) -> Document:
+def add_vendor_webhook(request: Request, principal: Auth, body: WebhookCreate) -> WebhookRead:
     """An endpoint for every tenant's events (vendor only); the answer holds its secret, shown once."""
     return _add(request, principal, None, body)
 
@@ -158,13 +158,13 @@ def add_vendor_webhook(request: Request, principal: Auth, body: WebhookCreate) -
 @router.post(
     "/tenants/{tenant}/webhooks", status_code=status.HTTP_201_CREATED, tags=["webhooks"], response_model=WebhookRead
 )
-def add_tenant_webhook(request: Request, principal: Auth, tenant: str, body: WebhookCreate) -> Document:
+def add_tenant_webhook(request: Request, principal: Auth, tenant: str, body: WebhookCreate) -> WebhookRead:
     """An endpoint for the tenant's events (its admin or the vendor); the answer holds its secret, shown once."""
     return _add(request, principal, tenant, body)
 
 
 @router.get("/webhooks", tags=["webhooks"], response_model=list[WebhookRead])
-def list_vendor_webhooks(request: Request, principal: Auth) -> list[Document]:
+def list_vendor_webhooks(request: Request, principal: Auth) -> list[WebhookRead]:
     """Every endpoint, the tenants' and the vendor's (vendor only)."""
     _scope(principal, None)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -172,20 +172,20 @@ def list_vendor_webhooks(request: Request, principal: Auth) -> list[Document]:
 
 
 @router.get("/tenants/{tenant}/webhooks", tags=["webhooks"], response_model=list[WebhookRead])
-def list_tenant_webhooks(request: Request, principal: Auth, tenant: str) -> list[Document]:
+def list_tenant_webhooks(request: Request, principal: Auth, tenant: str) -> list[WebhookRead]:
     _scope(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return webhooks.list_webhooks(ctx, tenant)
 
 
-def _change(request: Request, principal: Principal, tenant: str | None, webhook_id: int, enabled: bool) -> Document:
+def _change(request: Request, principal: Principal, tenant: str | None, webhook_id: int, enabled: bool) -> WebhookRead:
     scope = _scope(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return webhooks.set_enabled(ctx, scope, webhook_id, enabled=enabled)
 
 
 @router.patch("/webhooks/{webhook_id}", tags=["webhooks"], response_model=WebhookRead)
-def change_vendor_webhook(request: Request, principal: Auth, webhook_id: WebhookId, body: WebhookChange) -> Document:
+def change_vendor_webhook(request: Request, principal: Auth, webhook_id: WebhookId, body: WebhookChange) -> WebhookRead:
     """Disable (`{"enabled": false}`) or enable an endpoint; a disabled one's events wait, in order."""
     return _change(request, principal, None, webhook_id, body.enabled)
 
@@ -193,29 +193,29 @@ def change_vendor_webhook(request: Request, principal: Auth, webhook_id: Webhook
 @router.patch("/tenants/{tenant}/webhooks/{webhook_id}", tags=["webhooks"], response_model=WebhookRead)
 def change_tenant_webhook(
     request: Request, principal: Auth, tenant: str, webhook_id: WebhookId, body: WebhookChange
-) -> Document:
+) -> WebhookRead:
     return _change(request, principal, tenant, webhook_id, body.enabled)
 
 
-def _remove(request: Request, principal: Principal, tenant: str | None, webhook_id: int) -> Document:
+def _remove(request: Request, principal: Principal, tenant: str | None, webhook_id: int) -> WebhookRead:
     scope = _scope(principal, tenant)
     with unit_of_work(request, principal.actor) as ctx:
         return webhooks.remove_webhook(ctx, scope, webhook_id)
 
 
 @router.delete("/webhooks/{webhook_id}", tags=["webhooks"], response_model=WebhookRead)
-def remove_vendor_webhook(request: Request, principal: Auth, webhook_id: WebhookId) -> Document:
+def remove_vendor_webhook(request: Request, principal: Auth, webhook_id: WebhookId) -> WebhookRead:
     return _remove(request, principal, None, webhook_id)
 
 
 @router.delete("/tenants/{tenant}/webhooks/{webhook_id}", tags=["webhooks"], response_model=WebhookRead)
-def remove_tenant_webhook(request: Request, principal: Auth, tenant: str, webhook_id: WebhookId) -> Document:
+def remove_tenant_webhook(request: Request, principal: Auth, tenant: str, webhook_id: WebhookId) -> WebhookRead:
     return _remove(request, principal, tenant, webhook_id)
 
 
 def _deliveries(
     request: Request, principal: Principal, tenant: str | None, webhook_id: int, state: str | None, limit: int
-) -> list[Document]:
+) -> list[DeliveryRead]:
     scope = _scope(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return webhooks.list_deliveries(ctx, scope, webhook_id, state=state, limit=limit)
@@ -227,7 +227,7 @@ DeliveryState = Annotated[str | None, Query(pattern="^(pending|delivered|dead|re
 @router.get("/webhooks/{webhook_id}/deliveries", tags=["webhooks"], response_model=list[DeliveryRead])
 def vendor_deliveries(
     request: Request, principal: Auth, webhook_id: WebhookId, state: DeliveryState = None, limit: Limit = 100
-) -> list[Document]:
+) -> list[DeliveryRead]:
     """Deliveries newest first: state, attempts, last status and error."""
     return _deliveries(request, principal, None, webhook_id, state, limit)
 
@@ -240,13 +240,13 @@ def tenant_deliveries(
     webhook_id: WebhookId,
     state: DeliveryState = None,
     limit: Limit = 100,
-) -> list[Document]:
+) -> list[DeliveryRead]:
     return _deliveries(request, principal, tenant, webhook_id, state, limit)
 
 
 def _replay(
     request: Request, principal: Principal, tenant: str | None, webhook_id: int, body: WebhookReplay
-) -> Document:
+) -> ReplayRead:
     scope = _scope(principal, tenant)
     of_tenant = body.tenant if tenant is None else tenant
     with unit_of_work(request, principal.actor) as ctx:
@@ -254,7 +254,7 @@ def _replay(
 
 
 @router.post("/webhooks/{webhook_id}/replay", tags=["webhooks"], response_model=ReplayRead)
-def vendor_replay(request: Request, principal: Auth, webhook_id: WebhookId, body: WebhookReplay) -> Document:
+def vendor_replay(request: Request, principal: Auth, webhook_id: WebhookId, body: WebhookReplay) -> ReplayRead:
     """Send events again from sequence number `from`, in order, with their original `webhook-id`."""
     return _replay(request, principal, None, webhook_id, body)
 
@@ -262,5 +262,5 @@ def vendor_replay(request: Request, principal: Auth, webhook_id: WebhookId, body
 @router.post("/tenants/{tenant}/webhooks/{webhook_id}/replay", tags=["webhooks"], response_model=ReplayRead)
 def tenant_replay(
     request: Request, principal: Auth, tenant: str, webhook_id: WebhookId, body: WebhookReplay
-) -> Document:
+) -> ReplayRead:
     return _replay(request, principal, tenant, webhook_id, body)

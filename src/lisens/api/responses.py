@@ -7,7 +7,7 @@ Times and dates are ISO 8601 text (as the services write them) and money is deci
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,9 @@ from lisens.service.results import (
     BillingPeriodRead,
     BulkFailureRead,
     BulkRead,
+    DeliveryRead,
     EffectiveLicenseRead,
+    EventRead,
     FencingRead,
     GenerationsReportRead,
     GenerationTotalsRead,
@@ -51,6 +53,7 @@ from lisens.service.results import (
     PartnerLicenseRead,
     RenewalLicenseRead,
     RenewalRead,
+    ReplayRead,
     ScheduledChangeRead,
     ScheduledRead,
     ScheduledSeatsRead,
@@ -77,6 +80,7 @@ from lisens.service.results import (
     UserRead,
     UserStateRead,
     UserSummaryRead,
+    WebhookRead,
 )
 
 
@@ -172,7 +176,9 @@ __all__ = [
     "BillingPeriodRead",
     "BulkFailureRead",
     "BulkRead",
+    "DeliveryRead",
     "EffectiveLicenseRead",
+    "EventRead",
     "FencingRead",
     "GenerationRead",
     "GenerationTotalsRead",
@@ -209,6 +215,7 @@ __all__ = [
     "ReadinessRead",
     "RenewalLicenseRead",
     "RenewalRead",
+    "ReplayRead",
     "ScheduledChangeRead",
     "ScheduledRead",
     "ScheduledSeatsRead",
@@ -235,59 +242,5 @@ __all__ = [
     "UserRead",
     "UserStateRead",
     "UserSummaryRead",
+    "WebhookRead",
 ]
-
-
-# ---------------------------------------------------------------- the change feed
-
-
-class EventRead(Read):
-    id: str = Field(description="`tenant:seq`, also the SSE event id")
-    type: str = Field(description="The event type (docs/events.md), e.g. `assignment.created`")
-    tenant: str
-    seq: int = Field(description="The entry's gap-free sequence number in the tenant's log")
-    at: str
-    actor: str
-    action: str = Field(description="The log entry's action the type is mapped from")
-    subject: str
-    user: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    correction: bool
-    cursor: int = Field(description="Pass as `after` (or `Last-Event-ID`) to read on from this event")
-
-
-class WebhookRead(Read):
-    id: int
-    tenant: str | None = Field(description="None: the vendor's, for every tenant")
-    url: str
-    event_types: list[str] = Field(description="Types or patterns (`assignment.*`); empty: every event")
-    description: str
-    enabled: bool
-    created_at: str
-    created_by: str
-    secret: str | None = Field(description="The `whsec_` signing secret: only in the answer that created it")
-
-
-class DeliveryRead(Read):
-    id: int
-    webhook: int
-    tenant: str | None
-    seq: int
-    type: str
-    message_id: str = Field(description="The `webhook-id` header: the same on every attempt and replay")
-    state: Literal["pending", "delivered", "dead", "replaced"]
-    attempts: int
-    created_at: str | None
-    next_attempt_at: str | None
-    last_attempt_at: str | None
-    done_at: str | None
-    last_status: int | None
-    last_error: str
-    replay: bool
-
-
-class ReplayRead(Read):
-    webhook: int
-    from_seq: int = Field(alias="from")
-    streams: int

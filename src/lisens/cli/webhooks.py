@@ -44,8 +44,8 @@ def add(
     if as_json:
         print_json(data)
         return
-    console.print(f"webhook {data['id']} → {data['url']} ({', '.join(data['event_types']) or 'every event'})")
-    console.print(f"secret (shown once): {data['secret']}", markup=False)
+    console.print(f"webhook {data.id} → {data.url} ({', '.join(data.event_types) or 'every event'})")
+    console.print(f"secret (shown once): {data.secret}", markup=False)
 
 
 @app.command("list")
@@ -57,8 +57,7 @@ def list_(ctx: typer.Context, tenant: Tenant = None, as_json: Json = False) -> N
         print_json(data)
         return
     rows = [
-        (w["id"], w["tenant"] or "(all)", w["url"], ",".join(w["event_types"]) or "*", "yes" if w["enabled"] else "no")
-        for w in data
+        (w.id, w.tenant or "(all)", w.url, ",".join(w.event_types) or "*", "yes" if w.enabled else "no") for w in data
     ]
     console.print(table(f"{len(rows)} webhooks", ["id", "tenant", "url", "events", "enabled"], rows))
 
@@ -106,10 +105,7 @@ def deliveries(
     if as_json:
         print_json(data)
         return
-    rows = [
-        (d["id"], d["tenant"], d["seq"], d["type"], d["state"], d["attempts"], d["last_status"], d["last_error"])
-        for d in data
-    ]
+    rows = [(d.id, d.tenant, d.seq, d.type, d.state, d.attempts, d.last_status, d.last_error) for d in data]
     console.print(
         table(
             f"{len(rows)} deliveries",
@@ -134,7 +130,7 @@ def replay(
     with runtime(ctx).unit_of_work() as uow:
         data = webhooks.replay(uow, tenant, webhook_id, from_seq=from_seq, of_tenant=of_tenant)
     print_json(data) if as_json else console.print(
-        f"webhook {webhook_id}: {data['streams']} streams replay from {from_seq}", markup=False
+        f"webhook {webhook_id}: {data.streams} streams replay from {from_seq}", markup=False
     )
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lisens.db.models import AuditRow
 from lisens.db.repositories import AuditRepository, EventRepository
 from lisens.domain.events import Event, event_type
 from lisens.domain.times import utc
 from lisens.service.context import Context
+from lisens.service.results import EventRead
 from lisens.service.state import require_tenant_row
 
 MAX_PAGE = 1000
@@ -31,24 +30,24 @@ def event_of(row: AuditRow, tenant: str, user_names: dict[int, str]) -> Event:
     )
 
 
-def tenant_events(ctx: Context, tenant: str, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+def tenant_events(ctx: Context, tenant: str, *, after: int = 0, limit: int = 100) -> list[EventRead]:
     """The tenant's events after sequence number `after`, in sequence (commit) order."""
     tenant_id = require_tenant_row(ctx, tenant).id
     rows = AuditRepository(ctx.session).entries(tenant_id, after_seq=after, limit=min(limit, MAX_PAGE))
     names = EventRepository(ctx.session).user_names(tenant_id, (r.user_id for r in rows if r.user_id is not None))
-    return [{**event_of(row, tenant, names).view(), "cursor": row.seq} for row in rows]
+    return [EventRead(**event_of(row, tenant, names).view(), cursor=row.seq) for row in rows]
 
 
-def all_events(ctx: Context, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+def all_events(ctx: Context, *, after: int = 0, limit: int = 100) -> list[EventRead]:
     """Every tenant's events after the entry id `after` (the `cursor` of the last one read), in id order."""
     repo = EventRepository(ctx.session)
     rows = repo.all_entries(after_id=after, limit=min(limit, MAX_PAGE))
-    found: list[dict[str, Any]] = []
+    found: list[EventRead] = []
     names: dict[int, dict[int, str]] = {}
     for row, tenant in rows:
         assert row.tenant_id is not None
         if row.tenant_id not in names:
             ids = [r.user_id for r, _ in rows if r.tenant_id == row.tenant_id and r.user_id is not None]
             names[row.tenant_id] = repo.user_names(row.tenant_id, ids)
-        found.append({**event_of(row, tenant, names[row.tenant_id]).view(), "cursor": row.id})
+        found.append(EventRead(**event_of(row, tenant, names[row.tenant_id]).view(), cursor=row.id))
     return found

@@ -604,3 +604,60 @@ class Demo:
     tenant: str
     created: bool
     tokens: dict[str, str]
+
+
+# ---------------------------------------------------------------- the change feed
+
+
+class EventRead(Read):
+    """One change of a tenant as an event (docs/events.md)."""
+
+    id: str = Field(description="`tenant:seq`, also the SSE event id")
+    type: str = Field(description="The event type (docs/events.md), e.g. `assignment.created`")
+    tenant: str
+    seq: int = Field(description="The entry's gap-free sequence number in the tenant's log")
+    at: str
+    actor: str
+    action: str = Field(description="The log entry's action the type is mapped from")
+    subject: str
+    user: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    correction: bool
+    cursor: int = Field(description="Pass as `after` (or `Last-Event-ID`) to read on from this event")
+
+
+class WebhookRead(Read):
+    id: int
+    tenant: str | None = Field(description="None: the vendor's, for every tenant")
+    url: str
+    event_types: list[str] = Field(description="Types or patterns (`assignment.*`); empty: every event")
+    description: str
+    enabled: bool
+    created_at: str
+    created_by: str
+    secret: str | None = Field(description="The `whsec_` signing secret: only in the answer that created it")
+
+
+class DeliveryRead(Read):
+    id: int
+    webhook: int
+    tenant: str | None
+    seq: int
+    type: str
+    message_id: str = Field(description="The `webhook-id` header: the same on every attempt and replay")
+    state: Literal["pending", "delivered", "dead", "replaced"]
+    attempts: int
+    created_at: str | None
+    next_attempt_at: str | None
+    last_attempt_at: str | None
+    done_at: str | None
+    last_status: int | None
+    last_error: str
+    replay: bool
+
+
+class ReplayRead(Read):
+    webhook: int
+    from_seq: int = Field(alias="from")
+    streams: int

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook
@@ -32,6 +31,7 @@ from lisens.domain.events import SECRET_PREFIX, event_type, message_id, next_att
 from lisens.domain.times import utc
 from lisens.service.context import Context
 from lisens.service.events import event_of
+from lisens.service.results import DeliveryRead, ReplayRead, WebhookRead
 from lisens.service.state import require_tenant_row
 
 LEASE = timedelta(seconds=60)  # how long a claimed delivery is a worker's before another may send it
@@ -51,7 +51,7 @@ def sign(secret: str, msg_id: str, timestamp: datetime, body: bytes) -> str:
     return Webhook(secret).sign(msg_id, utc(timestamp), body.decode())
 
 
-def verify(secret: str, body: bytes, headers: dict[str, str]) -> Any:
+def verify(secret: str, body: bytes, headers: dict[str, str]) -> object:
     """Check a delivery as a receiver does (5 minutes of clock skew allowed); the parsed body, or an error."""
     return Webhook(secret).verify(body, headers)
 
@@ -70,18 +70,20 @@ def _types(event_types: Sequence[str]) -> list[str]:
         raise InvalidInput(str(exc), code=Code.INVALID_WEBHOOK) from None
 
 
-def webhook_view(row: WebhookRow, tenant: str | None, *, secret: bool = False) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "tenant": tenant,
-        "url": row.url,
-        "event_types": list(row.event_types),
-        "description": row.description,
-        "enabled": row.enabled,
-        "created_at": utc(row.created_at).isoformat(),
-        "created_by": row.created_by,
-        "secret": row.secret if secret else None,
-    }
+def webhook_view(row: WebhookRow, tenant: str | None, *, secret: bool = False) -> WebhookRead:
+    return WebhookRead(
+        **{
+            "id": row.id,
+            "tenant": tenant,
+            "url": row.url,
+            "event_types": list(row.event_types),
+            "description": row.description,
+            "enabled": row.enabled,
+            "created_at": utc(row.created_at).isoformat(),
+            "created_by": row.created_by,
+            "secret": row.secret if secret else None,
+        }
+    )
 
 
 def _tenant_id(ctx: Context, tenant: str | None) -> int | None:
@@ -110,7 +112,7 @@ def add_webhook(
     event_types: Sequence[str] = (),
     description: str = "",
     secret: str | None = None,
-) -> dict[str, Any]:
+) -> WebhookRead:
     """An endpoint for one tenant's events, or (no tenant) every tenant's; the secret is shown only here."""
     if secret is not None and not secret.startswith(SECRET_PREFIX):
         raise InvalidInput(f"a webhook secret starts with {SECRET_PREFIX}", code=Code.INVALID_WEBHOOK)
@@ -127,13 +129,13 @@ def add_webhook(
     return webhook_view(row, tenant, secret=True)
 
 
-def list_webhooks(ctx: Context, tenant: str | None) -> list[dict[str, Any]]:
+def list_webhooks(ctx: Context, tenant: str | None) -> list[WebhookRead]:
     """A tenant's endpoints, or (no tenant: the vendor) every endpoint."""
     rows = WebhookRepository(ctx.session).listed(_tenant_id(ctx, tenant))
     return [webhook_view(row, _tenant_name(ctx, row.tenant_id)) for row in rows]
 
 
-def set_enabled(ctx: Context, tenant: str | None, webhook_id: int, *, enabled: bool) -> dict[str, Any]:
+def set_enabled(ctx: Context, tenant: str | None, webhook_id: int, *, enabled: bool) -> WebhookRead:
     """Disable an endpoint (nothing is sent; its streams wait where they are) or enable it again."""
     row = _require(ctx, tenant, webhook_id)
     row.enabled = enabled
@@ -141,39 +143,41 @@ def set_enabled(ctx: Context, tenant: str | None, webhook_id: int, *, enabled: b
     return webhook_view(row, _tenant_name(ctx, row.tenant_id))
 
 
-def remove_webhook(ctx: Context, tenant: str | None, webhook_id: int) -> dict[str, Any]:
+def remove_webhook(ctx: Context, tenant: str | None, webhook_id: int) -> WebhookRead:
     row = _require(ctx, tenant, webhook_id)
     view = webhook_view(row, _tenant_name(ctx, row.tenant_id))
     WebhookRepository(ctx.session).remove(row)
     return view
 
 
-def delivery_view(row: DeliveryRow, tenant: str | None) -> dict[str, Any]:
+def delivery_view(row: DeliveryRow, tenant: str | None) -> DeliveryRead:
     def moment(value: datetime | None) -> str | None:
         return utc(value).isoformat() if value is not None else None
 
-    return {
-        "id": row.id,
-        "webhook": row.webhook_id,
-        "tenant": tenant,
-        "seq": row.seq,
-        "type": row.event_type,
-        "message_id": row.message_id,
-        "state": row.state,
-        "attempts": row.attempts,
-        "created_at": moment(row.created_at),
-        "next_attempt_at": moment(row.next_attempt_at) if row.state == "pending" else None,
-        "last_attempt_at": moment(row.last_attempt_at),
-        "done_at": moment(row.done_at),
-        "last_status": row.last_status,
-        "last_error": row.last_error,
-        "replay": row.replay,
-    }
+    return DeliveryRead(
+        **{
+            "id": row.id,
+            "webhook": row.webhook_id,
+            "tenant": tenant,
+            "seq": row.seq,
+            "type": row.event_type,
+            "message_id": row.message_id,
+            "state": row.state,
+            "attempts": row.attempts,
+            "created_at": moment(row.created_at),
+            "next_attempt_at": moment(row.next_attempt_at) if row.state == "pending" else None,
+            "last_attempt_at": moment(row.last_attempt_at),
+            "done_at": moment(row.done_at),
+            "last_status": row.last_status,
+            "last_error": row.last_error,
+            "replay": row.replay,
+        }
+    )
 
 
 def list_deliveries(
     ctx: Context, tenant: str | None, webhook_id: int, *, state: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[DeliveryRead]:
     """An endpoint's deliveries, newest first: attempts, last status and error (of its tenant only for a
     tenant admin)."""
     row = _require(ctx, tenant, webhook_id)
@@ -189,7 +193,7 @@ def list_deliveries(
 
 def replay(
     ctx: Context, tenant: str | None, webhook_id: int, *, from_seq: int, of_tenant: str | None = None
-) -> dict[str, Any]:
+) -> ReplayRead:
     """Send again from sequence number `from_seq` (each tenant's, or `of_tenant`'s): the open delivery of
     each stream is replaced and its events go out again, in order, with their original `webhook-id`."""
     if from_seq < 1:
@@ -204,7 +208,7 @@ def replay(
         repo.close_open(row.id, stream.tenant_id, at=now)
         stream.position = from_seq - 1
     ctx.session.flush()
-    return {"webhook": row.id, "from": from_seq, "streams": len(streams)}
+    return ReplayRead.model_validate({"webhook": row.id, "from": from_seq, "streams": len(streams)})
 
 
 # ---------------------------------------------------------------- delivering
