@@ -173,6 +173,7 @@ def list_vendor_webhooks(request: Request, principal: Auth) -> list[WebhookRead]
 
 @router.get("/tenants/{tenant}/webhooks", tags=["webhooks"], response_model=list[WebhookRead])
 def list_tenant_webhooks(request: Request, principal: Auth, tenant: str) -> list[WebhookRead]:
+    """The tenant's endpoints (its admin or the vendor)."""
     _scope(principal, tenant)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return webhooks.list_webhooks(ctx, tenant)
@@ -194,6 +195,7 @@ def change_vendor_webhook(request: Request, principal: Auth, webhook_id: Webhook
 def change_tenant_webhook(
     request: Request, principal: Auth, tenant: str, webhook_id: WebhookId, body: WebhookChange
 ) -> WebhookRead:
+    """Disable or enable one of the tenant's endpoints; a disabled one's events wait, in order."""
     return _change(request, principal, tenant, webhook_id, body.enabled)
 
 
@@ -205,11 +207,13 @@ def _remove(request: Request, principal: Principal, tenant: str | None, webhook_
 
 @router.delete("/webhooks/{webhook_id}", tags=["webhooks"], response_model=WebhookRead)
 def remove_vendor_webhook(request: Request, principal: Auth, webhook_id: WebhookId) -> WebhookRead:
+    """Remove an endpoint (vendor only): nothing more is sent to it."""
     return _remove(request, principal, None, webhook_id)
 
 
 @router.delete("/tenants/{tenant}/webhooks/{webhook_id}", tags=["webhooks"], response_model=WebhookRead)
 def remove_tenant_webhook(request: Request, principal: Auth, tenant: str, webhook_id: WebhookId) -> WebhookRead:
+    """Remove one of the tenant's endpoints: nothing more is sent to it."""
     return _remove(request, principal, tenant, webhook_id)
 
 
@@ -241,6 +245,7 @@ def tenant_deliveries(
     state: DeliveryState = None,
     limit: Limit = 100,
 ) -> list[DeliveryRead]:
+    """The deliveries of one of the tenant's endpoints, newest first: state, attempts, last status and error."""
     return _deliveries(request, principal, tenant, webhook_id, state, limit)
 
 
@@ -263,4 +268,5 @@ def vendor_replay(request: Request, principal: Auth, webhook_id: WebhookId, body
 def tenant_replay(
     request: Request, principal: Auth, tenant: str, webhook_id: WebhookId, body: WebhookReplay
 ) -> ReplayRead:
+    """Send the tenant's events again from sequence number `from`, in order, with their original `webhook-id`."""
     return _replay(request, principal, tenant, webhook_id, body)

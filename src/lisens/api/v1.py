@@ -26,6 +26,7 @@ from lisens.api.responses import (
     InvoiceRead,
     LicenseRead,
     MetricRead,
+    MovePlanRead,
     MovePreviewRead,
     MoveRead,
     MoveReportRead,
@@ -44,6 +45,7 @@ from lisens.api.responses import (
     SnapshotRead,
     SubscriptionRead,
     SystemLicenseChangeRead,
+    TagsRead,
     TenantPlanChangeRead,
     TenantRead,
     TenantSummaryRead,
@@ -66,6 +68,7 @@ from lisens.api.schemas import (
     Instant,
     LogVerificationRead,
     MoveApply,
+    MovePlanRequest,
     OwnerAdd,
     PackageActivate,
     PackageIssue,
@@ -77,6 +80,7 @@ from lisens.api.schemas import (
     SubscriptionChange,
     SubscriptionCreate,
     SystemLicenseAdd,
+    TagSet,
     TenantCreate,
     TokenCreate,
     TokenCreated,
@@ -95,11 +99,13 @@ from lisens.service import (
     audit,
     bulk,
     fencing,
+    move_plans,
     moves,
     packages,
     panel,
     scheduling,
     subscriptions,
+    tags,
     tenants,
     tokens,
     users,
@@ -894,3 +900,40 @@ def revoke_token(
             if token_id not in own:
                 raise ApiError(f"no token with id {token_id}", code=Code.UNKNOWN_TOKEN)
         return tokens.revoke_token(ctx, token_id)
+
+
+@router.put("/tenants/{tenant}/tags/{key}", tags=["tenants"], response_model=TagsRead)
+def set_tag(
+    request: Request, principal: Auth, tenant: str, key: Annotated[str, Path(max_length=50)], body: TagSet
+) -> TagsRead:
+    """Tag the tenant `key=value` (vendor), replacing the key's value; every change is in the tenant's log."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tags.set_tag(ctx, tenant, key, body.value, at=body.at)
+
+
+@router.delete("/tenants/{tenant}/tags/{key}", tags=["tenants"], response_model=TagsRead)
+def remove_tag(request: Request, principal: Auth, tenant: str, key: Annotated[str, Path(max_length=50)]) -> TagsRead:
+    """Remove the tenant's tag `key` (vendor); NO_TAG when it has none."""
+    vendor_only(principal, tenant)
+    with unit_of_work(request, principal.actor) as ctx:
+        return tags.remove_tag(ctx, tenant, key)
+
+
+@router.post("/moves/plans", tags=["generations"], response_model=MovePlanRead)
+def plan_moves(request: Request, principal: Auth, body: MovePlanRequest) -> MovePlanRead:
+    """Plan the move of a cohort of tenants (vendor): per tenant and in total, recurring revenue before and after
+    with the installed price lists, users losing and gaining each license, and blockers. Changes nothing."""
+    vendor_only(principal)
+    selection = move_plans.Selection(
+        generation=body.generation,
+        renewal_month=body.renewal_month,
+        min_users=body.min_users,
+        max_users=body.max_users,
+        tags=tuple((tags.require_key(key), tags.require_value(value)) for key, value in sorted(body.tags.items())),
+        tenants=tuple(body.tenants),
+        sample=body.sample,
+        seed=body.seed,
+    )
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return move_plans.plan(ctx, to=body.to, selection=selection)

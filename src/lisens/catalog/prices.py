@@ -40,6 +40,11 @@ def load_price_list(generation: str, directory: Path | None = None, *, catalog_d
     return _load(path.resolve(), catalog_dir.resolve() if catalog_dir else None)
 
 
+def load_price_file(path: Path, catalog_dir: Path | None = None) -> PriceList:
+    """A price list from any file (a what-if), validated as an installed one is."""
+    return _load.__wrapped__(path.resolve(), catalog_dir.resolve() if catalog_dir else None)
+
+
 @cache
 def _load(path: Path, catalog_dir: Path | None) -> PriceList:
     try:
@@ -48,6 +53,10 @@ def _load(path: Path, catalog_dir: Path | None) -> PriceList:
         raise CatalogError(f"{path}: no price list file", code=Code.NO_PRICE_LIST, file=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path}: not valid TOML: {exc}", file=str(path)) from None
+    return _validated(raw, str(path), catalog_dir)
+
+
+def _validated(raw: dict[str, Any], path: str, catalog_dir: Path | None) -> PriceList:
     try:
         parsed = _PriceFile.model_validate(raw)
     except ValidationError as exc:
@@ -68,14 +77,14 @@ def _load(path: Path, catalog_dir: Path | None) -> PriceList:
         f"addons: {key!r} is no add-on of the generation" for key in sorted(set(parsed.addons) - set(catalog.addons))
     ]
     if problems:
-        raise CatalogError(f"{path}: " + "; ".join(problems), file=str(path), problems=problems)
+        raise CatalogError(f"{path}: " + "; ".join(problems), file=path, problems=problems)
     return PriceList(
         generation=catalog.generation,
         currency=parsed.price_list.currency,
         monthly={key: Decimal(value) for key, value in parsed.monthly.items()},
         addons={key: Decimal(value) for key, value in parsed.addons.items()},
         example=parsed.price_list.example,
-        source=str(path),
+        source=path,
     )
 
 

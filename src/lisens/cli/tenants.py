@@ -11,9 +11,12 @@ from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import ChangeAt, Json, change_at, is_scheduled, runtime, show_scheduled
 
 if TYPE_CHECKING:
+    from lisens.service import tags as tag_service
     from lisens.service import tenants as service
+    from lisens.service.results import TagsRead
 else:
     service = lazy_module("lisens.service.tenants")
+    tag_service = lazy_module("lisens.service.tags")
 
 
 db_app = typer.Typer(help="The database: create or upgrade its schema.", no_args_is_help=True)
@@ -262,3 +265,52 @@ def seats_upgrade(
         return
     switched = ", ".join(data.switched) or "nobody"
     _show(data, as_json, f"moved {data.moved} seats from {data.from_plan} to {data.to_plan}; switched {switched}")
+
+
+tag_app = typer.Typer(help="Tags of a tenant: labels key=value to select tenants by.", no_args_is_help=True)
+tenant_app.add_typer(tag_app, name="tag")
+
+
+def _print_tags(data: TagsRead, as_json: bool) -> None:
+    if as_json:
+        print_json(data)
+        return
+    text = " ".join(f"{key}={value}" for key, value in data.tags.items()) or "no tags"
+    console.print(f"{data.tenant}: {text}", markup=False, soft_wrap=True)
+
+
+@tag_app.command("add")
+def tag_add(
+    ctx: typer.Context,
+    tenant: str,
+    tag: Annotated[str, typer.Argument(help="key=value; replaces the key's value")],
+    at: ChangeAt = None,
+    as_json: Json = False,
+) -> None:
+    """Tag a tenant key=value (segment, country, partner, …)."""
+    key, value = tag_service.parse_tag(tag)
+    with runtime(ctx).unit_of_work() as uow:
+        data = tag_service.set_tag(uow, tenant, key, value, at=change_at(at))
+    _print_tags(data, as_json)
+
+
+@tag_app.command("remove")
+def tag_remove(
+    ctx: typer.Context,
+    tenant: str,
+    key: Annotated[str, typer.Argument(help="The key (or key=value)")],
+    at: ChangeAt = None,
+    as_json: Json = False,
+) -> None:
+    """Remove a tenant's tag."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = tag_service.remove_tag(uow, tenant, key.partition("=")[0], at=change_at(at))
+    _print_tags(data, as_json)
+
+
+@tag_app.command("list")
+def tag_list(ctx: typer.Context, tenant: str, as_json: Json = False) -> None:
+    """A tenant's tags, by key."""
+    with runtime(ctx).unit_of_work() as uow:
+        data = tag_service.list_tags(uow, tenant)
+    _print_tags(data, as_json)

@@ -6,15 +6,21 @@ import signal
 import threading
 from datetime import timedelta
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
 from lisens.cli.runtime import Json, Runtime, runtime
-from lisens.service import webhooks
 from lisens.service.context import parse_time
-from lisens.service.worker import Worker
+
+if TYPE_CHECKING:
+    from lisens.service import webhooks, worker
+    from lisens.service.worker import Worker
+else:  # the database code is imported by the commands that use it, not by `--help`
+    webhooks = lazy_module("lisens.service.webhooks")
+    worker = lazy_module("lisens.service.worker")
 
 app = typer.Typer(
     help="Webhooks: endpoints that receive a tenant's events (or every tenant's), signed per Standard Webhooks.",
@@ -135,17 +141,17 @@ def replay(
 
 
 def make_worker(rt: Runtime, *, lease: float | None = None) -> Worker:
-    worker = Worker(unit=rt.unit_of_work)
+    made = worker.Worker(unit=rt.unit_of_work)
     if lease is not None:
-        worker.lease = timedelta(seconds=lease)
-    return worker
+        made.lease = timedelta(seconds=lease)
+    return made
 
 
 def start_worker(rt: Runtime) -> Worker:
     """A worker on a daemon thread of this process (`lisens serve --worker`); set `stopped` to end it."""
-    worker = make_worker(rt)
-    threading.Thread(target=worker.run, name="lisens-worker", daemon=True).start()
-    return worker
+    made = make_worker(rt)
+    threading.Thread(target=made.run, name="lisens-worker", daemon=True).start()
+    return made
 
 
 def worker_command(
@@ -164,10 +170,10 @@ def worker_command(
     due scheduled changes, license status events. Several workers may run at once."""
     rt = runtime(ctx)
     rt.ensure_schema()
-    worker = make_worker(rt, lease=lease)
-    worker.tick = tick
+    running = make_worker(rt, lease=lease)
+    running.tick = tick
     if once:
-        report = worker.run_once(until=parse_time(until) if until else None)
+        report = running.run_once(until=parse_time(until) if until else None)
         if as_json:
             print_json(report)
         else:
@@ -182,9 +188,9 @@ def worker_command(
         return
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
-        worker.stopped.set()
+        running.stopped.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     console.print("worker running (Ctrl-C to stop)", markup=False)
-    worker.run()
+    running.run()

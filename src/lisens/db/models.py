@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -298,6 +299,18 @@ class UsageRow(Base):
     metric: Mapped[str] = mapped_column(String(100))
     count: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TenantTagRow(Base):
+    """A tenant's label `key=value` (segment, country, partner, …): one value per key."""
+
+    __tablename__ = "tenant_tag"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"), Index("ix_tenant_tag_key_value", "key", "value"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(50))
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class GenerationMoveRow(Base):

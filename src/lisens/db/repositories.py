@@ -29,6 +29,7 @@ from lisens.db.models import (
     SubscriptionRow,
     SystemLicenseRow,
     TenantRow,
+    TenantTagRow,
     TokenRow,
     UsageRow,
     UserLicenseRow,
@@ -1159,6 +1160,46 @@ class UsageRepository:
         before = row.count
         row.count, row.updated_at = count, at
         return before
+
+
+class TagRepository:
+    """Tenants' labels `key=value`."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def of(self, tenant_id: int) -> dict[str, str]:
+        query = select(TenantTagRow).where(TenantTagRow.tenant_id == tenant_id).order_by(TenantTagRow.key)
+        return {row.key: row.value for row in self.session.scalars(query)}
+
+    def put(self, tenant_id: int, key: str, value: str) -> str | None:
+        """Set the tag; returns the value before (None for a new key)."""
+        row = self.session.scalar(
+            select(TenantTagRow).where(TenantTagRow.tenant_id == tenant_id, TenantTagRow.key == key)
+        )
+        if row is None:
+            self.session.add(TenantTagRow(tenant_id=tenant_id, key=key, value=value))
+            self.session.flush()
+            return None
+        before, row.value = row.value, value
+        self.session.flush()
+        return before
+
+    def remove(self, tenant_id: int, key: str) -> str | None:
+        """Remove the tag; returns its value (None when the tenant had no such tag)."""
+        row = self.session.scalar(
+            select(TenantTagRow).where(TenantTagRow.tenant_id == tenant_id, TenantTagRow.key == key)
+        )
+        if row is None:
+            return None
+        self.session.delete(row)
+        self.session.flush()
+        return row.value
+
+    def tenants_with(self, key: str, value: str) -> set[int]:
+        """Ids of the tenants tagged `key=value`."""
+        query = select(TenantTagRow.tenant_id).where(TenantTagRow.key == key, TenantTagRow.value == value)
+        return set(self.session.scalars(query))
 
 
 class GenerationMoveRepository:

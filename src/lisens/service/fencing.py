@@ -69,6 +69,17 @@ def _metric_view(state: TenantState, plan: str | None, metric: str, count: int) 
     )
 
 
+def over_limits(limits: dict[str, int], usage: dict[str, int]) -> list[tuple[str, int, int]]:
+    """(metric, used, maximum) of every metric used beyond what a plan's `limits` allow, by metric."""
+    found = []
+    for metric in sorted(limits):
+        maximum = limits[metric]
+        used = usage.get(metric, 0)
+        if maximum != UNLIMITED and _counted(maximum, used).over > 0:
+            found.append((metric, used, maximum))
+    return found
+
+
 def fencing(ctx: Context, tenant: str) -> FencingRead:
     """Every plan-limited metric: used, maximum (-1 = unlimited), nearing from 85%, reached at 100%."""
     state = load_state(ctx, tenant)

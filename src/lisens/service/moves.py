@@ -158,6 +158,11 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MovePlan:
     )
 
 
+def compute(ctx: Context, state: TenantState, to: str) -> MovePlan:
+    """What moving the tenant to `to` would write: users' plans and licenses, seats, add-ons (changes nothing)."""
+    return _compute(ctx, state, to)
+
+
 def _seats_after(
     state: TenantState, target: Catalog, mapping: PlanMapping, moves: list[UserMove], tenant_plan: str | None
 ) -> dict[str, int]:

@@ -92,6 +92,7 @@ class TenantRead(Read):
     system: list[str] = Field(description="System licenses bought on their own")
     partner_licenses: dict[str, PartnerLicenseRead]
     users: int = Field(description="How many users the tenant has")
+    tags: dict[str, str] = Field(default_factory=dict, description="The tenant's labels key=value, by key")
 
 
 class SeatsLoweringRead(Read):
@@ -348,6 +349,94 @@ class MoveReportRead(Read):
     users_losing: int
     gained: dict[str, int] = Field(description="Users gaining each license, most first")
     lost: dict[str, int] = Field(description="Users losing each license, most first")
+
+
+class TagsRead(Read):
+    """A tenant's labels after a change (or as they are)."""
+
+    tenant: str
+    tags: dict[str, str] = Field(description="key=value, by key")
+    changed: bool = Field(default=False, description="Whether the request changed anything")
+
+
+class PlanBlockerRead(Read):
+    kind: Literal["plan-limit", "no-counterpart", "no-price", "currency"]
+    item: str = Field(description="The metric, license, add-on or plan concerned")
+    detail: str
+
+
+class MovePlanTenantRead(Read):
+    """One tenant of a move plan: where it lands, what it pays, who loses and gains what, what blocks it."""
+
+    tenant: str
+    from_generation: str = Field(alias="from")
+    to: str
+    tenant_plan: str | None = Field(description="CRM Suite: the one plan of the whole tenant")
+    users: int
+    subscribed: bool = Field(description="False: no subscription; seats counted at list price, monthly")
+    billing_period: int = Field(description="Months per invoice (1 without a subscription)")
+    currency_before: str
+    currency: str
+    seats_before: dict[str, int]
+    seats_after: dict[str, int]
+    monthly_before: str
+    monthly_after: str
+    yearly_before: str
+    yearly_after: str
+    per_period_before: str
+    per_period_after: str
+    yearly_change: str
+    lose: dict[str, list[str]] = Field(description="Per license, the users who lose it (sorted)")
+    gain: dict[str, list[str]] = Field(description="Per license, the users who gain it (sorted)")
+    blockers: list[PlanBlockerRead]
+
+
+class LicenseCountRead(Read):
+    license: str
+    users: int
+    tenants: int
+
+
+class MovePlanSummaryRead(Read):
+    tenants: int
+    users: int
+    blocked: int = Field(description="Tenants with at least one blocker")
+    currency: str
+    monthly_before: str
+    monthly_after: str
+    yearly_before: str
+    yearly_after: str
+    yearly_change: str
+    pay_more: int
+    pay_less: int
+    pay_same: int
+    lose: list[LicenseCountRead] = Field(description="N users in M tenants lose the license; most users first")
+    gain: list[LicenseCountRead]
+
+
+class MovePlanSelectionRead(Read):
+    """Which tenants a move plan takes: every condition given must hold."""
+
+    generation: str | None = None
+    renewal_month: str | None = Field(default=None, description="YYYY-MM of the next renewal")
+    min_users: int | None = None
+    max_users: int | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    tenants: list[str] = Field(default_factory=list)
+    sample: float | None = Field(default=None, description="Percentage of the tenants, chosen by `seed`")
+    seed: int | None = None
+
+
+class MovePlanRead(Read):
+    """A move of a cohort of tenants, planned: nothing is changed."""
+
+    to: str
+    prices: str = Field(description="Where the target's prices come from")
+    example_prices: bool
+    selection: MovePlanSelectionRead
+    summary: MovePlanSummaryRead
+    tenants: list[MovePlanTenantRead]
+    skipped: dict[str, str] = Field(description="Selected tenants that cannot move to the target, and why")
 
 
 class GenerationTotalsRead(Read):

@@ -12,6 +12,7 @@ from lisens.db.repositories import (
     AuditRepository,
     PurchaseRepository,
     SubscriptionRepository,
+    TagRepository,
     TenantRepository,
     UserRepository,
 )
@@ -101,6 +102,7 @@ def tenant_view(ctx: Context, state: TenantState) -> TenantRead:
             for name, lic in sorted(state.partner.items())
         },
         users=UserRepository(ctx.session).count(row.id),
+        tags=TagRepository(ctx.session).of(row.id),
     )
 
 
