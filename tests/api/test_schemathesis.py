@@ -399,6 +399,9 @@ SUCCESSES: list[tuple[str, str, dict[str, Any], dict[str, Any], Any]] = [
         {},
         None,
     ),
+    ("PUT", "/v1/tenants/{tenant}/tags/{key}", {"tenant": "conform", "key": "segment"}, {}, {"value": "smb"}),
+    ("DELETE", "/v1/tenants/{tenant}/tags/{key}", {"tenant": "conform", "key": "segment"}, {}, None),
+    ("POST", "/v1/moves/plans", {}, {}, {"to": "suite"}),
 ]
 
 

@@ -55,6 +55,8 @@ EVENT_TYPES: Mapping[str, str] = {
     "usage.set": "usage.changed",
     "token.create": "token.created",
     "token.revoke": "token.revoked",
+    "tag.set": "tenant_tag.set",
+    "tag.remove": "tenant_tag.removed",
 }
 ALL_TYPES: tuple[str, ...] = tuple(sorted(set(EVENT_TYPES.values())))
 
