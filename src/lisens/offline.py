@@ -1,7 +1,8 @@
 """Offline license checks for app servers: load a signed snapshot, answer `has_license(user, name)` locally.
 
-No database and no network: only the snapshot file and the vendor's public key. A tampered, wrongly
-signed or expired snapshot is refused. Refresh it before it expires (see docs/security.md).
+No database: only the snapshot and the vendor's public key. A tampered, wrongly signed or expired
+snapshot is refused. Refresh it before it expires (see docs/security.md), or let a `Follower` keep it
+fresh from the server's event feed (the only network use here).
 
     from lisens.offline import OfflineLicenses
     licenses = OfflineLicenses.load("acme.snapshot.json", Path("lisens.pub").read_bytes(), tenant="acme")
@@ -15,13 +16,16 @@ app server of one tenant would accept another tenant's snapshot (SNAPSHOT_WRONG_
 from __future__ import annotations
 
 import json
+import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lisens.domain.errors import Code
+from lisens.domain.errors import Code, LisensError
 from lisens.domain.errors import SnapshotError as SnapshotError
 from lisens.domain.names import canonical
 from lisens.signing import load_public_key, verify
@@ -115,3 +119,99 @@ class OfflineLicenses:
     @property
     def users(self) -> list[str]:
         return sorted(self._held)
+
+
+class Follower:
+    """Keeps a tenant's signed licenses fresh from a Lisens server: follows the tenant's events
+    (`GET /v1/tenants/{t}/events`) and fetches a new signed snapshot after each change.
+
+    The only part of this module that uses the network. When the server cannot be reached, answers
+    keep coming from the last verified snapshot until its TTL, and `last_error` says why it is not
+    fresher; an older snapshot is never taken (`refreshed`). Run `follow()` on a thread, or call
+    `poll()` yourself.
+
+        follower = Follower("https://lisens.example", token, "acme", public_pem)
+        threading.Thread(target=follower.follow, daemon=True).start()
+        follower.has_license("alice", "superoffice.quote-cal")
+    """
+
+    PAGE = 1000
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        tenant: str,
+        public_key: bytes | str,
+        *,
+        interval: float = 1.0,
+        timeout: float = 10.0,
+        clock: Any = time.time,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.tenant = tenant
+        self.public_key = public_key
+        self.interval = interval
+        self.timeout = timeout
+        self._clock = clock
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self.licenses: OfflineLicenses | None = None
+        self.cursor = 0  # the sequence number of the last event seen
+        self.last_error: str | None = None
+        self.stopped = threading.Event()
+
+    def _get(self, path: str) -> bytes:
+        request = urllib.request.Request(f"{self.base_url}{path}", headers=self._headers)
+        with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+            body: bytes = answer.read()
+            return body
+
+    def refresh(self) -> OfflineLicenses:
+        """Fetch and verify the tenant's snapshot now."""
+        raw = self._get(f"/v1/tenants/{urllib.parse.quote(self.tenant)}/snapshot")
+        now = self._clock()
+        if self.licenses is None:
+            self.licenses = OfflineLicenses.load(raw, self.public_key, tenant=self.tenant, now=now)
+        else:
+            self.licenses = self.licenses.refreshed(raw, self.public_key, now=now)
+        return self.licenses
+
+    def poll(self) -> int:
+        """Read the events after the last one seen; if there are any (or no snapshot yet, or the one held is
+        past half its life), fetch a new snapshot. Returns how many events were new."""
+        new = 0
+        while True:
+            query = urllib.parse.urlencode({"after": self.cursor, "limit": self.PAGE})
+            page = json.loads(self._get(f"/v1/tenants/{urllib.parse.quote(self.tenant)}/events?{query}"))
+            if page:
+                self.cursor = int(page[-1]["cursor"])
+                new += len(page)
+            if len(page) < self.PAGE:
+                break
+        held = self.licenses
+        aging = held is not None and self._clock() >= held.issued_at + (held.expires_at - held.issued_at) / 2
+        if new or held is None or aging:
+            self.refresh()
+        self.last_error = None
+        return new
+
+    def follow(self) -> None:
+        """Poll every `interval` seconds until `stopped` is set; a failure is kept in `last_error` and
+        retried, waiting longer each time (at most 30 s)."""
+        failures = 0
+        while not self.stopped.is_set():
+            try:
+                self.poll()
+                failures = 0
+            except (OSError, ValueError, LisensError) as exc:
+                failures += 1
+                self.last_error = f"{exc.__class__.__name__}: {exc}"
+            self.stopped.wait(self.interval if failures == 0 else min(self.interval * 2**failures, 30.0))
+
+    def has_license(self, user: str, name: str) -> bool:
+        """From the last verified snapshot (SNAPSHOT_EXPIRED once it is past its TTL)."""
+        if self.licenses is None:
+            raise SnapshotError(
+                f"no snapshot of tenant {self.tenant!r} yet: {self.last_error}", code=Code.SNAPSHOT_EXPIRED
+            )
+        return self.licenses.has_license(user, name)
