@@ -104,9 +104,8 @@ def main() -> int:
         print(f"Python {sys.version.split()[0]}")
         for key, value in results.items():
             print(f"  {key:10} {value:.3f}" if isinstance(value, float) else f"  {key:10} {value}")
-        print(
-            f"  {'met' if met else 'NOT met'}    a change reaches a follower within 5 s, p99 (measured {results['p99_s']:.3f})"
-        )
+        verdict = "met" if met else "NOT met"
+        print(f"  {verdict}    a change reaches a follower within 5 s, p99 (measured {results['p99_s']:.3f})")
     return 0 if met else 1
 
 
