@@ -103,3 +103,35 @@ def test_the_demo_server_makes_a_signing_key_so_snapshots_and_packages_work(tmp_
             server.wait()
     assert Path(key) == tmp_path / "keys" / "demo.key"
     assert oct(Path(key).stat().st_mode & 0o777) == "0o600"
+
+
+def _healthz_count(metrics: str) -> float:
+    found = re.search(r'lisens_http_requests_total\{method="GET",route="/healthz",status="200"\} ([0-9.e+]+)', metrics)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_metrics_under_several_workers_count_the_requests_of_all_of_them(tmp_path: Path) -> None:
+    log = tmp_path / "metrics.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISENS_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    port = _free_port()
+    command = [sys.executable, "-m", "lisens.cli", "--db", f"sqlite:///{tmp_path / 'metrics.db'}"]
+    command += ["serve", "--port", str(port), "--workers", "2"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_for(log, r"Application startup complete", count=2)
+        for _ in range(40):  # a new connection each: the two workers share them
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+                assert answer.status == 200
+        seen = set()
+        for _ in range(10):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+                seen.add(_healthz_count(answer.read().decode()))
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    assert seen == {40.0}

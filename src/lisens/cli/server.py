@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -126,6 +127,10 @@ def serve(
 
 
 def _run_uvicorn(rt: Runtime, host: str, port: int, workers: int) -> None:
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker counts into files of one fresh directory, and /metrics sums them: the same
+        # answer whichever worker serves it (prometheus_client's multiprocess mode).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="lisens-metrics-")
     uvicorn.run(
         "lisens.api.app:app_from_environment",
         factory=True,
