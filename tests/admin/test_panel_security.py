@@ -280,3 +280,15 @@ def test_a_bulk_csv_is_previewed_row_by_row_then_applied_in_the_panel(site: Api)
     assert bob["plan"] == "sales-essential"
     refused = admin.post("/admin/t/acme/bulk", data={"csrf": csrf.group(1), "action": "apply", "text": csv_text})
     assert 'class="error"' in refused.text
+
+
+def test_a_license_whose_prerequisite_the_user_lacks_is_greyed_and_says_what_it_needs(site: Api) -> None:
+    made = site.client.post("/v1/tenants/acme/users", json={"name": "carl"}, headers=site.headers("acme-admin"))
+    assert made.status_code == 201
+    admin = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    page = admin.get("/admin/t/acme/users/carl?lang=sv").text
+    reporter = r'<input type="checkbox" name="license" value="superoffice.reporter-studio-user"[^>]*>'
+    label = re.search(r'<label class="waiting"[^>]*>' + reporter + r"(.*?)</label>", page, re.S)
+    assert label is not None
+    assert "kräver" in label.group(1)
+    assert 'value="superoffice.reporter-studio-user" disabled' not in page  # ticked together with what it needs

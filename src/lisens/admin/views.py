@@ -401,6 +401,7 @@ def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
         for r in plan_rows
     ]
     rows = {r.info.full_name: r for r in license_rows(ctx, state)}
+    held = {e.license for e in shown.effective} | set(shown.licenses)
     assignable: list[dict[str, Any]] = []
     for full, r in rows.items():
         if r.info.type is not LicenseType.USER or r.info.hidden or r.info.is_plan_license:
@@ -418,6 +419,8 @@ def _card(ctx: Context, tenant: str, user: str) -> dict[str, Any]:
                 "full": not r.seats.can_take() and not assigned,
                 "assigned": assigned,
                 "prerequisite": r.info.prerequisite,
+                # greyed until its prerequisite is held (both may be ticked and saved together)
+                "waiting": r.info.prerequisite is not None and r.info.prerequisite not in held and not assigned,
             }
         )
     by_parent: dict[str | None, list[dict[str, Any]]] = {}
