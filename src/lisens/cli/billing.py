@@ -9,7 +9,7 @@ import typer
 
 from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, is_scheduled, runtime, show_scheduled
+from lisens.cli.runtime import At, ChangeAt, Json, at_option, change_at, runtime, show_scheduled
 from lisens.domain.errors import Code, InvalidInput
 from lisens.domain.times import require_day
 
@@ -108,8 +108,7 @@ def change(ctx: typer.Context, tenant: str, period: Period, at: ChangeAt = None,
     """Change the billing period; it takes effect at the next renewal."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.change_period(uow, tenant, period=period, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     print_json(data) if as_json else _print_subscription(data)
 
@@ -119,8 +118,7 @@ def cancel(ctx: typer.Context, tenant: str, at: ChangeAt = None, as_json: Json =
     """Cancel: the subscription ends with the current term."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.cancel_subscription(uow, tenant, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     print_json(data) if as_json else _print_subscription(data)
 

@@ -8,7 +8,7 @@ import typer
 
 from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json
-from lisens.cli.runtime import ChangeAt, Json, change_at, is_scheduled, runtime, show_scheduled
+from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
 
 if TYPE_CHECKING:
     from lisens.service import fencing as fencing_service
@@ -28,8 +28,7 @@ def usage_set(
     """Report how much of a plan-limited thing is in use."""
     with runtime(ctx).unit_of_work() as uow:
         data = fencing_service.set_usage(uow, tenant, metric, count, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     print_json(data) if as_json else _print_metric(data)
 
@@ -41,8 +40,7 @@ def usage_add(
     """Create more of a plan-limited thing: refused with PLAN_LIMIT_REACHED beyond the plan's limit."""
     with runtime(ctx).unit_of_work() as uow:
         data = fencing_service.add_usage(uow, tenant, metric, count, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     print_json(data) if as_json else _print_metric(data)
 
@@ -71,8 +69,7 @@ def plan_change(ctx: typer.Context, tenant: str, plan: str, at: ChangeAt = None,
     """Move a CRM Suite tenant to another plan, with its seats and every seated user."""
     with runtime(ctx).unit_of_work() as uow:
         data = fencing_service.change_tenant_plan(uow, tenant, plan, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     if as_json:
         print_json(data)

@@ -124,15 +124,13 @@ ChangeAt = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
-def is_scheduled(data: object) -> TypeIs[ScheduledRead]:
-    """Whether a change's answer is the change kept for later (a vendor's future `at`)."""
+def show_scheduled(data: object, as_json: bool) -> TypeIs[ScheduledRead]:
+    """Whether a change's answer is the change kept for later (a vendor's future `at`); if so, it is
+    printed here, so that the caller returns: `if show_scheduled(data, as_json): return`."""
     from lisens.service.results import ScheduledRead
 
-    return isinstance(data, ScheduledRead)
-
-
-def show_scheduled(data: ScheduledRead, as_json: bool) -> None:
-    """Print a change the vendor dated in the future (kept until then)."""
+    if not isinstance(data, ScheduledRead):
+        return False
     scheduled = data.scheduled
     if as_json:
         print_json(data)
@@ -142,3 +140,4 @@ def show_scheduled(data: ScheduledRead, as_json: bool) -> None:
             "`lisens schedule list` shows it",
             markup=False,
         )
+    return True

@@ -8,7 +8,7 @@ import typer
 
 from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, print_json, table
-from lisens.cli.runtime import ChangeAt, Json, change_at, is_scheduled, runtime, show_scheduled
+from lisens.cli.runtime import ChangeAt, Json, change_at, runtime, show_scheduled
 
 if TYPE_CHECKING:
     from lisens.service import tags as tag_service
@@ -133,8 +133,7 @@ def seats_set(
     """Set the number of seats; refused below what is in use, naming the users who hold it."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.set_seats(uow, tenant, item, number, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     text = f"{data.item}: {data.in_use} in use / {data.total} total"
     if data.scheduled is not None:
@@ -147,8 +146,7 @@ def addon_add(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = None, 
     """Add an add-on subscription (it turns on its system licenses)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_addon(uow, tenant, addon, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     _show(data, as_json, f"add-ons of {tenant}: {', '.join(data.addons)}" + ("" if data.changed else " (unchanged)"))
 
@@ -158,8 +156,7 @@ def addon_remove(ctx: typer.Context, tenant: str, addon: str, at: ChangeAt = Non
     """Remove an add-on subscription."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.remove_addon(uow, tenant, addon, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     _show(data, as_json, f"add-ons of {tenant}: {', '.join(data.addons) or '-'}")
 
@@ -175,8 +172,7 @@ def system_add(
     """Turn on a system license for the whole tenant."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_system_license(uow, tenant, license_name, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     _show(data, as_json, f"{data.license} on" + ("" if data.changed else " (unchanged)"))
 
@@ -192,8 +188,7 @@ def system_remove(
     """Turn off a system license bought on its own."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.remove_system_license(uow, tenant, license_name, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     _show(data, as_json, f"{data.license} off")
 
@@ -210,8 +205,7 @@ def owner_add(
     """Add a partner license owner (upper case A-Z, 0-9)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_owner(uow, tenant, owner, description=description, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     _show(data, as_json, f"owner {data.owner} added to {tenant}")
 
@@ -238,8 +232,7 @@ def owner_license(
             description=description,
             at=change_at(at),
         )
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     _show(data, as_json, f"{data.license} ({data.type}) defined for {tenant}")
 
@@ -260,8 +253,7 @@ def seats_upgrade(
         data = service.upgrade_seats(
             uow, tenant, from_plan=from_plan, to_plan=to_plan, number=number, users=user or [], at=change_at(at)
         )
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     switched = ", ".join(data.switched) or "nobody"
     _show(data, as_json, f"moved {data.moved} seats from {data.from_plan} to {data.to_plan}; switched {switched}")

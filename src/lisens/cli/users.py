@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from lisens.cli.lazy import lazy_module
 from lisens.cli.output import console, err_console, print_json, table
-from lisens.cli.runtime import ChangeAt, Json, at_option, change_at, is_scheduled, runtime, show_scheduled
+from lisens.cli.runtime import ChangeAt, Json, at_option, change_at, runtime, show_scheduled
 from lisens.domain.errors import Code, InvalidInput
 from lisens.service.context import parse_time
 
@@ -52,8 +52,7 @@ def user_add(
     """Add a user to a tenant."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.add_user(uow, tenant, user, user_type=user_type, can_log_in=can_log_in, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     if as_json:
         print_json(data)
@@ -97,8 +96,7 @@ def user_set(
     """Turn a user's login on or off (licenses stay assigned)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.set_can_log_in(uow, tenant, user, can_log_in, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     if as_json:
         print_json(data)
@@ -111,8 +109,7 @@ def user_retire(ctx: typer.Context, tenant: str, user: str, at: ChangeAt = None,
     """Retire a user: every license removed and login off, in one step."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.retire_user(uow, tenant, user, at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     if as_json:
         print_json(data)
@@ -156,8 +153,7 @@ def assign_command(
     """Assign plans and/or user licenses to a user (one transaction; a new plan replaces the old one)."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.assign(uow, tenant, user, plans=plan or [], licenses=license_names or [], at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     if as_json:
         print_json(data)
@@ -179,8 +175,7 @@ def unassign_command(
     """Remove the user's plan and/or directly assigned licenses."""
     with runtime(ctx).unit_of_work() as uow:
         data = service.unassign(uow, tenant, user, plan=plan, licenses=license_names or [], at=change_at(at))
-    if is_scheduled(data):
-        show_scheduled(data, as_json)
+    if show_scheduled(data, as_json):
         return
     if as_json:
         print_json(data)
