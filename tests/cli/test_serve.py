@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lisens.cli.server import WorkerDeaths
@@ -33,20 +35,18 @@ def _wait_for(log: Path, pattern: str, *, count: int = 1, timeout: float = 60) -
     raise AssertionError(f"no {pattern!r} x{count} in the log:\n{log.read_text(errors='replace')}")
 
 
-def test_a_worker_killed_under_lisens_serve_is_logged_as_a_warning_and_replaced(tmp_path: Path) -> None:
-    log = tmp_path / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISENS_")}
-    command = [sys.executable, "-m", "lisens.cli", "--db", f"sqlite:///{tmp_path / 'serve.db'}"]
-    command += ["serve", "--port", str(_free_port()), "--workers", "2"]
+@contextmanager
+def _serving(tmp_path: Path, name: str, *serve: str) -> Iterator[tuple[Path, int]]:
+    """`lisens serve` on a fresh SQLite file in a real process: its log and its port; stopped after."""
+    log = tmp_path / f"{name}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISENS_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    port = _free_port()
+    command = [sys.executable, "-m", "lisens.cli", "--db", f"sqlite:///{tmp_path / f'{name}.db'}"]
+    command += ["serve", "--port", str(port), *serve]
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        started = _wait_for(log, r"Started server process \[(\d+)\]", count=2)
-        _wait_for(log, r"Application startup complete", count=2)
-        victim = int(started[0].group(1))
-        os.kill(victim, signal.SIGKILL)
-        _wait_for(log, rf"Child process \[{victim}\] died")
-        _wait_for(log, r"Started server process \[(\d+)\]", count=3)  # its replacement
+        yield log, port
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -54,6 +54,16 @@ def test_a_worker_killed_under_lisens_serve_is_logged_as_a_warning_and_replaced(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def test_a_worker_killed_under_lisens_serve_is_logged_as_a_warning_and_replaced(tmp_path: Path) -> None:
+    with _serving(tmp_path, "serve", "--workers", "2") as (log, _):
+        started = _wait_for(log, r"Started server process \[(\d+)\]", count=2)
+        _wait_for(log, r"Application startup complete", count=2)
+        victim = int(started[0].group(1))
+        os.kill(victim, signal.SIGKILL)
+        _wait_for(log, rf"Child process \[{victim}\] died")
+        _wait_for(log, r"Started server process \[(\d+)\]", count=3)  # its replacement
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     died = [line for line in lines if line.get("event") == "worker_died"]
     assert len(died) == 1
@@ -77,14 +87,7 @@ def test_the_worker_death_filter_leaves_other_messages_alone() -> None:
 
 
 def test_the_demo_server_makes_a_signing_key_so_snapshots_and_packages_work(tmp_path: Path) -> None:
-    log = tmp_path / "demo.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISENS_")}
-    port = _free_port()
-    command = [sys.executable, "-m", "lisens.cli", "--db", f"sqlite:///{tmp_path / 'demo.db'}"]
-    command += ["serve", "--port", str(port), "--demo"]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
+    with _serving(tmp_path, "demo", "--demo") as (log, port):
         key = _wait_for(log, r"signing key for packages and snapshots: (\S+) \(generated")[0].group(1)
         admin = _wait_for(log, r"admin\s+(\S+)")[0].group(1)
         _wait_for(log, r"Application startup complete")
@@ -94,13 +97,6 @@ def test_the_demo_server_makes_a_signing_key_so_snapshots_and_packages_work(tmp_
         with urllib.request.urlopen(request, timeout=10) as answer:
             assert answer.status == 200
             assert json.loads(answer.read())["signature"]
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     assert Path(key) == tmp_path / "keys" / "demo.key"
     assert oct(Path(key).stat().st_mode & 0o777) == "0o600"
 
@@ -111,14 +107,7 @@ def _healthz_count(metrics: str) -> float:
 
 
 def test_metrics_under_several_workers_count_the_requests_of_all_of_them(tmp_path: Path) -> None:
-    log = tmp_path / "metrics.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISENS_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    port = _free_port()
-    command = [sys.executable, "-m", "lisens.cli", "--db", f"sqlite:///{tmp_path / 'metrics.db'}"]
-    command += ["serve", "--port", str(port), "--workers", "2"]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
+    with _serving(tmp_path, "metrics", "--workers", "2") as (log, port):
         _wait_for(log, r"Application startup complete", count=2)
         for _ in range(40):  # a new connection each: the two workers share them
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
@@ -127,11 +116,4 @@ def test_metrics_under_several_workers_count_the_requests_of_all_of_them(tmp_pat
         for _ in range(10):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
                 seen.add(_healthz_count(answer.read().decode()))
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     assert seen == {40.0}
