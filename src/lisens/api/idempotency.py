@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lisens.api.inputs import Disconnected, read_body, replayed
 from lisens.api.problems import problem, status_of
 from lisens.domain.errors import Code, LisensError
 from lisens.service import idempotency
@@ -34,9 +35,10 @@ class Idempotency:
             await self.app(scope, receive, send)
             return
         instance = str(scope.get("path", ""))
-        body = await _read(receive)
-        if body is None:
-            return
+        try:
+            body = await read_body(receive)
+        except Disconnected:
+            return  # nobody is waiting for an answer
         app_state = scope["app"].state
         who = idempotency.scope_of(_header(scope, b"authorization") or "")
         print_ = idempotency.fingerprint(scope["method"], instance, scope.get("query_string", b""), body)
@@ -77,15 +79,6 @@ class Idempotency:
                 chunks.append(message.get("body", b""))
             await send(message)
 
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         def finish() -> None:
             with unit() as ctx:
                 if status:
@@ -94,20 +87,9 @@ class Idempotency:
                     idempotency.release(ctx, who, key)
 
         try:
-            await self.app(scope, replay, capture)
+            await self.app(scope, replayed(body, receive), capture)
         finally:
             await anyio.to_thread.run_sync(finish)
-
-
-async def _read(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _answer(stored: idempotency.Stored, send: Send) -> None:

@@ -190,11 +190,11 @@ class InputGuard:
             check_query(scope.get("query_string", b""), root="query")
             content_type = _content_type(scope)
             if scope.get("method") in JSON_METHODS and _is_json(content_type):
-                body = await _read_body(receive)
+                body = await read_body(receive)
                 if body:
                     check_json(body)
             elif content_type == "application/x-www-form-urlencoded":
-                body = await _read_body(receive)
+                body = await read_body(receive)
                 check_query(body, root="form")
         except InvalidInput as error:
             response = problem(
@@ -202,27 +202,28 @@ class InputGuard:
             )
             await response(scope, receive, send)
             return
-        except _Disconnected:
+        except Disconnected:
             return  # nobody is waiting for an answer
-        await self.app(scope, receive if body is None else _replay(body, receive), send)
+        await self.app(scope, receive if body is None else replayed(body, receive), send)
 
 
-class _Disconnected(Exception):
-    pass
+class Disconnected(Exception):
+    """The client went away before its request's body was read."""
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
+    """The whole body of a request (Disconnected if the client leaves first)."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _Disconnected
+            raise Disconnected
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replayed(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the app the body read already, then waits on the client as before."""
     sent = False
 
