@@ -194,6 +194,17 @@ def _tenant_page(request: Request, tenant: str, *, manage: bool = False) -> Prin
     return principal
 
 
+def _form_page(request: Request, tenant: str, csrf: str) -> Principal | Response:
+    """A change sent from the panel: the principal may manage the tenant, and the form carries the
+    session's CSRF token."""
+    principal = _tenant_page(request, tenant, manage=True)
+    if isinstance(principal, Response):
+        return principal
+    if not _check_csrf(request, csrf):
+        return render(request, "message.html", status=403, message="csrf")
+    return principal
+
+
 @router.get("/t/{tenant}/licenses", response_class=HTMLResponse)
 def licenses(request: Request, tenant: str, tab: str = "status") -> Response:
     principal = _tenant_page(request, tenant)
@@ -265,11 +276,9 @@ def token_create(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """A new token, shown once. A tenant administrator makes app tokens; the vendor admin tokens too."""
-    principal = _tenant_page(request, tenant, manage=True)
+    principal = _form_page(request, tenant, csrf)
     if isinstance(principal, Response):
         return principal
-    if not _check_csrf(request, csrf):
-        return render(request, "message.html", status=403, message="csrf")
     if role != "app" and principal.role != "vendor":
         return render(request, "message.html", status=403, message="not-found")
     try:
@@ -286,11 +295,9 @@ def token_create(
 def token_revoke(
     request: Request, tenant: str, token_id: int, csrf: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
-    principal = _tenant_page(request, tenant, manage=True)
+    principal = _form_page(request, tenant, csrf)
     if isinstance(principal, Response):
         return principal
-    if not _check_csrf(request, csrf):
-        return render(request, "message.html", status=403, message="csrf")
     with unit_of_work(request, principal.actor) as ctx:
         own = {t.id for t in tokens.list_tokens(ctx, tenant=tenant)}
         if token_id not in own:
@@ -543,11 +550,9 @@ def subscription_change(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """The vendor starts a subscription, changes its billing period, or cancels it."""
-    principal = _tenant_page(request, tenant, manage=True)
+    principal = _form_page(request, tenant, csrf)
     if isinstance(principal, Response):
         return principal
-    if not _check_csrf(request, csrf):
-        return render(request, "message.html", status=403, message="csrf")
     if principal.role != "vendor":
         return render(request, "message.html", status=403, message="not-found")
     try:
