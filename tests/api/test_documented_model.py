@@ -5,11 +5,7 @@ from __future__ import annotations
 from lisens.service import tenants, tokens, users
 from lisens.service.context import Context
 from tests.api.conftest import AT, Api
-
-SEED_004_SALES_ESSENTIAL = {
-    "server", "user", "web", "pocket-crm-cal", "visible-for", "import", "dash", "document", "selection",
-    "relation", "relation-cal", "sale", "sale-cal", "sales-t1", "ten-sales",
-}  # fmt: skip
+from tests.seed004 import SEED_004_SALES_ESSENTIAL
 
 
 def _solo_tenant(api: Api) -> str:

@@ -15,6 +15,7 @@ from lisens.domain.engine import (
 )
 from lisens.domain.errors import InvalidLicenseName, UnknownAddon
 from lisens.domain.names import parse_license_name
+from tests.seed004 import SEED_004_SALES_ESSENTIAL, SEED_004_STANDARD_CRM
 
 G11 = load_catalog("11")
 G7 = load_catalog("7")
@@ -132,16 +133,6 @@ def test_a_malformed_license_name_is_refused_with_a_code(bad: str) -> None:
 
 
 # ---------------------------------------------------------------- what a user holds, exactly
-
-SEED_004_SALES_ESSENTIAL = {
-    "server", "user", "web", "pocket-crm-cal", "visible-for", "import", "dash", "document", "selection",
-    "relation", "relation-cal", "sale", "sale-cal", "sales-t1", "ten-sales",
-}  # fmt: skip
-SEED_004_STANDARD_CRM = {
-    "server", "user", "web", "pocket-crm-cal", "visible-for", "import", "dash", "document", "selection",
-    "selection-cal", "selection-combined-cal", "relation", "relation-cal", "project", "project-cal",
-    "mail-merge-cal", "sales-t1", "superlicense-contact-manager",
-}  # fmt: skip
 
 
 def test_a_sales_essential_user_of_a_tenant_that_bought_only_that_plan_holds_exactly_seed_004s_fifteen() -> None:

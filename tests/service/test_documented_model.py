@@ -9,18 +9,9 @@ from lisens.service import moves, packages, panel, tenants, users
 from lisens.service.context import Context
 from tests.db.conftest import T0
 from tests.db.helpers import make_tenant
+from tests.seed004 import SEED_004_SALES_ESSENTIAL, SEED_004_STANDARD_CRM
 
 AT = T0 + timedelta(hours=1)
-
-SEED_004_SALES_ESSENTIAL = {
-    "server", "user", "web", "pocket-crm-cal", "visible-for", "import", "dash", "document", "selection",
-    "relation", "relation-cal", "sale", "sale-cal", "sales-t1", "ten-sales",
-}  # fmt: skip
-SEED_004_STANDARD_CRM = {
-    "server", "user", "web", "pocket-crm-cal", "visible-for", "import", "dash", "document", "selection",
-    "selection-cal", "selection-combined-cal", "relation", "relation-cal", "project", "project-cal",
-    "mail-merge-cal", "sales-t1", "superlicense-contact-manager",
-}  # fmt: skip
 
 
 def held(ctx: Context, tenant: str, user: str) -> set[str]:
