@@ -24,6 +24,7 @@ from lisens.api.inputs import InputGuard
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.api.responses import ReadinessRead
 from lisens.api.security import FailedAuthLimiter, SecurityHeaders
+from lisens.db.changes import watch_for
 from lisens.db.engine import READ_ONLY, make_engine, make_session_factory
 from lisens.service import panel_sessions
 from lisens.service.cache import EffectiveLicenseCache
@@ -41,10 +42,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
     `clock` is the server's clock, the one authority for when a change happens (tests give their own)."""
     own_engine = engine is None
     db = engine or make_engine(settings.database_url)
+    # Hears every committed change (this process's at once, others' through the database), so that
+    # checks answer from memory until something they depend on changed.
+    watch = watch_for(db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        watch.close()
         if own_engine:
             db.dispose()
 
@@ -63,11 +68,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
     app.state.settings = settings
     app.state.clock = clock
     app.state.engine = db
-    app.state.sessions = make_session_factory(db)
-    app.state.read_sessions = make_session_factory(db, read_only=True)
-    app.state.cache = EffectiveLicenseCache()
+    app.state.watch = watch
+    app.state.sessions = make_session_factory(db, watch=watch)
+    app.state.read_sessions = make_session_factory(db, read_only=True, watch=watch)
+    app.state.cache = EffectiveLicenseCache(stamps=watch)
     app.state.metrics = metrics
     problems.install(app)
+    app.include_router(v1.checks)
     app.include_router(v1.router)
     app.include_router(feed.router)
     for prefix in ("", *([settings.compat_prefix] if settings.compat_prefix else [])):

@@ -195,6 +195,14 @@ class CheckRequest(Body):
     licenses: list[CheckName] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
     explain: bool = False
     at: Instant | None = Field(default=None, description="When to check (license expiry); default now")
+    min_version: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**62,
+        description="Answer from a state of the tenant at least this new: the `Lisens-Version` a write answered "
+        "with (read your own write); without it, the fastest answer. VERSION_NOT_REACHED (409) if the tenant "
+        "has no such version yet",
+    )
 
 
 class CheckResult(BaseModel):
@@ -218,6 +226,7 @@ class LicenseState(BaseModel):
 class CheckResponse(BaseModel):
     results: list[CheckResult]
     license: LicenseState | None = None
+    version: int = Field(description="The tenant's version the answer was decided at (the `Lisens-Version` header)")
 
 
 class BulkRowIn(Body):

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from lisens.db.changes import WATCH, ChangeWatch
 from lisens.domain.errors import Busy, Code, InvalidInput
 
 # Seconds. Long enough for any ordinary change to finish; short enough that a request waiting behind
@@ -105,7 +106,10 @@ def _map_timeouts(engine: Engine) -> None:
 READ_ONLY = "lisens_read_only"
 
 
-def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
-    """Sessions on `engine`; `read_only` ones never take SQLite's write lock (they must not write)."""
+def make_session_factory(
+    engine: Engine, *, read_only: bool = False, watch: ChangeWatch | None = None
+) -> sessionmaker[Session]:
+    """Sessions on `engine`; `read_only` ones never take SQLite's write lock (they must not write).
+    With a `watch`, what their transactions change is told to it as soon as they commit."""
     bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
-    return sessionmaker(bind, expire_on_commit=False)
+    return sessionmaker(bind, expire_on_commit=False, info={WATCH: watch} if watch is not None else None)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lisens.db.changes import tenant_changed, tokens_changed
 from lisens.db.models import (
     AddonRow,
     AuditRow,
@@ -584,6 +585,7 @@ class AuditRepository:
         at once as plain statements: on PostgreSQL the entry and the tenant's new head in one statement,
         on SQLite in two. The tenant row object is brought up to date; returns the entry's hash."""
         self.session.flush()  # what the change wrote through the ORM goes first
+        tenant_changed(self.session, tenant.id)
         _, moment, correction = self._head(tenant.id, at)
         entry = Entry(
             seq=tenant.log_seq + 1,
@@ -654,6 +656,7 @@ class AuditRepository:
         with `action`, `subject`, and optionally `user_id`, `before`, `after`."""
         if not entries:
             return
+        tenant_changed(self.session, tenant_id)
         tenant, moment, correction = self._head(tenant_id, at)
         seq, prev = tenant.log_seq, tenant.log_hash or GENESIS
         values = []
@@ -738,6 +741,13 @@ class AuditRepository:
         after: dict[str, Any] | None,
         correction: bool,
     ) -> AuditRow:
+        # Every change is logged: a tenant's entry tells caches of the tenant, a vendor's of tokens.
+        if tenant_id is None:
+            tokens_changed(self.session)
+        else:
+            tenant_changed(self.session, tenant_id)
+        if action.startswith("token."):
+            tokens_changed(self.session)
         entry = Entry(
             seq=last_seq + 1,
             at=at,

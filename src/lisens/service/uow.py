@@ -7,13 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lisens.db import changes
 from lisens.db.transaction import DatabaseUnavailable, transaction
 from lisens.service.context import Clock, Context, system_clock
 
 if TYPE_CHECKING:
     from lisens.db.sessions import SessionFactory
 
-__all__ = ["DatabaseUnavailable", "unit_of_work"]
+__all__ = ["DatabaseUnavailable", "committed_versions", "unit_of_work"]
+
+
+def committed_versions(ctx: Context) -> dict[int, int]:
+    """After a unit of work committed: the new version of each tenant it changed, by tenant id."""
+    return changes.committed_versions(ctx.session)
 
 
 @contextmanager

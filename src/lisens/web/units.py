@@ -10,11 +10,17 @@ from starlette.requests import Request
 
 from lisens.service.context import Context
 from lisens.service.tokens import Principal
+from lisens.service.uow import committed_versions
 from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
 
 if TYPE_CHECKING:
     from lisens.db.sessions import SessionFactory
+
+
+# The tenant's version after a write, and the one a check was decided at: a client sends it back as a
+# check's `min_version` to read its own write.
+VERSION_HEADER = "Lisens-Version"
 
 
 @contextmanager
@@ -33,3 +39,6 @@ def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> It
         clock=request.app.state.clock,
     ) as ctx:
         yield ctx
+    versions = committed_versions(ctx)
+    if len(versions) == 1:  # a write to one tenant answers with its new version (`Lisens-Version`)
+        request.state.lisens_version = next(iter(versions.values()))
