@@ -73,7 +73,8 @@ def test_a_commit_in_another_process_moves_the_tenants_stamp_and_no_other(fresh_
             session.commit()
             acme = TenantRepository(session).get_by_name("acme")
             other = TenantRepository(session).get_by_name("other")
-            assert acme is not None and other is not None
+            assert acme is not None
+            assert other is not None
             acme_id, other_id = acme.id, other.id
         assert eventually(lambda: watch.tenant_stamp(acme_id) is not None)
         time.sleep(0.2)  # what the setup's own commits told has arrived

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
@@ -230,7 +231,7 @@ class PostgresWatch(ChangeWatch):
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True, **KEEPALIVE) as connection:
+                with psycopg.connect(make_conninfo(self._conninfo, **KEEPALIVE), autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
                     with self._drain_lock:
                         self._connection = connection
