@@ -30,6 +30,7 @@ from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Clock, system_clock
 from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
+from lisens.web.units import Replica
 
 MAX_BODY = 10 * 1024 * 1024
 ADMIN_STATIC = Path(admin_views.__file__).parent / "static"
@@ -41,12 +42,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
     `clock` is the server's clock, the one authority for when a change happens (tests give their own)."""
     own_engine = engine is None
     db = engine or make_engine(settings.database_url)
+    # Read-only connections to the hot standby, if there is one; writes never go there.
+    replica_engine = make_engine(settings.replica_url, read_only=True) if settings.replica_url else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         if own_engine:
             db.dispose()
+        if replica_engine is not None:
+            replica_engine.dispose()
 
     # /docs is Swagger UI served from files installed with fastapi-offline: no request leaves the machine.
     app = FastAPIOffline(
@@ -64,7 +69,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
     app.state.clock = clock
     app.state.engine = db
     app.state.sessions = make_session_factory(db)
-    app.state.read_sessions = make_session_factory(db, read_only=True)
+    app.state.primary_read_sessions = make_session_factory(db, read_only=True)
+    app.state.replica_engine = replica_engine
+    if replica_engine is None:
+        app.state.replica = None
+        app.state.read_sessions = app.state.primary_read_sessions
+    else:
+        app.state.replica = Replica(make_session_factory(replica_engine, read_only=True))
+        app.state.read_sessions = app.state.replica.sessions
     app.state.cache = EffectiveLicenseCache()
     app.state.metrics = metrics
     problems.install(app)

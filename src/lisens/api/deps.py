@@ -17,6 +17,7 @@ from lisens.service.tokens import Principal, authenticate
 from lisens.settings import Settings
 from lisens.signing import load_private_key, load_public_key
 from lisens.web.limiter import FailedAuthLimiter, client_address
+from lisens.web.units import read
 from lisens.web.units import unit_of_work as unit_of_work
 
 
@@ -44,8 +45,8 @@ def current_principal(
         raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code=Code.UNAUTHENTICATED)
     try:
         token = _token_from(authorization)
-        with unit_of_work(request, actor="auth", read_only=True) as ctx:
-            principal = authenticate(ctx, token)
+        # On a replica, a token unknown there may be one made a moment ago: the primary is asked too.
+        principal = read(request, "auth", lambda ctx: authenticate(ctx, token), ask_primary=lambda found: found is None)
         if principal is None:
             raise ApiError("unknown or revoked token", code=Code.UNAUTHENTICATED)
     except ApiError:
