@@ -11,8 +11,8 @@
 #
 # Environment: LISENS_REPLICA_PORT (5433), LISENS_REPLICA_DIR (/tmp/lisens-replica-PORT),
 # LISENS_REPLICA_DATABASE (the database named in the printed URL; postgres), LISENS_PRIMARY_HOST
-# (127.0.0.1), LISENS_PRIMARY_PORT (5432), LISENS_PRIMARY_USER (postgres), PG_BIN
-# (/usr/lib/postgresql/15/bin). The primary must let its user connect without a password (trust).
+# (127.0.0.1), LISENS_PRIMARY_PORT (5432), LISENS_PRIMARY_USER (postgres), PG_BIN (the programs of
+# the primary's major version: /usr/lib/postgresql/MAJOR/bin). The primary must let its user connect without a password (trust).
 #
 # The only change it may make to the primary: when the primary refuses replication connections
 # from 127.0.0.1, a line `host replication <user> 127.0.0.1/32 trust` is appended to its
@@ -25,7 +25,18 @@ DATABASE="${LISENS_REPLICA_DATABASE:-postgres}"
 PRIMARY_HOST="${LISENS_PRIMARY_HOST:-127.0.0.1}"
 PRIMARY_PORT="${LISENS_PRIMARY_PORT:-5432}"
 PRIMARY_USER="${LISENS_PRIMARY_USER:-postgres}"
-PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+# The programs of the primary's major version (Debian's layout), unless PG_BIN says where they are.
+if [ -z "${PG_BIN:-}" ]; then
+    major="$(psql -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$PRIMARY_USER" -d postgres -XAtqc \
+        "SELECT current_setting('server_version_num')::int / 10000" 2>/dev/null || true)"
+    if [ -n "$major" ] && [ -x "/usr/lib/postgresql/$major/bin/pg_ctl" ]; then
+        PG_BIN="/usr/lib/postgresql/$major/bin"
+    elif command -v pg_ctl >/dev/null 2>&1; then
+        PG_BIN="$(dirname "$(command -v pg_ctl)")"
+    else
+        PG_BIN=/usr/lib/postgresql/15/bin
+    fi
+fi
 URL="postgresql+psycopg://$PRIMARY_USER@127.0.0.1:$PORT/$DATABASE"
 
 say() { echo "replica: $*" >&2; }
