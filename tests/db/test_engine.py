@@ -35,3 +35,13 @@ def test_a_read_write_engine_does_not_refuse_writes(database: Database) -> None:
         connection.close()
     finally:
         engine.dispose()
+
+
+def test_a_postgresql_engine_is_pooled_as_it_is_told_and_a_replica_gives_up_connecting_soon() -> None:
+    # Nothing is connected: the engine only holds its settings.
+    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", read_only=True, pool_size=3, max_overflow=7)
+    assert engine.pool.size() == 3  # type: ignore[attr-defined]
+    assert engine.pool._max_overflow == 7  # type: ignore[attr-defined]
+    with pytest.raises(SQLAlchemyError), engine.connect():
+        pass
+    engine.dispose()

@@ -41,9 +41,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
 
     `clock` is the server's clock, the one authority for when a change happens (tests give their own)."""
     own_engine = engine is None
-    db = engine or make_engine(settings.database_url)
-    # Read-only connections to the hot standby, if there is one; writes never go there.
-    replica_engine = make_engine(settings.replica_url, read_only=True) if settings.replica_url else None
+    pool_size, max_overflow = settings.pool_size, settings.pool_max_overflow
+    db = engine or make_engine(settings.database_url, pool_size=pool_size, max_overflow=max_overflow)
+    # Read-only connections to the hot standby, if there is one, with the same pool; writes never go there.
+    replica_engine = (
+        make_engine(settings.replica_url, read_only=True, pool_size=pool_size, max_overflow=max_overflow)
+        if settings.replica_url
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

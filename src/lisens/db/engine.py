@@ -32,6 +32,8 @@ def make_engine(
     lock_timeout: float = LOCK_TIMEOUT,
     pool_timeout: float = POOL_TIMEOUT,
     read_only: bool = False,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
     **kwargs: Any,
 ) -> Engine:
     """An engine for `url`; for SQLite the file's directory is created and transactions serialised.
@@ -39,6 +41,7 @@ def make_engine(
     A `read_only` engine (a replica's) opens connections that refuse every write: PostgreSQL's
     `default_transaction_read_only`, SQLite's `query_only`; its pool settings are the same, and it
     gives up connecting to PostgreSQL after REPLICA_CONNECT_TIMEOUT seconds (unless the URL says).
+    `pool_size` and `max_overflow` size a PostgreSQL engine's pool (SQLAlchemy's 5 and 10 if not given).
     """
     try:
         parsed = make_url(url)
@@ -56,6 +59,10 @@ def make_engine(
         connect_args: dict[str, Any] = {}
         if read_only and "connect_timeout" not in parsed.query:
             connect_args["connect_timeout"] = REPLICA_CONNECT_TIMEOUT
+        if pool_size is not None:
+            kwargs["pool_size"] = pool_size
+        if max_overflow is not None:
+            kwargs["max_overflow"] = max_overflow
         engine = create_engine(
             parsed, pool_pre_ping=True, pool_timeout=pool_timeout, connect_args=connect_args, **kwargs
         )
