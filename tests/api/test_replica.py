@@ -103,6 +103,18 @@ def wait_replayed(primary: Engine, replica: Engine, timeout: float = 30) -> None
     pytest.fail(f"the standby did not replay the primary's WAL within {timeout} s")
 
 
+def pause_replay(replica: Engine, timeout: float = 10) -> None:
+    """Until the standby has stopped replaying (a pause is only requested at first)."""
+    deadline = time.monotonic() + timeout
+    with replica.connect() as connection:
+        connection.execute(text("SELECT pg_wal_replay_pause()"))
+        while connection.execute(text("SELECT pg_get_wal_replay_pause_state()")).scalar_one() != "paused":
+            if time.monotonic() > deadline:
+                pytest.fail(f"the standby did not pause its replay within {timeout} s")
+            connection.rollback()
+            time.sleep(0.01)
+
+
 @dataclass
 class Replicated:
     api: Api
@@ -202,8 +214,7 @@ def test_a_write_goes_to_the_primary(replicated: Replicated) -> None:
 
 def test_a_read_with_the_written_version_sees_the_write_while_the_replica_lags(replicated: Replicated) -> None:
     api = replicated.api
-    with replicated.replica.connect() as connection:
-        connection.execute(text("SELECT pg_wal_replay_pause()"))
+    pause_replay(replicated.replica)
     try:
         answer = api.client.post(
             "/v1/tenants/acme/users/bob/assignments",
@@ -247,8 +258,7 @@ def test_a_read_with_the_written_version_sees_the_write_while_the_replica_lags(r
 
 def test_a_token_made_a_moment_ago_works_while_the_replica_lags(replicated: Replicated) -> None:
     api = replicated.api
-    with replicated.replica.connect() as connection:
-        connection.execute(text("SELECT pg_wal_replay_pause()"))
+    pause_replay(replicated.replica)
     try:
         made = api.client.post("/v1/tokens", headers=api.headers("vendor"), json={"role": "admin", "tenant": "acme"})
         assert made.status_code == 201, made.text
