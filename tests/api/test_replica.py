@@ -279,4 +279,11 @@ def test_an_unreachable_replica_leaves_every_read_to_the_primary(replicated: Rep
         headers = replicated.api.headers("acme-admin")
         for _ in range(3):
             assert client.get("/v1/tenants/acme/users/alice", headers=headers).status_code == 200
+        assert client.get("/readyz").json() == {"status": "ok", "database": "ok", "replica": "OperationalError"}
     assert app.state.replica.failures == 1
+
+
+def test_readiness_says_whether_the_replica_answers(replicated: Replicated) -> None:
+    answer = replicated.api.client.get("/readyz")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "database": "ok", "replica": "ok"}

@@ -103,13 +103,15 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
         responses={503: {"model": ReadinessRead, "description": "Database unreachable"}},
     )
     def readyz(request: Request) -> Response:
-        """The database is reachable (a read: it never waits for a writer's lock)."""
-        try:
-            with request.app.state.engine.execution_options(**{READ_ONLY: True}).connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError as exc:
-            return JSONResponse({"status": "unavailable", "database": str(exc.__class__.__name__)}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        """The database is reachable (a read: it never waits for a writer's lock); with a replica, whether
+        it is too (reads go to the primary when it is not, so readiness depends on the primary alone)."""
+        extra: dict[str, str] = {}
+        if replica_engine is not None:
+            extra["replica"] = _reachable(replica_engine)
+        database = _reachable(request.app.state.engine.execution_options(**{READ_ONLY: True}))
+        if database != "ok":
+            return JSONResponse({"status": "unavailable", "database": database, **extra}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", **extra})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics_endpoint() -> Response:
@@ -137,6 +139,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body=MAX_BODY)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _reachable(engine: Engine) -> str:
+    """`ok`, or the kind of error `engine`'s database gave to `SELECT 1`."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        return str(exc.__class__.__name__)
+    return "ok"
 
 
 def app_from_environment() -> FastAPI:
