@@ -28,7 +28,7 @@ from lisens.service.licenses import license_rows
 from lisens.service.state import load_state, require_user
 from lisens.service.tokens import Principal
 from lisens.web.limiter import FailedAuthLimiter, client_address
-from lisens.web.units import unit_of_work
+from lisens.web.units import read, unit_of_work
 
 TEMPLATES = Path(__file__).parent / "templates"
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -86,10 +86,15 @@ def _principal(request: Request) -> Principal | None:
     if not isinstance(session_id, str):
         return None
     tenant_id = request.session.get("tid")
-    with unit_of_work(request, "admin", read_only=True) as ctx:
-        principal = panel_sessions.session_principal(
+    # A session begun a moment ago may not be on the replica yet: the primary is asked before giving up.
+    principal = read(
+        request,
+        "admin",
+        lambda ctx: panel_sessions.session_principal(
             ctx, tenant_id if isinstance(tenant_id, int) else None, session_id, at=ctx.now()
-        )
+        ),
+        ask_primary=lambda found: found is None,
+    )
     if principal is not None:
         request.state.admin = principal
     return principal

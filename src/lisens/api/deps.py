@@ -18,6 +18,7 @@ from lisens.service.tokens import Principal, authenticate, hash_token
 from lisens.settings import Settings
 from lisens.signing import load_private_key, load_public_key
 from lisens.web.limiter import FailedAuthLimiter, client_address
+from lisens.web.units import primary_read
 from lisens.web.units import unit_of_work as unit_of_work
 
 
@@ -53,8 +54,8 @@ async def current_principal(
         if principal is None:
 
             def load() -> Principal | None:
-                with unit_of_work(request, actor="auth", read_only=True) as ctx:
-                    return authenticate(ctx, token)
+                # From the primary: a replica may not have replayed a revocation (or a new token) yet.
+                return primary_read(request, "auth", lambda ctx: authenticate(ctx, token))
 
             principal = await run_in_threadpool(known.principal, key, load)
         if principal is None:

@@ -169,6 +169,11 @@ class AddonRead(Read):
 class ReadinessRead(Read):
     status: Literal["ok", "unavailable"]
     database: str = Field(description="`ok`, or the kind of error the database gave")
+    replica: str | None = Field(
+        default=None,
+        description="With LISENS_REPLICA_URL: `ok`, or the kind of error the replica gave (its reads then go "
+        "to the primary, so the server stays ready); absent without a replica",
+    )
 
 
 __all__ = [

@@ -112,8 +112,9 @@ from lisens.service import (
     users,
 )
 from lisens.service.cache import EffectiveLicenseCache
+from lisens.service.context import Context
 from lisens.service.tokens import Principal
-from lisens.web.units import VERSION_HEADER
+from lisens.web.units import VERSION_HEADER, read
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
@@ -821,7 +822,10 @@ async def check(request: Request, principal: Auth, tenant: str, body: CheckReque
 
 
 def _check(request: Request, principal: Principal, tenant: str, body: CheckRequest) -> users.BatchCheck:
-    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+    """The check, reading what the cache lacks (from a replica if there is one, from the primary when
+    the replica has not replayed `min_version` yet)."""
+
+    def work(ctx: Context) -> users.BatchCheck:
         return users.check_batch(
             ctx,
             request.app.state.cache,
@@ -832,6 +836,8 @@ def _check(request: Request, principal: Principal, tenant: str, body: CheckReque
             at=body.at,
             min_version=body.min_version,
         )
+
+    return read(request, principal.actor, work)
 
 
 IN_LOOP_PAIRS = 1000

@@ -23,7 +23,7 @@ import logging
 import select
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import psycopg
@@ -55,11 +55,23 @@ Stamp = tuple[int, int]
 class Pending:
     tenants: set[int] = field(default_factory=set)
     tokens: bool = False
+    versions: dict[int, int] = field(default_factory=dict)  # the tenants' new versions, where known
 
     def payload(self) -> str:
-        parts = ([TOKENS] if self.tokens else []) + [str(tenant) for tenant in sorted(self.tenants)]
+        """`k` for tokens, then `tenant:version` for each tenant (`tenant` where its version is unknown)."""
+        parts = [TOKENS] if self.tokens else []
+        for tenant in sorted(self.tenants):
+            version = self.versions.get(tenant)
+            parts.append(str(tenant) if version is None else f"{tenant}:{version}")
         text_ = ",".join(parts)
         return text_ if len(text_) <= MAX_PAYLOAD else EVERYTHING
+
+    def settle(self, session: Session) -> None:
+        """Read the changed tenants' new versions off the rows the session holds (as they will commit)."""
+        for tenant_id in self.tenants:
+            row = session.identity_map.get(session.identity_key(TenantRow, tenant_id))
+            if isinstance(row, TenantRow):
+                self.versions[tenant_id] = row.version
 
 
 def tenant_changed(session: Session, tenant_id: int) -> None:
@@ -75,7 +87,11 @@ def tokens_changed(session: Session) -> None:
 @event.listens_for(Session, "before_commit")
 def _tell_others(session: Session) -> None:
     pending: Pending | None = session.info.get(PENDING)
-    if pending is None or session.get_bind().dialect.name != "postgresql":
+    if pending is None:
+        return
+    session.flush()  # the versions as they commit
+    pending.settle(session)
+    if session.get_bind().dialect.name != "postgresql":
         return
     session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": pending.payload()})
 
@@ -86,15 +102,10 @@ def _tell_this_process(session: Session) -> None:
     if pending is None:
         session.info.pop(COMMITTED, None)
         return
-    versions = {}
-    for tenant_id in pending.tenants:
-        row = session.identity_map.get(session.identity_key(TenantRow, tenant_id))
-        if isinstance(row, TenantRow):
-            versions[tenant_id] = row.version
-    session.info[COMMITTED] = versions
+    session.info[COMMITTED] = dict(pending.versions)
     watch: ChangeWatch | None = session.info.get(WATCH)
     if watch is not None:
-        watch.heard(pending.tenants, tokens=pending.tokens)
+        watch.heard(pending.tenants, tokens=pending.tokens, versions=pending.versions)
 
 
 def committed_versions(session: Session) -> dict[int, int]:
@@ -117,10 +128,16 @@ class ChangeWatch:
         self._everything = 0
         self._tokens = 0
         self._tenants: dict[int, int] = {}
+        self._latest: dict[int, int] = {}
 
     @property
     def listening(self) -> bool:
         return False
+
+    def latest(self, tenant_id: int) -> int:
+        """The newest version of the tenant this watch heard of (0: none): a read of the tenant older than
+        that comes from a replica that has not replayed it yet."""
+        return self._latest.get(tenant_id, 0)
 
     def tenant_stamp(self, tenant_id: int) -> Stamp | None:
         if not self._fresh():
@@ -132,9 +149,18 @@ class ChangeWatch:
             return None
         return (self._everything, self._tokens)
 
-    def heard(self, tenants: Iterable[int], *, tokens: bool = False, everything: bool = False) -> None:
+    def heard(
+        self,
+        tenants: Iterable[int],
+        *,
+        tokens: bool = False,
+        everything: bool = False,
+        versions: Mapping[int, int] | None = None,
+    ) -> None:
         """Changes committed: the stamps they touch move."""
         with self._lock:
+            for tenant, version in (versions or {}).items():
+                self._latest[tenant] = max(version, self._latest.get(tenant, 0))
             if everything:
                 self._everything += 1
             if tokens:
@@ -146,9 +172,20 @@ class ChangeWatch:
         if payload == EVERYTHING:
             self.heard((), everything=True)
             return
-        parts = [part for part in payload.split(",") if part]
-        tenants = [int(part) for part in parts if part.isdigit()]
-        self.heard(tenants, tokens=TOKENS in parts, everything=len(tenants) + (TOKENS in parts) != len(parts))
+        tenants: list[int] = []
+        versions: dict[int, int] = {}
+        tokens = unknown = False
+        for part in payload.split(","):
+            tenant, _, version = part.partition(":")
+            if part == TOKENS:
+                tokens = True
+            elif tenant.isdigit() and (not version or version.isdigit()):
+                tenants.append(int(tenant))
+                if version:
+                    versions[int(tenant)] = int(version)
+            else:
+                unknown = True
+        self.heard(tenants, tokens=tokens, everything=unknown, versions=versions)
 
     def _fresh(self) -> bool:
         """Whether the stamps are up to date with every committed change (a watch may look first)."""

@@ -89,6 +89,8 @@ class Stamps(Protocol):
 
     def token_stamp(self) -> tuple[int, int] | None: ...
 
+    def latest(self, tenant_id: int) -> int: ...
+
 
 @dataclass(frozen=True)
 class TenantView:
@@ -149,6 +151,9 @@ class EffectiveLicenseCache:
         self._tenant_ids.setdefault(name, row.id)
         view = TenantView(row.id, row.name, row.version, contract_of(ctx, row.id))
         require_version(name, view.version, min_version)
+        if self.stamps is not None and view.version < self.stamps.latest(row.id):
+            # Read where a change already heard of is not yet replayed (a replica): not kept.
+            return view
         if stamp is not None:
             with self._lock:
                 self._tenants[name] = _Stamped(stamp, view)
