@@ -25,11 +25,13 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from psycopg import Connection
 
 from lisens.db.models import TenantRow
 
@@ -234,7 +236,7 @@ class PostgresWatch(ChangeWatch):
     def __init__(self, conninfo: str) -> None:
         super().__init__()
         self._conninfo = conninfo
-        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
+        self._connection: Connection[tuple[object, ...]] | None = None
         self._drain_lock = threading.Lock()
         self._listening = threading.Event()
         self._stop = threading.Event()
@@ -266,6 +268,9 @@ class PostgresWatch(ChangeWatch):
                     self.heard_payload(notice.payload)
 
     def _run(self) -> None:
+        import psycopg  # only a server on PostgreSQL listens: one-off commands need not import it
+        from psycopg.conninfo import make_conninfo
+
         while not self._stop.is_set():
             try:
                 with psycopg.connect(make_conninfo(self._conninfo, **KEEPALIVE), autocommit=True) as connection:
