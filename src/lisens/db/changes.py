@@ -241,17 +241,26 @@ class PostgresWatch(ChangeWatch):
         self._listening = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lisens-change-watch", daemon=True)
-        self._thread.start()
+        self._started = False
 
     @property
     def listening(self) -> bool:
         return self._listening.is_set()
 
+    def start(self) -> None:
+        """Begin listening (at the first stamp asked for: a process that never asks never connects)."""
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._thread.start()
+
     def wait_listening(self, timeout: float) -> bool:
+        self.start()
         return self._listening.wait(timeout)
 
     def _fresh(self) -> bool:
         if not self._listening.is_set():
+            self.start()
             return False
         try:
             self._drain()
@@ -294,7 +303,8 @@ class PostgresWatch(ChangeWatch):
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
+        if self._started:
+            self._thread.join(timeout=2)
 
 
 def watch_for(engine: Engine) -> ChangeWatch:
