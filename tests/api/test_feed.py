@@ -96,3 +96,29 @@ def test_a_webhook_with_a_bad_url_or_an_unknown_event_type_is_refused(api: Api) 
         answer = api.client.post("/v1/webhooks", json=body, headers=api.headers("vendor"))
         assert answer.status_code == 422
         assert answer.json()["code"] == "INVALID_WEBHOOK"
+
+
+def test_webhook_changes_over_http_are_in_the_tenant_log_or_the_vendor_log(api: Api) -> None:
+    def logged() -> list[tuple[str, str]]:
+        entries = api.client.get("/v1/tenants/acme/audit?limit=1000", headers=api.headers("vendor")).json()
+        return [(e["action"], e["actor"]) for e in entries if e["action"].startswith("webhook.")]
+
+    def vendor_entries() -> int:
+        return int(api.client.get("/v1/audit/verify", headers=api.headers("vendor")).json()["entries"])
+
+    body = {"url": "https://example.com/hook?key=s3cret"}
+    made = api.client.post("/v1/tenants/acme/webhooks", json=body, headers=api.headers("acme-admin")).json()
+    hook = made["id"]
+    api.client.patch(f"/v1/tenants/acme/webhooks/{hook}", json={"enabled": False}, headers=api.headers("acme-admin"))
+    api.client.delete(f"/v1/tenants/acme/webhooks/{hook}", headers=api.headers("acme-admin"))
+    actions = [action for action, _ in logged()]
+    assert actions == ["webhook.create", "webhook.disable", "webhook.remove"]
+    assert all(actor.endswith(":admin:acme") for _, actor in logged())
+    page = api.client.get("/v1/tenants/acme/audit?limit=1000", headers=api.headers("vendor")).text
+    assert made["secret"] not in page
+    assert "s3cret" not in page
+    before = vendor_entries()
+    vendors = api.client.post("/v1/webhooks", json={"url": "https://example.com/all"}, headers=api.headers("vendor"))
+    api.client.delete(f"/v1/webhooks/{vendors.json()['id']}", headers=api.headers("vendor"))
+    assert vendor_entries() == before + 2
+    assert [action for action, _ in logged()] == actions

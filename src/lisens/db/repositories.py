@@ -1324,10 +1324,14 @@ class WebhookRepository:
         row.tenant_id = tenant_id
         self.session.add(row)
         self.session.flush()
-        # An endpoint starts at the present: it receives what happens from now on (replay reaches back).
+        return row
+
+    def start_streams(self, row: WebhookRow) -> None:
+        """An endpoint starts at the present: it receives what happens from now on (replay reaches back)."""
+        self.session.flush()
         scope = select(TenantRow.id, TenantRow.log_seq)
-        if tenant_id is not None:
-            scope = scope.where(TenantRow.id == tenant_id)
+        if row.tenant_id is not None:
+            scope = scope.where(TenantRow.id == row.tenant_id)
         _insert_new(
             self.session,
             WebhookStreamRow,
@@ -1336,7 +1340,6 @@ class WebhookRepository:
                 for tid, seq in self.session.execute(scope).all()
             ],
         )
-        return row
 
     def get(self, tenant_id: int | None, webhook_id: int) -> WebhookRow | None:
         row = self.session.get(WebhookRow, webhook_id)

@@ -27,8 +27,18 @@ from standardwebhooks import Webhook
 from lisens.db.models import DeliveryRow, WebhookRow
 from lisens.db.repositories import AuditRepository, EventRepository, TenantRepository, WebhookRepository
 from lisens.domain.errors import Code, InvalidInput, NotFound
-from lisens.domain.events import SECRET_PREFIX, event_type, message_id, next_attempt, payload, require_types, wanted
+from lisens.domain.events import (
+    SECRET_PREFIX,
+    event_type,
+    message_id,
+    next_attempt,
+    payload,
+    public_url,
+    require_types,
+    wanted,
+)
 from lisens.domain.times import utc
+from lisens.service.clock import change_time
 from lisens.service.context import Context
 from lisens.service.events import event_of
 from lisens.service.results import DeliveryRead, ReplayRead, WebhookRead
@@ -104,6 +114,45 @@ def _tenant_name(ctx: Context, tenant_id: int | None) -> str | None:
     return row.name if row is not None else None
 
 
+def _logged(row: WebhookRow) -> dict[str, object]:
+    """What the log keeps of an endpoint: never its secret, and its URL without credentials or query."""
+    return {
+        "id": row.id,
+        "url": public_url(row.url),
+        "event_types": list(row.event_types),
+        "description": row.description,
+        "enabled": row.enabled,
+    }
+
+
+def _moment(ctx: Context, tenant_id: int | None) -> datetime:
+    """The time of a change to an endpoint: a tenant's endpoint locks the tenant and takes its log's time;
+    the vendor's (every tenant) takes the server's clock."""
+    if tenant_id is None:
+        return ctx.now()
+    return change_time(ctx, TenantRepository(ctx.session).lock(tenant_id))
+
+
+def _audit(
+    ctx: Context,
+    row: WebhookRow,
+    action: str,
+    *,
+    at: datetime,
+    before: dict[str, object] | None,
+    after: dict[str, object] | None,
+) -> None:
+    """Record a change to an endpoint in its tenant's log, or (an endpoint of every tenant) the vendor's,
+    in the change's own transaction."""
+    audit = AuditRepository(ctx.session)
+    subject = f"webhook {row.id}"
+    if row.tenant_id is not None:
+        audit.add(row.tenant_id, at=at, actor=ctx.actor, action=action, subject=subject, before=before, after=after)
+    else:
+        audit.add_vendor(at=at, actor=ctx.actor, action=action, subject=subject, after=after or before)
+    ctx.session.flush()
+
+
 def add_webhook(
     ctx: Context,
     tenant: str | None,
@@ -113,19 +162,27 @@ def add_webhook(
     description: str = "",
     secret: str | None = None,
 ) -> WebhookRead:
-    """An endpoint for one tenant's events, or (no tenant) every tenant's; the secret is shown only here."""
+    """An endpoint for one tenant's events, or (no tenant) every tenant's; the secret is shown only here.
+    Recorded in the tenant's log (or the vendor's) without its secret."""
     if secret is not None and not secret.startswith(SECRET_PREFIX):
         raise InvalidInput(f"a webhook secret starts with {SECRET_PREFIX}", code=Code.INVALID_WEBHOOK)
+    tenant_id = _tenant_id(ctx, tenant)
+    checked_url, types = _require_url(url), _types(event_types)
+    moment = _moment(ctx, tenant_id)
     row = WebhookRow(
-        url=_require_url(url),
+        url=checked_url,
         secret=secret or new_secret(),
-        event_types=_types(event_types),
+        event_types=types,
         description=description[:254],
         enabled=True,
-        created_at=ctx.now(),
+        created_at=moment,
         created_by=ctx.actor,
     )
-    WebhookRepository(ctx.session).add(_tenant_id(ctx, tenant), row)
+    repo = WebhookRepository(ctx.session)
+    repo.add(tenant_id, row)
+    _audit(ctx, row, "webhook.create", at=moment, before=None, after=_logged(row))
+    # The streams start after the entry that records the endpoint: it receives what happens from now on.
+    repo.start_streams(row)
     return webhook_view(row, tenant, secret=True)
 
 
@@ -136,16 +193,25 @@ def list_webhooks(ctx: Context, tenant: str | None) -> list[WebhookRead]:
 
 
 def set_enabled(ctx: Context, tenant: str | None, webhook_id: int, *, enabled: bool) -> WebhookRead:
-    """Disable an endpoint (nothing is sent; its streams wait where they are) or enable it again."""
+    """Disable an endpoint (nothing is sent; its streams wait where they are) or enable it again; a change
+    is recorded in the log, asking for the state it has already records nothing."""
     row = _require(ctx, tenant, webhook_id)
-    row.enabled = enabled
+    if row.enabled != enabled:
+        moment = _moment(ctx, row.tenant_id)
+        before = _logged(row)
+        row.enabled = enabled
+        action = "webhook.enable" if enabled else "webhook.disable"
+        _audit(ctx, row, action, at=moment, before=before, after=_logged(row))
     ctx.session.flush()
     return webhook_view(row, _tenant_name(ctx, row.tenant_id))
 
 
 def remove_webhook(ctx: Context, tenant: str | None, webhook_id: int) -> WebhookRead:
+    """Remove an endpoint with its streams and deliveries; recorded in the log."""
     row = _require(ctx, tenant, webhook_id)
     view = webhook_view(row, _tenant_name(ctx, row.tenant_id))
+    moment = _moment(ctx, row.tenant_id)
+    _audit(ctx, row, "webhook.remove", at=moment, before=_logged(row), after=None)
     WebhookRepository(ctx.session).remove(row)
     return view
 
