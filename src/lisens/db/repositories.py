@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import bindparam, delete, event, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, event, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -1474,16 +1474,27 @@ class WebhookRepository:
 
 
 class IdempotencyRepository:
-    """Answers kept for writes sent with an `Idempotency-Key`: claimed first, so one request of many runs."""
+    """Answers kept for writes sent with an `Idempotency-Key`: reserved first, so one request of many runs;
+    the answer is stored in the transaction of the request's effect. A reservation is known by its row id
+    and the time it was taken (a reservation taken over after its lease is a new row at a later time)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def claim(self, scope: str, key: str, *, fingerprint: str, now: datetime, expires: datetime) -> bool:
-        """Take the key for a request (True), unless a live answer or request holds it already (False)."""
+    def claim(
+        self, scope: str, key: str, *, fingerprint: str, now: datetime, expires: datetime, stale_before: datetime
+    ) -> IdempotencyRow | None:
+        """Reserve the key for a request (its row), unless a live answer or a running request within its
+        lease holds it (None). An expired answer, or a reservation older than `stale_before` whose request
+        never committed, is taken over."""
         self.session.execute(
             delete(IdempotencyRow).where(
-                IdempotencyRow.scope == scope, IdempotencyRow.key == key, IdempotencyRow.expires_at <= now
+                IdempotencyRow.scope == scope,
+                IdempotencyRow.key == key,
+                or_(
+                    IdempotencyRow.expires_at <= now,
+                    and_(IdempotencyRow.state == "running", IdempotencyRow.created_at <= stale_before),
+                ),
             )
         )
         row = {
@@ -1495,26 +1506,35 @@ class IdempotencyRepository:
             "created_at": now,
             "expires_at": expires,
         }
-        return _insert_new(self.session, IdempotencyRow, [row]) == 1
+        if _insert_new(self.session, IdempotencyRow, [row]) != 1:
+            return None
+        return self.get(scope, key)
 
     def get(self, scope: str, key: str) -> IdempotencyRow | None:
         return self.session.scalar(
             select(IdempotencyRow).where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
         )
 
-    def finish(self, scope: str, key: str, *, status: int, media_type: str, body: bytes) -> None:
-        self.session.execute(
-            update(IdempotencyRow)
-            .where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
-            .values(state="done", status=status, media_type=media_type, body=body)
+    def _reserved(self, row_id: int, taken_at: datetime) -> Any:
+        return (
+            IdempotencyRow.id == row_id,
+            IdempotencyRow.created_at == taken_at,
+            IdempotencyRow.state == "running",
         )
 
-    def release(self, scope: str, key: str) -> None:
-        self.session.execute(
-            delete(IdempotencyRow).where(
-                IdempotencyRow.scope == scope, IdempotencyRow.key == key, IdempotencyRow.state == "running"
-            )
+    def finish(
+        self, row_id: int, taken_at: datetime, *, status: int, media_type: str, body: bytes
+    ) -> bool:
+        """Store the answer of the reservation (row id, time taken); False when it is no longer held."""
+        result = self.session.execute(
+            update(IdempotencyRow)
+            .where(*self._reserved(row_id, taken_at))
+            .values(state="done", status=status, media_type=media_type, body=body)
         )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    def release(self, row_id: int, taken_at: datetime) -> None:
+        self.session.execute(delete(IdempotencyRow).where(*self._reserved(row_id, taken_at)))
 
     def purge(self, *, now: datetime) -> int:
         result = self.session.execute(delete(IdempotencyRow).where(IdempotencyRow.expires_at <= now))
