@@ -1522,9 +1522,7 @@ class IdempotencyRepository:
             IdempotencyRow.state == "running",
         )
 
-    def finish(
-        self, row_id: int, taken_at: datetime, *, status: int, media_type: str, body: bytes
-    ) -> bool:
+    def finish(self, row_id: int, taken_at: datetime, *, status: int, media_type: str, body: bytes) -> bool:
         """Store the answer of the reservation (row id, time taken); False when it is no longer held."""
         result = self.session.execute(
             update(IdempotencyRow)

@@ -110,9 +110,7 @@ def commit_with_answer(reservation: Reservation, answer: Stored) -> None:
     session, reservation.kept = reservation.kept, None
     assert session is not None
     try:
-        stored = IdempotencyRepository(session).finish(
-            reservation.row_id, reservation.taken_at, status=answer.status, media_type=answer.media_type, body=answer.body
-        )
+        stored = _store(IdempotencyRepository(session), reservation, answer)
     except BaseException:
         rollback_kept(session)
         raise
@@ -132,7 +130,11 @@ def discard(reservation: Reservation) -> None:
 def finish(ctx: Context, reservation: Reservation, answer: Stored) -> bool:
     """Store the answer of a request that kept no transaction (it failed, or wrote nothing); False when
     the reservation is no longer held."""
-    return IdempotencyRepository(ctx.session).finish(
+    return _store(IdempotencyRepository(ctx.session), reservation, answer)
+
+
+def _store(repo: IdempotencyRepository, reservation: Reservation, answer: Stored) -> bool:
+    return repo.finish(
         reservation.row_id, reservation.taken_at, status=answer.status, media_type=answer.media_type, body=answer.body
     )
 
