@@ -840,6 +840,14 @@ class AuditRepository:
             query = query.limit(limit)
         return self.session.scalars(query).all()
 
+    def entries_at(self, tenant_id: int, seqs: Sequence[int]) -> list[AuditRow]:
+        """The tenant's entries of these sequence numbers, in sequence order."""
+        found: list[AuditRow] = []
+        for part in chunks(sorted(set(seqs))):
+            query = select(AuditRow).where(AuditRow.tenant_id == tenant_id, AuditRow.seq.in_(part))
+            found.extend(self.session.scalars(query).all())
+        return sorted(found, key=lambda row: row.seq)
+
     def vendor_entries(self, *, after_seq: int = 0, limit: int | None = None) -> Sequence[AuditRow]:
         query = select(AuditRow).where(AuditRow.tenant_id.is_(None), AuditRow.seq > after_seq).order_by(AuditRow.seq)
         if limit is not None:
@@ -1415,10 +1423,19 @@ class WebhookRepository:
         )
         return self.session.scalar(query.limit(1)) is not None
 
-    def add_delivery(self, row: DeliveryRow) -> DeliveryRow:
-        self.session.add(row)
+    def add_deliveries(self, rows: Sequence[DeliveryRow]) -> None:
+        self.session.add_all(rows)
         self.session.flush()
-        return row
+
+    def sent_seqs(self, webhook_id: int, tenant_id: int, seqs: Sequence[int]) -> set[int]:
+        """Which of `seqs` the stream has had a delivery of before (a replay sends them again)."""
+        found: set[int] = set()
+        for part in chunks(sorted(set(seqs))):
+            query = select(DeliveryRow.seq).where(
+                DeliveryRow.webhook_id == webhook_id, DeliveryRow.tenant_id == tenant_id, DeliveryRow.seq.in_(part)
+            )
+            found.update(int(seq) for seq in self.session.scalars(query).all())
+        return found
 
     def streams_with_pending(self, *, limit: int) -> Sequence[WebhookStreamRow]:
         """Streams of enabled endpoints with pending deliveries, locked while claiming (others skip them)."""

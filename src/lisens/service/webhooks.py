@@ -338,31 +338,36 @@ def materialize(ctx: Context, *, limit: int = 100) -> int:
             continue  # another worker made them after this one looked
         hook = repo.get(None, stream.webhook_id)
         assert hook is not None
-        batch = 0
-        for entry in audit.entries(stream.tenant_id, after_seq=stream.position, limit=ENTRIES_PER_LOOK):
+        entries = audit.entries(stream.tenant_id, after_seq=stream.position, limit=ENTRIES_PER_LOOK)
+        chosen: list[tuple[int, str]] = []
+        for entry in entries:
             stream.position = entry.seq
             type_ = event_type(entry.action)
-            if not wanted(hook.event_types, type_):
-                continue
-            repo.add_delivery(
+            if wanted(hook.event_types, type_):
+                chosen.append((entry.seq, type_))
+                if len(chosen) == BATCH:
+                    break
+        # One look for the events sent before (a replay), one insert for the batch: not a query per event.
+        sent = repo.sent_seqs(hook.id, stream.tenant_id, [seq for seq, _ in chosen])
+        repo.add_deliveries(
+            [
                 DeliveryRow(
                     webhook_id=hook.id,
                     tenant_id=stream.tenant_id,
-                    seq=entry.seq,
+                    seq=seq,
                     event_type=type_,
-                    message_id=message_id(hook.id, stream.tenant_id, entry.seq),
+                    message_id=message_id(hook.id, stream.tenant_id, seq),
                     state="pending",
                     attempts=0,
                     created_at=now,
                     next_attempt_at=now,
                     last_error="",
-                    replay=repo.sent_before(hook.id, stream.tenant_id, entry.seq),
+                    replay=seq in sent,
                 )
-            )
-            made += 1
-            batch += 1
-            if batch == BATCH:
-                break
+                for seq, type_ in chosen
+            ]
+        )
+        made += len(chosen)
     ctx.session.flush()
     return made
 
@@ -373,16 +378,23 @@ def claim(ctx: Context, *, limit: int = 20, lease: timedelta = LEASE) -> list[li
     repo = WebhookRepository(ctx.session)
     now = ctx.now()
     runs: list[list[Job]] = []
+    audit = AuditRepository(ctx.session)
     for stream in repo.streams_with_pending(limit=limit):
         hook = repo.get(None, stream.webhook_id)
         tenant = _tenant_name(ctx, stream.tenant_id)
         run: list[Job] = []
-        for delivery in repo.pending(stream.webhook_id, stream.tenant_id, limit=BATCH):
+        pending = repo.pending(stream.webhook_id, stream.tenant_id, limit=BATCH)
+        # The run's log entries and user names in one query each, not one per delivery.
+        entries = {entry.seq: entry for entry in audit.entries_at(stream.tenant_id, [d.seq for d in pending])}
+        names = EventRepository(ctx.session).user_names(
+            stream.tenant_id, [e.user_id for e in entries.values() if e.user_id is not None]
+        )
+        for delivery in pending:
             leased = delivery.lease_until is not None and utc(delivery.lease_until) > now
             if leased or utc(delivery.next_attempt_at) > now:
                 break  # the stream waits for its first pending delivery
-            entries = AuditRepository(ctx.session).entries(stream.tenant_id, after_seq=delivery.seq - 1, limit=1)
-            if hook is None or tenant is None or not entries:
+            entry = entries.get(delivery.seq)
+            if hook is None or tenant is None or entry is None:
                 delivery.state, delivery.done_at, delivery.last_error = "dead", now, "the event is gone"
                 continue
             if delivery.lease_until is not None:
@@ -391,8 +403,6 @@ def claim(ctx: Context, *, limit: int = 20, lease: timedelta = LEASE) -> list[li
             delivery.lease_until = now + lease
             delivery.first_attempt_at = delivery.first_attempt_at or now
             delivery.last_attempt_at = now
-            entry = entries[0]
-            names = EventRepository(ctx.session).user_names(stream.tenant_id, [entry.user_id] if entry.user_id else [])
             body = payload(event_of(entry, tenant, names))
             run.append(Job(delivery.id, delivery.attempts, hook.url, hook.secret, delivery.message_id, body))
         if run:
