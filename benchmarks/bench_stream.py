@@ -41,7 +41,7 @@ from lisens.service.context import Context
 from lisens.signing import generate_keys
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_events import fresh_database  # noqa: E402
+from bench_events import fresh_database
 
 AT = datetime(2026, 1, 5, tzinfo=UTC)
 TICKS = os.sysconf("SC_CLK_TCK")

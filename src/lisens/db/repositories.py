@@ -1295,6 +1295,18 @@ class EventRepository:
         )
         return [(row, name) for row, name in self.session.execute(query).all()]
 
+    def heads(self, names: Sequence[str]) -> dict[str, int]:
+        """The last sequence number of each named tenant's log."""
+        found: dict[str, int] = {}
+        for part in chunks(list(names)):
+            query = select(TenantRow.name, TenantRow.log_seq).where(TenantRow.name.in_(part))
+            found.update({str(name): int(seq) for name, seq in self.session.execute(query).all()})
+        return found
+
+    def last_id(self) -> int:
+        """The id of the last entry written to any tenant's log (0 for none)."""
+        return int(self.session.scalar(select(func.max(AuditRow.id)).where(AuditRow.tenant_id.is_not(None))) or 0)
+
     def user_names(self, tenant_id: int, user_ids: Iterable[int]) -> dict[int, str]:
         ids = sorted(set(user_ids))
         if not ids:
