@@ -117,3 +117,11 @@ def test_a_revoked_token_is_refused_at_once_though_it_was_answered_from_memory(a
     assert revoked.status_code == 200
     answer = api.client.post(CHECK, json=body, headers=api.headers("acme-app"))
     assert answer.status_code == 401
+
+
+def test_a_write_sent_with_an_idempotency_key_answers_with_its_version_too(api: Api) -> None:
+    headers = {**api.headers("acme-admin"), "Idempotency-Key": "add-dora-once"}
+    answer = api.client.post("/v1/tenants/acme/users", json={"name": "dora"}, headers=headers)
+    assert answer.status_code == 201, answer.text
+    version = int(answer.headers["Lisens-Version"])
+    assert check(api, {"users": ["dora"], "licenses": ["quote-cal"], "min_version": version})["version"] == version

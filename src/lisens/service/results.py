@@ -716,6 +716,13 @@ class EventRead(Read):
     cursor: int = Field(description="Pass as `after` (or `Last-Event-ID`) to read on from this event")
 
 
+class LogHeads(Read):
+    """Where the logs stand: each named tenant's last sequence number, and the last entry id of any tenant."""
+
+    tenants: dict[str, int]
+    last_id: int
+
+
 class WebhookRead(Read):
     id: int
     tenant: str | None = Field(description="None: the vendor's, for every tenant")

@@ -18,13 +18,14 @@ from starlette.requests import Request
 
 from lisens.domain.errors import DatabaseUnavailable, VersionNotReached
 from lisens.service.context import Context
+from lisens.service.idempotency import Reservation
 from lisens.service.tokens import Principal
-from lisens.service.uow import committed_versions
+from lisens.service.uow import committed_versions, joined_unit_of_work
 from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
 
 if TYPE_CHECKING:
-    from lisens.db.sessions import SessionFactory
+    from lisens.db.sessions import Session, SessionFactory
 
 T = TypeVar("T")
 LOGGER = logging.getLogger(__name__)
@@ -65,28 +66,58 @@ class Replica:
         )
 
 
+# Where a request sent with an Idempotency-Key carries its reservation (`request.state.<IDEMPOTENCY>`).
+IDEMPOTENCY = "idempotency"
+
 # The tenant's version after a write, and the one a check was decided at: a client sends it back as a
 # check's `min_version` to read its own write.
 VERSION_HEADER = "Lisens-Version"
+VERSION_STATE = "lisens_version"  # where a request's answer keeps it (`request.state`)
 
 
 @contextmanager
-def _service_unit(request: Request, actor: str, factory: SessionFactory) -> Iterator[Context]:
+def _service_unit(
+    request: Request, actor: str, factory: SessionFactory, *, read_only: bool = True
+) -> Iterator[Context]:
+    """One transaction for one request.
+
+    A request holding an Idempotency-Key reservation keeps its first write's transaction open instead of
+    committing it: the middleware stores the answer in it and commits both. Later units of that request
+    join it (each as a savepoint), so they see its writes."""
     settings: Settings = request.app.state.settings
     principal: Principal | None = getattr(request.state, "principal", None)
+    reservation: Reservation | None = getattr(request.state, IDEMPOTENCY, None)
+    # Only the vendor may record a change at a time it gives (an audited correction).
+    may_correct = principal is not None and principal.role == "vendor"
+    if reservation is not None and reservation.kept is not None:
+        with joined_unit_of_work(
+            reservation.kept,
+            actor=actor,
+            catalog_dir=settings.catalog_dir,
+            prices_dir=settings.prices_dir,
+            may_correct=may_correct,
+            clock=request.app.state.clock,
+        ) as ctx:
+            yield ctx
+        return
     with service_unit_of_work(
         factory,
         actor=actor,
         catalog_dir=settings.catalog_dir,
         prices_dir=settings.prices_dir,
-        # Only the vendor may record a change at a time it gives (an audited correction).
-        may_correct=principal is not None and principal.role == "vendor",
+        may_correct=may_correct,
         clock=request.app.state.clock,
+        keep=reservation.keep if reservation is not None and not read_only else None,
     ) as ctx:
         yield ctx
-    versions = committed_versions(ctx)
-    if len(versions) == 1:  # a write to one tenant answers with its new version (`Lisens-Version`)
-        request.state.lisens_version = next(iter(versions.values()))
+    answer_version(request, ctx.session)
+
+
+def answer_version(request: Request, session: Session) -> None:
+    """After a commit: a write to one tenant answers with its new version (`Lisens-Version`)."""
+    versions = committed_versions(session)
+    if len(versions) == 1:
+        setattr(request.state, VERSION_STATE, next(iter(versions.values())))
 
 
 def _replica(request: Request) -> Replica | None:
@@ -130,7 +161,7 @@ def unit_of_work(request: Request, actor: str, *, read_only: bool = False) -> It
     begins is left for the primary. (A read that gives a `min_version` goes through `read`, which also
     retries on the primary when the replica lags or fails halfway.)"""
     if not read_only:
-        with _service_unit(request, actor, request.app.state.sessions) as ctx:
+        with _service_unit(request, actor, request.app.state.sessions, read_only=False) as ctx:
             yield ctx
         _stick_to_primary(request)
         return
