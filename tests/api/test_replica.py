@@ -189,6 +189,7 @@ def test_the_read_session_is_on_the_standby_and_the_write_session_on_the_primary
 
 def test_reads_are_served_by_the_replica_and_leave_the_primary_alone(replicated: Replicated) -> None:
     api = replicated.api
+    assert replicated.app.state.watch.wait_listening(10)
     # Tokens are looked up on the primary (a revocation must be exact), then kept in memory.
     for who in ("acme-admin", "acme-app"):
         assert api.client.get("/v1/tenants/acme/users", headers=api.headers(who)).status_code in (200, 403)
