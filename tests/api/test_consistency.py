@@ -125,3 +125,17 @@ def test_a_write_sent_with_an_idempotency_key_answers_with_its_version_too(api: 
     assert answer.status_code == 201, answer.text
     version = int(answer.headers["Lisens-Version"])
     assert check(api, {"users": ["dora"], "licenses": ["quote-cal"], "min_version": version})["version"] == version
+
+
+def test_a_change_answers_with_its_version_in_the_body_too_and_a_read_without(api: Api) -> None:
+    written = api.client.post(
+        "/v1/tenants/acme/users/bob/assignments", json={"plans": ["sales-premium"]}, headers=api.headers("acme-admin")
+    )
+    assert written.status_code == 200, written.text
+    assert written.json()["version"] == int(written.headers["Lisens-Version"])
+    seats = api.client.put("/v1/tenants/acme/seats/sales-premium", json={"number": 4}, headers=api.headers("vendor"))
+    assert seats.status_code == 200, seats.text
+    assert seats.json()["version"] == int(seats.headers["Lisens-Version"]) == written.json()["version"] + 1
+    read = api.client.get("/v1/tenants/acme", headers=api.headers("acme-admin"))
+    assert read.status_code == 200
+    assert "version" not in read.json()

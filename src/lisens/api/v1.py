@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from lisens.api.deps import Auth, can_manage, can_read, signing_keys, unit_of_work, vendor_only, verifying_key
@@ -113,8 +115,9 @@ from lisens.service import (
 )
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Context
+from lisens.service.results import Written
 from lisens.service.tokens import Principal
-from lisens.web.units import VERSION_HEADER, read
+from lisens.web.units import VERSION_HEADER, VERSION_STATE, read
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
@@ -130,7 +133,32 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     )
 }
 
-router = APIRouter(prefix="/v1", responses=PROBLEMS)
+
+class ChangeRoute(APIRoute):
+    """A route whose change answers carry the tenant's version after the change (`Written.version`),
+    as the `Lisens-Version` header does: read once the endpoint's unit of work committed."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = kwargs.get("methods") or ()
+        if set(methods) - {"GET", "HEAD"}:
+            endpoint = _with_version(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _with_version(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def answer(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        request = kwargs.get("request")
+        version = getattr(request.state, VERSION_STATE, None) if isinstance(request, Request) else None
+        if isinstance(result, Written) and version is not None:
+            return result.model_copy(update={"version": version})
+        return result
+
+    return answer
+
+
+router = APIRouter(prefix="/v1", responses=PROBLEMS, route_class=ChangeRoute)
 # The check alone, matched before every other route: it is the one asked most, by far.
 checks = APIRouter(prefix="/v1", responses=PROBLEMS)
 
