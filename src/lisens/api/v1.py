@@ -94,6 +94,7 @@ from lisens.api.schemas import (
     UserUpdate,
 )
 from lisens.catalog.loader import load_catalog, load_catalogs
+from lisens.catalog.prices import price_list_of
 from lisens.catalog.views import addon_view, generation_view, grant_view, license_view, plan_view
 from lisens.domain.engine import Decision, require_plan
 from lisens.domain.errors import Code
@@ -1002,4 +1003,12 @@ def plan_moves(request: Request, principal: Auth, body: MovePlanRequest) -> Move
         seed=body.seed,
     )
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return move_plans.plan(ctx, to=body.to, selection=selection)
+        what_if = None
+        if body.prices is not None:
+            raw = {
+                "price_list": {"generation": body.to, "currency": body.prices.currency},
+                "monthly": dict(body.prices.monthly),
+                "addons": dict(body.prices.addons),
+            }
+            what_if = price_list_of(raw, "the request's prices", ctx.catalog_dir)
+        return move_plans.plan(ctx, to=body.to, selection=selection, prices=what_if)
