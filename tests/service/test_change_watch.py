@@ -171,3 +171,12 @@ def test_a_change_to_many_tenants_is_told_in_one_notice(payload_tenants: int) ->
         assert payload == EVERYTHING
     else:
         assert payload.split(",")[0] == "k"
+
+
+def test_a_closed_watch_listens_again_when_asked_and_moves_every_stamp(fresh_database: Database) -> None:
+    watch = listening(watch_for(fresh_database.engine))
+    first = watch.tenant_stamp(1)
+    watch.close()
+    again = listening(watch) if isinstance(watch, PostgresWatch) else watch
+    assert eventually(lambda: again.tenant_stamp(1) not in (None, first))
+    watch.close()

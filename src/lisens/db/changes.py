@@ -199,31 +199,34 @@ class ChangeWatch:
 
 class SqliteWatch(ChangeWatch):
     """A SQLite file: `PRAGMA data_version` on a connection of its own tells whether another connection
-    committed since the last look; if so, every stamp moves."""
+    committed since the last look; if so, every stamp moves. Closed, it opens again when next asked
+    (and every stamp moves, since it saw nothing meanwhile)."""
 
     def __init__(self, path: str) -> None:
         super().__init__()
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._seen = self._version()
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self._seen = -1
 
     @property
     def listening(self) -> bool:
         return True
 
-    def _version(self) -> int:
-        row = self._connection.execute("PRAGMA data_version").fetchone()
-        return int(row[0])
-
     def _fresh(self) -> bool:
         with self._lock:
-            version = self._version()
+            if self._connection is None:
+                self._connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            version = int(self._connection.execute("PRAGMA data_version").fetchone()[0])
             if version != self._seen:
                 self._seen = version
                 self._everything += 1
         return True
 
     def close(self) -> None:
-        self._connection.close()
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection, self._seen = None, -1
 
 
 class PostgresWatch(ChangeWatch):
@@ -240,8 +243,7 @@ class PostgresWatch(ChangeWatch):
         self._drain_lock = threading.Lock()
         self._listening = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lisens-change-watch", daemon=True)
-        self._started = False
+        self._thread: threading.Thread | None = None
 
     @property
     def listening(self) -> bool:
@@ -250,8 +252,11 @@ class PostgresWatch(ChangeWatch):
     def start(self) -> None:
         """Begin listening (at the first stamp asked for: a process that never asks never connects)."""
         with self._lock:
-            if not self._started:
-                self._started = True
+            if self._thread is None:
+                self._stop = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._stop,), name="lisens-change-watch", daemon=True
+                )
                 self._thread.start()
 
     def wait_listening(self, timeout: float) -> bool:
@@ -276,11 +281,11 @@ class PostgresWatch(ChangeWatch):
                 for notice in self._connection.notifies(timeout=0):
                     self.heard_payload(notice.payload)
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         import psycopg  # only a server on PostgreSQL listens: one-off commands need not import it
         from psycopg.conninfo import make_conninfo
 
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 with psycopg.connect(make_conninfo(self._conninfo, **KEEPALIVE), autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
@@ -288,23 +293,26 @@ class PostgresWatch(ChangeWatch):
                         self._connection = connection
                     self.heard((), everything=True)  # what changed while nobody listened is unknown
                     self._listening.set()
-                    while not self._stop.is_set():
+                    while not stop.is_set():
                         ready, _, _ = select.select([connection.fileno()], [], [], 0.5)
                         if ready:
                             self._drain()
             except Exception:
-                if not self._stop.is_set():
+                if not stop.is_set():
                     log.warning("change watch lost its connection; caches read the database", exc_info=True)
             finally:
                 self._listening.clear()
                 with self._drain_lock:
                     self._connection = None
-            self._stop.wait(self.RETRY_S)
+            stop.wait(self.RETRY_S)
 
     def close(self) -> None:
-        self._stop.set()
-        if self._started:
-            self._thread.join(timeout=2)
+        """Stop listening; asked for a stamp again, it listens again."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        if thread is not None:
+            thread.join(timeout=2)
 
 
 def watch_for(engine: Engine) -> ChangeWatch:
