@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from lisens.admin.charts import plan_charts
 from lisens.admin.i18n import LOCALES, choose, translations
 from lisens.admin.texts import PanelTexts
 from lisens.admin.texts import install as install_texts
@@ -20,7 +21,19 @@ from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
-from lisens.service import audit, bulk, moves, panel, panel_sessions, subscriptions, tenants, tokens, users
+from lisens.service import (
+    audit,
+    bulk,
+    move_plans,
+    moves,
+    panel,
+    panel_sessions,
+    subscriptions,
+    tags,
+    tenants,
+    tokens,
+    users,
+)
 from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
 from lisens.service.decisions import term_of
@@ -575,6 +588,40 @@ def subscription_change(
     except LisensError as failure:
         return _subscription_page(request, principal, tenant, error=error_text(request, failure))
     return RedirectResponse(f"/admin/t/{tenant}/subscription", status_code=303)
+
+
+@router.get("/moves/plan", response_class=HTMLResponse)
+def move_plan(request: Request, to: str = "suite", generation: str = "", tag: str = "") -> Response:
+    """The vendor plans the move of a cohort: revenue before and after, the change per tenant, the
+    licenses lost most often, and each tenant's row. Changes nothing."""
+    principal = _principal(request)
+    if principal is None:
+        return _login_redirect()
+    if principal.role != "vendor":
+        return render(request, "message.html", status=404, message="not-found")
+    targets = list(load_catalogs(request.app.state.settings.catalog_dir))
+    form = {"to": to, "generation": generation, "tag": tag}
+    try:
+        key, _, value = tag.partition("=")
+        selection = move_plans.Selection(
+            generation=generation or None,
+            tags=((tags.require_key(key.strip()), tags.require_value(value.strip())),) if tag else (),
+        )
+        with unit_of_work(request, principal.actor, read_only=True) as ctx:
+            plan = move_plans.plan(ctx, to=to, selection=selection)
+    except LisensError as failure:
+        return render(
+            request,
+            "move_plan.html",
+            plan=None,
+            charts=None,
+            targets=targets,
+            form=form,
+            error=error_text(request, failure),
+        )
+    return render(
+        request, "move_plan.html", plan=plan, charts=plan_charts(plan), targets=targets, form=form, error=None
+    )
 
 
 @router.get("/t/{tenant}/move", response_class=HTMLResponse)
