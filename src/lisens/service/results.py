@@ -141,6 +141,7 @@ class PanelOwnerRead(Read):
 class PanelSystemLicenseRead(Read):
     license: str
     description: str
+    tooltip: str | None = Field(default=None, description="The catalog's tooltip of the license, when it has one")
     type: str
     hidden: bool
     in_use: bool
@@ -152,6 +153,7 @@ class PanelUserLicenseRead(Read):
     kind: Literal["plan", "license", "implied"]
     license: str
     description: str
+    tooltip: str | None = Field(default=None, description="The catalog's tooltip of the license, when it has one")
     hidden: bool
     unrestricted: bool
     total: int | None = Field(description="null when unrestricted")
@@ -610,6 +612,7 @@ class EffectiveLicenseRead(Read):
     license: str
     type: str
     description: str
+    tooltip: str | None = Field(default=None, description="The catalog's tooltip of the license, when it has one")
     hidden: bool
     granted_by: list[GrantRead]
 
