@@ -37,7 +37,8 @@ def test_the_user_card_shows_a_license_s_name_and_its_tooltip_apart(site: Api, l
     row = ROW.search(_card(site, language))
     assert row is not None
     name, tooltip = NAME.search(row.group(1)), TOOLTIP.search(row.group(1))
-    assert name is not None and tooltip is not None
+    assert name is not None
+    assert tooltip is not None
     label, described_by = html.unescape(name.group(3)), name.group(2)
     assert (label, html.unescape(name.group(1))) == WEB[language]
     assert (tooltip.group(1), html.unescape(tooltip.group(2))) == (described_by, WEB[language][1])
@@ -48,7 +49,8 @@ def test_a_license_without_a_tooltip_shows_only_its_name(site: Api) -> None:
     row = re.search(r'<tr data-license="superoffice\.selection-cal">(.*?)</tr>', _card(site, "en"), re.S)
     assert row is not None
     assert '<span class="name">Turn on EDIT rights for selections for this user.' in row.group(1)
-    assert "tooltip" not in row.group(1) and "title=" not in row.group(1)
+    assert "tooltip" not in row.group(1)
+    assert "title=" not in row.group(1)
 
 
 def test_every_tooltip_line_of_a_page_has_an_id_of_its_own(site: Api) -> None:
@@ -57,7 +59,8 @@ def test_every_tooltip_line_of_a_page_has_an_id_of_its_own(site: Api) -> None:
         page = admin.get(f"{path}{'&' if '?' in path else '?'}lang=sv").text
         ids = re.findall(r'\bid="(tip-[^"]+)"', page)
         described = re.findall(r'aria-describedby="([^"]+)"', page)
-        assert ids and len(ids) == len(set(ids)), path
+        assert ids, path
+        assert len(ids) == len(set(ids)), path
         assert set(described) <= set(ids), path
 
 
