@@ -152,6 +152,7 @@ class PanelOwnerRead(Read):
 class PanelSystemLicenseRead(Read):
     license: str
     description: str
+    tooltip: str | None = Field(default=None, description="The catalog's tooltip of the license, when it has one")
     type: str
     hidden: bool
     in_use: bool
@@ -163,6 +164,7 @@ class PanelUserLicenseRead(Read):
     kind: Literal["plan", "license", "implied"]
     license: str
     description: str
+    tooltip: str | None = Field(default=None, description="The catalog's tooltip of the license, when it has one")
     hidden: bool
     unrestricted: bool
     total: int | None = Field(description="null when unrestricted")
@@ -621,6 +623,7 @@ class EffectiveLicenseRead(Read):
     license: str
     type: str
     description: str
+    tooltip: str | None = Field(default=None, description="The catalog's tooltip of the license, when it has one")
     hidden: bool
     granted_by: list[GrantRead]
 

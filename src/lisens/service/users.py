@@ -474,6 +474,7 @@ def _effective(state: TenantState, resolution: Resolution, names: Iterable[str])
                 "license": name,
                 "type": info.type.label if info else "unknown",
                 "description": info.description if info else "",
+                "tooltip": info.tooltip if info else None,
                 "hidden": info.hidden if info else False,
                 "granted_by": [grant_view(g) for g in resolution.grants(name)],
             }
