@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -35,15 +35,16 @@ def _token_from(header: str | None) -> str:
 # Declares the bearer scheme in the OpenAPI document (the Authorize button of /docs); the header itself
 # is read below, where `SOTicket <token>` is accepted too.
 BEARER = HTTPBearer(auto_error=False, description="A Lisens token: `Authorization: Bearer <token>`")
+BEARER_SCHEME = "HTTPBearer"  # its name in the OpenAPI document's security schemes
 
 
 async def current_principal(
-    request: Request,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+    request: Request, _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None
 ) -> Principal:
     """The principal of the bearer token: from memory while no token changed, else from the database
-    (in a worker thread, so that the event loop never waits for it)."""
+    (in a worker thread, so that the event loop never waits for it). The header is read as sent: the
+    bearer scheme above only declares it (a `SOTicket` header is no bearer credential to it)."""
+    authorization = request.headers.get("authorization")
     if not authorization:  # no credentials is not a failed authentication
         raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code=Code.UNAUTHENTICATED)
     try:
