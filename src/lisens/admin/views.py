@@ -212,6 +212,16 @@ def _tenant_page(request: Request, tenant: str, *, manage: bool = False) -> Prin
     return principal
 
 
+def _vendor_page(request: Request) -> Principal | Response:
+    """A page of the vendor's: anyone else finds none."""
+    principal = _principal(request)
+    if principal is None:
+        return _login_redirect()
+    if principal.role != "vendor":
+        return render(request, "message.html", status=404, message="not-found")
+    return principal
+
+
 def _form_page(request: Request, tenant: str, csrf: str) -> Principal | Response:
     """A change sent from the panel: the principal may manage the tenant, and the form carries the
     session's CSRF token."""
@@ -594,11 +604,9 @@ def subscription_change(
 def move_plan(request: Request, to: str = "suite", generation: str = "", tag: str = "") -> Response:
     """The vendor plans the move of a cohort: revenue before and after, the change per tenant, the
     licenses lost most often, and each tenant's row. Changes nothing."""
-    principal = _principal(request)
-    if principal is None:
-        return _login_redirect()
-    if principal.role != "vendor":
-        return render(request, "message.html", status=404, message="not-found")
+    principal = _vendor_page(request)
+    if isinstance(principal, Response):
+        return principal
     targets = list(load_catalogs(request.app.state.settings.catalog_dir))
     form = {"to": to, "generation": generation, "tag": tag}
     try:
@@ -626,11 +634,9 @@ def move_plan(request: Request, to: str = "suite", generation: str = "", tag: st
 
 @router.get("/t/{tenant}/move", response_class=HTMLResponse)
 def move(request: Request, tenant: str, to: str = "suite") -> Response:
-    principal = _principal(request)
-    if principal is None:
-        return _login_redirect()
-    if principal.role != "vendor":
-        return render(request, "message.html", status=404, message="not-found")
+    principal = _vendor_page(request)
+    if isinstance(principal, Response):
+        return principal
     targets = list(load_catalogs(request.app.state.settings.catalog_dir))
     try:
         with unit_of_work(request, principal.actor, read_only=True) as ctx:

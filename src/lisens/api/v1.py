@@ -127,7 +127,6 @@ from lisens.service import (
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Context
 from lisens.service.results import Written
-from lisens.service.tokens import Principal
 from lisens.web.units import VERSION_HEADER, VERSION_STATE, read
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -843,44 +842,23 @@ async def check(request: Request, tenant: str, body: CheckRequest) -> Response:
     principal = await current_principal(request)
     can_read(principal, tenant)
     users.require_batch_size(len(body.users), len(body.licenses), explain=body.explain)
+    asked = users.CheckOptions(explain=body.explain, at=body.at, min_version=body.min_version)
+    cache = request.app.state.cache
     answer = None
     if len(body.users) * len(body.licenses) <= IN_LOOP_PAIRS:  # small and cached: no thread, no database
-        answer = users.check_batch_in_memory(
-            request.app.state.cache,
-            request.app.state.clock,
-            tenant,
-            body.users,
-            body.licenses,
-            explain=body.explain,
-            at=body.at,
-            min_version=body.min_version,
-        )
+        answer = users.check_batch_in_memory(cache, request.app.state.clock, tenant, body.users, body.licenses, **asked)
     if answer is None:
-        answer = await run_in_threadpool(_check, request, principal, tenant, body)
+        # What the cache lacks is read in a thread: from a replica if there is one, from the primary when the
+        # replica has not replayed `min_version` yet.
+        def work(ctx: Context) -> users.BatchCheck:
+            return users.check_batch(ctx, cache, tenant, body.users, body.licenses, **asked)
+
+        answer = await run_in_threadpool(read, request, principal.actor, work)
     chunks = _check_chunks(answer, explain=body.explain)
     headers = {VERSION_HEADER: str(answer.version)}
     if len(answer.rows) * len(answer.licenses) <= STREAM_ABOVE_PAIRS:
         return Response(b"".join(chunks), media_type="application/json", headers=headers)
     return StreamingResponse(chunks, media_type="application/json", headers=headers)
-
-
-def _check(request: Request, principal: Principal, tenant: str, body: CheckRequest) -> users.BatchCheck:
-    """The check, reading what the cache lacks (from a replica if there is one, from the primary when
-    the replica has not replayed `min_version` yet)."""
-
-    def work(ctx: Context) -> users.BatchCheck:
-        return users.check_batch(
-            ctx,
-            request.app.state.cache,
-            tenant,
-            body.users,
-            body.licenses,
-            explain=body.explain,
-            at=body.at,
-            min_version=body.min_version,
-        )
-
-    return read(request, principal.actor, work)
 
 
 IN_LOOP_PAIRS = 1000

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from lisens.catalog.views import decision_view, grant_view
 from lisens.db.models import UserRow
@@ -554,6 +554,14 @@ class BatchCheck:
     rows: list[tuple[str, tuple[Decision, ...]]]
     dates: dict[str, str] | None  # the subscription's license dates at the moment asked, if it has one
     version: int  # the tenant's version the answer was decided at
+
+
+class CheckOptions(TypedDict):
+    """How a batch check is asked, beyond whom and what: the same for both ways of answering it."""
+
+    explain: bool
+    at: datetime | None
+    min_version: int | None
 
 
 def check_batch(
