@@ -58,6 +58,7 @@ from lisens.service.results import (
     RenewalLicenseRead,
     RenewalRead,
     ReplayRead,
+    SavedMovePlanRead,
     ScheduledChangeRead,
     ScheduledRead,
     ScheduledSeatsRead,
@@ -85,6 +86,10 @@ from lisens.service.results import (
     UserRead,
     UserStateRead,
     UserSummaryRead,
+    WaveCountsRead,
+    WaveRead,
+    WaveReportRead,
+    WaveTenantRead,
     WebhookRead,
 )
 
@@ -225,6 +230,7 @@ __all__ = [
     "RenewalLicenseRead",
     "RenewalRead",
     "ReplayRead",
+    "SavedMovePlanRead",
     "ScheduledChangeRead",
     "ScheduledRead",
     "ScheduledSeatsRead",
@@ -252,5 +258,9 @@ __all__ = [
     "UserRead",
     "UserStateRead",
     "UserSummaryRead",
+    "WaveCountsRead",
+    "WaveRead",
+    "WaveReportRead",
+    "WaveTenantRead",
     "WebhookRead",
 ]
