@@ -972,6 +972,7 @@ def save_plan(request: Request, principal: Auth, name: PlanName, body: MovePlanR
 
 @router.get("/moves/plans/{name}", tags=["generations"], response_model=SavedMovePlanRead)
 def saved_plan(request: Request, principal: Auth, name: PlanName) -> SavedMovePlanRead:
+    """A saved cohort move plan (vendor): its selection, target and price list."""
     vendor_only(principal)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         return waves.require_saved_plan(ctx, name)
