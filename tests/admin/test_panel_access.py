@@ -20,7 +20,13 @@ ADMIN_PAGES = [
     "/admin/t/acme/audit?user=alice&on=2099-01-01",
     "/admin/t/acme/bulk",
 ]
-VENDOR_PAGES = ["/admin", "/admin/t/acme/move?to=suite", "/admin/t/acme/subscription", "/admin/t/acme/tokens"]
+VENDOR_PAGES = [
+    "/admin",
+    "/admin/t/acme/move?to=suite",
+    "/admin/t/acme/subscription",
+    "/admin/t/acme/tokens",
+    "/admin/waves",
+]
 
 
 def _page(browser: Browser, *, width: int = 1280) -> Page:
