@@ -1322,6 +1322,16 @@ class WaveRepository:
         )
         return self.session.scalar(query)
 
+    def entry_of(self, entry_id: int) -> tuple[int, str] | None:
+        """(wave id, tenant name) of a tenant's row in a wave."""
+        query = (
+            select(MoveWaveTenantRow.wave_id, TenantRow.name)
+            .join(TenantRow, TenantRow.id == MoveWaveTenantRow.tenant_id)
+            .where(MoveWaveTenantRow.id == entry_id)
+        )
+        found = self.session.execute(query).first()
+        return (found[0], found[1]) if found is not None else None
+
     def entry_by_id(self, entry_id: int, *, lock: bool = False) -> MoveWaveTenantRow | None:
         query = select(MoveWaveTenantRow).where(MoveWaveTenantRow.id == entry_id)
         if lock:

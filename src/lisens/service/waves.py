@@ -34,6 +34,7 @@ from lisens.service.clock import not_before_log
 from lisens.service.context import Context, parse_time
 from lisens.service.contracts import contract_of
 from lisens.service.move_plans import Selection, blocking, candidates
+from lisens.service.moves import MovePlan
 from lisens.service.results import (
     MovePlanSelectionRead,
     SavedMovePlanRead,
@@ -42,7 +43,7 @@ from lisens.service.results import (
     WaveReportRead,
     WaveTenantRead,
 )
-from lisens.service.state import load_state
+from lisens.service.state import TenantState, load_state
 
 RENEWAL = "renewal"
 PLAN_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")
@@ -435,59 +436,55 @@ def run_due(ctx: Context, entry_id: int, *, at: datetime | None = None) -> WaveT
     """Move one due tenant of a wave (or record why it is blocked); None when there is nothing to do (the wave
     is paused or cancelled, or another worker got there first). `at`: the worker's catch-up time."""
     repo = WaveRepository(ctx.session)
-    found = repo.entry_by_id(entry_id)
+    found = repo.entry_of(entry_id)
     if found is None:
         return None
-    row = repo.lock(found.wave_id)
+    wave_id, name = found
+    row = repo.lock(wave_id)
     entry = repo.entry_by_id(entry_id, lock=True)
     limit = utc(at) if at is not None else ctx.now()
     if row is None or entry is None or row.status != "active" or entry.state != "scheduled":
         return None
     if entry.effective is None or entry.effective > limit.date():
         return None
-    tenant = TenantRepository(ctx.session).get(entry.tenant_id)
-    assert tenant is not None
-    name = tenant.name
     state = load_state(ctx, name, lock=True)
     moment = _moment(ctx, state.id, state.row.log_at, entry.effective)
-    reason, detail = _blocked(ctx, row, name)
-    if not reason:
+    reason, detail, plan = _blocked(ctx, row, state)
+    if plan is not None:
         mover = replace(ctx, may_correct=True, actor=f"{row.created_by} (wave {row.id})")
         ctx.session.info[APPLYING_SCHEDULED] = True
         try:
             with ctx.session.begin_nested():
-                moves.apply(mover, name, to=row.to_generation, at=moment)
+                moves.apply(mover, name, to=row.to_generation, at=moment, prepared=plan)
         except LisensError as error:
             reason, detail = "refused", f"{error.code}: {error.message}"[:1000]
         finally:
             ctx.session.info.pop(APPLYING_SCHEDULED, None)
-    locked = load_state(ctx, name, lock=True)
-    done = not_before_log(locked.row, moment or ctx.now())
+    done = not_before_log(state.row, moment or ctx.now())
     if reason:
         entry.state, entry.reason, entry.detail, entry.done_at = "blocked", reason, detail, done
         _log(ctx, row, "wave.block", done, tenant=name, reason=reason, detail=detail)
     else:
-        last = GenerationMoveRepository(ctx.session).last_applied(locked.id)
+        last = GenerationMoveRepository(ctx.session).last_applied(state.id)
         entry.state, entry.move_id = "moved", last.id if last is not None else None
         entry.done_at = utc(last.applied_at) if last is not None and last.applied_at is not None else done
         _log(ctx, row, "wave.move", entry.done_at, tenant=name, generation=row.to_generation)
     ctx.session.flush()
-    return _tenant_view(entry, name, locked.row.generation, row.to_generation)
+    return _tenant_view(entry, name, state.row.generation, row.to_generation)
 
 
-def _blocked(ctx: Context, row: MoveWaveRow, name: str) -> tuple[str, str]:
-    """Why the tenant cannot move now (reason code, detail), or ("", "") when it can: the move plan's
-    blockers (usage over a plan limit, licenses with no counterpart), on the target already, no mapping."""
-    state = load_state(ctx, name, lock=True)
+def _blocked(ctx: Context, row: MoveWaveRow, state: TenantState) -> tuple[str, str, MovePlan | None]:
+    """Why the tenant cannot move now (reason code, detail), or the move to make: the move plan's blockers
+    (usage over a plan limit, licenses with no counterpart), on the target already, no mapping."""
     if state.catalog.generation == row.to_generation:
-        return "on-target", f"on generation {row.to_generation} already"
+        return "on-target", f"on generation {row.to_generation} already", None
     try:
         plan = moves.compute(ctx, state, row.to_generation)
     except NotFound as error:
-        return "no-mapping", error.message
+        return "no-mapping", error.message, None
     found = blocking(ctx, plan)
     if not found:
-        return "", ""
+        return "", "", plan
     kinds: Sequence[str] = sorted({b.kind for b in found})
     detail = "; ".join(f"{b.kind} {b.item}: {b.detail}" for b in found)
-    return kinds[0], detail[:1000]
+    return kinds[0], detail[:1000], None
