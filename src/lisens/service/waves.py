@@ -419,8 +419,8 @@ def rollback_wave(ctx: Context, wave_id: int) -> WaveReportRead:
     if row.status != "cancelled":
         now = ctx.now()
         cancelled = WaveRepository(ctx.session).cancel_scheduled(row.id, at=now)
-        row.status, row.changed_at = "cancelled", now
-        _log(ctx, row, "wave.cancel", now, status="cancelled", before="rolled back", cancelled=cancelled)
+        before, row.status, row.changed_at = row.status, "cancelled", now
+        _log(ctx, row, "wave.cancel", now, status="cancelled", before=before, cancelled=cancelled)
     return _report(ctx, row)
 
 
