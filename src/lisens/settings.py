@@ -18,6 +18,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LISENS_", extra="ignore")
 
     database_url: str = Field(default_factory=default_database_url)
+    # A PostgreSQL hot standby of `database_url`: read-only units of work read there (falling back to
+    # the primary when it lags behind a read's `min_version` or cannot be reached); writes never do.
+    replica_url: str | None = None
+    # Connections each API process keeps to PostgreSQL (the primary, and as many to the replica): a pool
+    # of `pool_size`, and up to `pool_max_overflow` more while busy (docs/deploy.md: connection pooling).
+    pool_size: int = Field(default=5, ge=1)
+    pool_max_overflow: int = Field(default=10, ge=0)
     catalog_dir: Path | None = None
     prices_dir: Path | None = None  # price lists (prices-G.toml); the shipped example prices by default
     signing_key: Path | None = None  # the vendor's Ed25519 private key (PEM) for packages and snapshots

@@ -23,6 +23,7 @@ ADMIN_PAGES = [
 VENDOR_PAGES = [
     "/admin",
     "/admin/t/acme/move?to=suite",
+    "/admin/moves/plan?to=suite",
     "/admin/t/acme/subscription",
     "/admin/t/acme/tokens",
     "/admin/waves",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -268,3 +269,16 @@ def test_in_swedish_the_vendor_chooses_a_move_target_and_changes_the_billing_per
     page.select_option("#new-period", "12")
     page.click("#change-period button")
     expect(page.locator("#subscription")).to_be_visible()
+
+
+def test_in_german_the_vendor_plans_a_move_of_a_cohort_and_sees_its_charts(page: Page, site: Site) -> None:
+    log_in(page, site, site.vendor)
+    page.goto(f"{site.base}/admin?lang=de")
+    page.click("text=Umstellung vieler Mandanten planen")
+    page.select_option("#generation", "11")
+    page.select_option("#to", "suite")
+    page.click("#cohort button")
+    expect(page).to_have_url(re.compile(r"/admin/moves/plan\?generation=11&tag=&to=suite"))
+    expect(page.locator("#revenue figcaption")).to_contain_text("Jahresumsatz vorher und nachher")
+    expect(page.locator("#revenue .bar-row")).to_have_count(2)
+    expect(page.locator("#plan tr[data-tenant]")).not_to_have_count(0)

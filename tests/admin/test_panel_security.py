@@ -292,3 +292,19 @@ def test_a_license_whose_prerequisite_the_user_lacks_is_greyed_and_says_what_it_
     assert label is not None
     assert "kräver" in label.group(1)
     assert 'value="superoffice.reporter-studio-user" disabled' not in page  # ticked together with what it needs
+
+
+def test_the_vendor_plans_a_cohort_move_with_charts_and_a_row_per_tenant(site: Api) -> None:
+    vendor = log_in(TestClient(site.client.app), site.tokens["vendor"])
+    page = vendor.get("/admin/moves/plan?generation=11&to=suite&lang=sv").text
+    assert 'id="totals"' in page
+    assert "Årliga intäkter före och efter" in page
+    for chart in ("revenue", "changes", "lost"):
+        assert f'<figure class="chart" id="{chart}">' in page
+    assert re.findall(r'<tr data-tenant="([^"]+)"', page) == ["acme"]
+    bars = dict(re.findall(r'<g class="bar-row" data-label="([^"]+)" data-value="([^"]+)"', page))
+    assert set(bars) >= {"before", "after"}
+    refused = vendor.get("/admin/moves/plan?to=suite&tag=Bad=x").text
+    assert 'class="error"' in refused
+    admin = log_in(TestClient(site.client.app), site.tokens["acme-admin"])
+    assert admin.get("/admin/moves/plan").status_code == 404

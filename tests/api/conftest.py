@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from lisens.api.app import create_app
+from lisens.db.changes import WATCH
 from lisens.db.engine import make_session_factory
 from lisens.db.repositories import TenantRepository, UserRepository
 from lisens.service import tenants, tokens, users
@@ -102,7 +103,12 @@ def api(committed_api: Api) -> Iterator[Api]:
     connection = committed_api.database.engine.connect()
     outer = connection.begin()
     saved = app.state.sessions, app.state.read_sessions
-    joined = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    joined = sessionmaker(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info={WATCH: app.state.watch},  # the app's caches hear the test's changes, as they would its own
+    )
     app.state.sessions = app.state.read_sessions = joined
     app.state.cache.clear()
     committed_api.sessions = joined

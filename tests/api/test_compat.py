@@ -141,3 +141,16 @@ def test_the_compatibility_routes_answer_under_a_configured_path_prefix(committe
     response = client.get(f"{prefix}/api/v1/License/SUPEROFFICE/ten-sales", headers=api.headers("acme-app"))
     assert response.status_code == 200
     assert response.json()["ModuleName"] == "ten-sales"
+
+
+def test_the_superoffice_tooltip_fields_carry_the_tooltip_and_the_description_only_the_name(api: Api) -> None:
+    web = api.client.get("/api/v1/License/SUPEROFFICE/web", headers=api.headers("acme-app")).json()
+    assert (web["ModuleDescription"], web["ModuleTooltip"]) == ("Web login", "Allows user to log in to web client.")
+    alice = api.user_ids["alice"]
+    owners = api.client.get(f"/api/v1/License/User/{alice}", headers=api.headers("acme-admin")).json()
+    links = {link["Name"]: link for link in owners[0]["UnrestrictedModuleLicenses"]}
+    extern = links["admin-extern-user"]
+    assert (extern["Description"], extern["Tooltip"]) == (
+        "External user administrator",
+        "Allows user to admin external user in CRM client",
+    )

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import anyio
+
+from lisens.api.feed import LogWatch
+from lisens.api.responses import EventRead, LogHeads
 from tests.api.conftest import Api
 
 
@@ -96,3 +100,76 @@ def test_a_webhook_with_a_bad_url_or_an_unknown_event_type_is_refused(api: Api) 
         answer = api.client.post("/v1/webhooks", json=body, headers=api.headers("vendor"))
         assert answer.status_code == 422
         assert answer.json()["code"] == "INVALID_WEBHOOK"
+
+
+def test_webhook_changes_over_http_are_in_the_tenant_log_or_the_vendor_log(api: Api) -> None:
+    def logged() -> list[tuple[str, str]]:
+        entries = api.client.get("/v1/tenants/acme/audit?limit=1000", headers=api.headers("vendor")).json()
+        return [(e["action"], e["actor"]) for e in entries if e["action"].startswith("webhook.")]
+
+    def vendor_entries() -> int:
+        return int(api.client.get("/v1/audit/verify", headers=api.headers("vendor")).json()["entries"])
+
+    body = {"url": "https://example.com/hook?key=s3cret"}
+    made = api.client.post("/v1/tenants/acme/webhooks", json=body, headers=api.headers("acme-admin")).json()
+    hook = made["id"]
+    api.client.patch(f"/v1/tenants/acme/webhooks/{hook}", json={"enabled": False}, headers=api.headers("acme-admin"))
+    api.client.delete(f"/v1/tenants/acme/webhooks/{hook}", headers=api.headers("acme-admin"))
+    actions = [action for action, _ in logged()]
+    assert actions == ["webhook.create", "webhook.disable", "webhook.remove"]
+    assert all(actor.endswith(":admin:acme") for _, actor in logged())
+    page = api.client.get("/v1/tenants/acme/audit?limit=1000", headers=api.headers("vendor")).text
+    assert made["secret"] not in page
+    assert "s3cret" not in page
+    before = vendor_entries()
+    vendors = api.client.post("/v1/webhooks", json={"url": "https://example.com/all"}, headers=api.headers("vendor"))
+    api.client.delete(f"/v1/webhooks/{vendors.json()['id']}", headers=api.headers("vendor"))
+    assert vendor_entries() == before + 2
+    assert [action for action, _ in logged()] == actions
+
+
+def test_many_idle_streams_share_one_look_at_the_logs_and_wake_when_theirs_moves() -> None:
+    head = {"acme": 5}
+    looks: list[list[str]] = []
+
+    def look(tenants: list[str]) -> LogHeads:
+        looks.append(tenants)
+        return LogHeads(tenants={t: head[t] for t in tenants if t in head}, last_id=head["acme"])
+
+    watch = LogWatch(look, poll=0.01)
+    woke: list[int] = []
+
+    async def follower(n: int) -> None:
+        await watch.wait("acme", 5, timeout=5)
+        woke.append(n)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            for n in range(50):
+                group.start_soon(follower, n)
+            await anyio.sleep(0.2)
+            assert woke == []  # nothing moved: every stream still waits
+            head["acme"] = 6
+
+    anyio.run(main)
+    assert sorted(woke) == list(range(50))
+    assert 0 < len(looks) < 100  # about one look per interval, not one per stream
+    assert looks[-1] == ["acme"]
+
+
+def test_streams_at_the_same_place_share_one_fetch() -> None:
+    calls: list[int] = []
+
+    def fetch(cursor: int) -> list[EventRead]:
+        calls.append(cursor)
+        return []
+
+    watch = LogWatch(lambda tenants: LogHeads(tenants={}, last_id=0))
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            for _ in range(20):
+                group.start_soon(watch.fetch, "acme", 7, 100, fetch)
+
+    anyio.run(main)
+    assert calls == [7]

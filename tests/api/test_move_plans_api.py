@@ -33,3 +33,43 @@ def test_a_cohort_plan_answers_per_tenant_and_in_total(api: Api) -> None:
 def test_only_the_vendor_plans_moves(api: Api) -> None:
     answer = api.client.post("/v1/moves/plans", headers=api.headers("acme-admin"), json={"to": "suite"})
     assert answer.status_code == 403
+
+
+SUITE_PRICES = {
+    "currency": "EUR",
+    "monthly": {"starter": "25.00", "core": "45.00", "growth": "70.00", "plus": "90.00", "super": "120.00"},
+}
+
+
+def _installed_addons() -> dict[str, str]:
+    from lisens.catalog.prices import load_price_list
+
+    return {key: f"{value:.2f}" for key, value in load_price_list("suite").addons.items()}
+
+
+def test_a_plan_priced_with_what_if_prices_uses_them_and_installs_nothing(api: Api) -> None:
+    vendor = api.headers("vendor")
+    body: dict[str, object] = {"to": "suite", "tenants": ["acme"]}
+    installed = api.client.post("/v1/moves/plans", headers=vendor, json=body).json()
+    doubled = {key: f"{2 * float(value):.2f}" for key, value in SUITE_PRICES["monthly"].items()}  # type: ignore[attr-defined]
+    what_if = {"currency": "EUR", "monthly": doubled, "addons": _installed_addons()}
+    answer = api.client.post("/v1/moves/plans", headers=vendor, json={**body, "prices": what_if})
+    assert answer.status_code == 200, answer.text
+    tenant, before = answer.json()["tenants"][0], installed["tenants"][0]
+    assert tenant["monthly_before"] == before["monthly_before"]
+    assert float(before["monthly_after"]) > 0
+    assert float(tenant["monthly_after"]) == 2 * float(before["monthly_after"])
+    assert api.client.post("/v1/moves/plans", headers=vendor, json=body).json() == installed
+
+
+def test_what_if_prices_missing_an_item_are_refused_naming_it(api: Api) -> None:
+    vendor = api.headers("vendor")
+    monthly = {key: value for key, value in SUITE_PRICES["monthly"].items() if key != "core"}  # type: ignore[attr-defined]
+    prices = {"currency": "EUR", "monthly": monthly, "addons": _installed_addons()}
+    answer = api.client.post("/v1/moves/plans", headers=vendor, json={"to": "suite", "prices": prices})
+    assert answer.status_code == 422, answer.text
+    assert "'core'" in answer.json()["detail"]
+    bad = api.client.post(
+        "/v1/moves/plans", headers=vendor, json={"to": "suite", "prices": {**prices, "monthly": {"core": "-1"}}}
+    )
+    assert bad.status_code == 422

@@ -289,3 +289,19 @@ def test_the_earlier_paths_of_a_move_still_answer(api: Api) -> None:
     earlier = api.client.get("/v1/tenants/acme/migration/preview?to=suite", headers=vendor)
     assert (now.status_code, earlier.content) == (200, now.content)
     assert "/v1/tenants/{tenant}/migration/preview" not in api.client.get("/openapi.json").json()["paths"]
+
+
+def test_catalog_panel_and_user_answers_carry_a_license_s_name_and_its_tooltip_apart(api: Api) -> None:
+    vendor = api.headers("vendor")
+    licenses = {lic["name"]: lic for lic in api.client.get("/v1/catalog/11/licenses", headers=vendor).json()}
+    assert (licenses["web"]["description"], licenses["web"]["tooltip"]) == (
+        "Web login",
+        "Allows user to log in to web client.",
+    )
+    assert licenses["chat"]["tooltip"] is None
+    held = api.client.get("/v1/tenants/acme/users/alice/licenses", headers=vendor).json()["effective"]
+    web = next(e for e in held if e["license"] == "superoffice.web")
+    assert (web["description"], web["tooltip"]) == ("Web login", "Allows user to log in to web client.")
+    panel = api.client.get("/v1/tenants/acme/panel", headers=vendor).json()
+    plan = next(row for row in panel["user_licenses"] if row["item"] == "sales-premium")
+    assert plan["tooltip"] == "User Plan: Can edit Companies, Diary, Sales, Selections, Reports"

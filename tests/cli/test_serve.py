@@ -11,12 +11,19 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from lisens.cli.server import WorkerDeaths
+from lisens.db.engine import make_session_factory
+from lisens.service import tenants, tokens
+from lisens.service.context import Context
+from tests.db.conftest import BACKENDS, T0, create_database, drop_database
 
 
 def _free_port() -> int:
@@ -36,12 +43,12 @@ def _wait_for(log: Path, pattern: str, *, count: int = 1, timeout: float = 60) -
 
 
 @contextmanager
-def _serving(tmp_path: Path, name: str, *serve: str) -> Iterator[tuple[Path, int]]:
-    """`lisens serve` on a fresh SQLite file in a real process: its log and its port; stopped after."""
+def _serving(tmp_path: Path, name: str, *serve: str, db: str | None = None) -> Iterator[tuple[Path, int]]:
+    """`lisens serve` in a real process, on `db` or a fresh SQLite file: its log and its port; stopped after."""
     log = tmp_path / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LISENS_") and k != "PROMETHEUS_MULTIPROC_DIR"}
     port = _free_port()
-    command = [sys.executable, "-m", "lisens.cli", "--db", f"sqlite:///{tmp_path / f'{name}.db'}"]
+    command = [sys.executable, "-m", "lisens.cli", "--db", db or f"sqlite:///{tmp_path / f'{name}.db'}"]
     command += ["serve", "--port", str(port), *serve]
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -117,3 +124,42 @@ def test_metrics_under_several_workers_count_the_requests_of_all_of_them(tmp_pat
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
                 seen.add(_healthz_count(answer.read().decode()))
     assert seen == {40.0}
+
+
+def _status(port: int, path: str, token: str, *, method: str = "GET", body: object = None) -> int:
+    """The status of one request on a new connection (the workers of a server share connections)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_revoked_token_fails_on_its_very_next_request_on_every_worker(tmp_path: Path, backend: str) -> None:
+    database, drop = create_database(backend, tmp_path)
+    try:
+        with make_session_factory(database.engine)() as session:
+            ctx = Context(session, "setup", may_correct=True)
+            tenants.create_tenant(ctx, name="acme", generation="11", at=T0)
+            vendor, _ = tokens.create_token(ctx, role="vendor", at=T0)
+            app, info = tokens.create_token(ctx, role="app", tenant="acme", at=T0)
+            session.commit()
+        check = {"users": ["alice"], "licenses": ["quote-cal"]}
+        with _serving(tmp_path, "revoke", "--workers", "2", db=database.url) as (log, port):
+            _wait_for(log, r"Application startup complete", count=2)
+            # Many connections: both workers answer, and keep the token's principal in memory.
+            assert {_status(port, "/v1/tenants/acme/check", app, method="POST", body=check) for _ in range(40)} == {200}
+            assert _status(port, f"/v1/tokens/{info.id}", vendor, method="DELETE") == 200
+            # Fewer than the failed authentications allowed from one address in a minute (20).
+            after = [_status(port, "/v1/tenants/acme/check", app, method="POST", body=check) for _ in range(16)]
+        assert after == [401] * 16
+    finally:
+        drop_database(database, drop)

@@ -75,3 +75,24 @@ def test_a_worker_killed_mid_delivery_is_replaced_and_the_delivery_keeps_its_id(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_webhook_add_disable_and_remove_are_written_to_the_tenant_log_and_the_vendor_log(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'lisens.db'}"
+    lisens(capsys, db, "tenant", "create", "acme", "--generation", "11")
+    hook = lisens(capsys, db, "webhook", "add", "https://crm.example.com/hook", "--tenant", "acme")
+    lisens(capsys, db, "webhook", "disable", str(hook["id"]), "--tenant", "acme")
+    lisens(capsys, db, "webhook", "remove", str(hook["id"]), "--tenant", "acme")
+    entries = lisens(capsys, db, "audit", "acme")
+    logged = [(e["action"], e["subject"]) for e in entries if e["action"].startswith("webhook.")]
+    subject = f"webhook {hook['id']}"
+    assert logged == [("webhook.create", subject), ("webhook.disable", subject), ("webhook.remove", subject)]
+    assert hook["secret"] not in json.dumps(entries)
+    vendor_before = lisens(capsys, db, "audit", "verify", "--vendor")["entries"]
+    everyone = lisens(capsys, db, "webhook", "add", "https://billing.example.com/lisens")
+    lisens(capsys, db, "webhook", "remove", str(everyone["id"]))
+    verified = lisens(capsys, db, "audit", "verify", "--vendor")
+    assert verified["ok"] is True
+    assert verified["entries"] == vendor_before + 2

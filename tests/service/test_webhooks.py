@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from lisens.db.engine import make_session_factory
-from lisens.service import tenants, users, webhooks
+from lisens.db.repositories import AuditRepository
+from lisens.domain.errors import LisensError
+from lisens.service import audit, tenants, users, webhooks
 from lisens.service.context import Context
 from lisens.service.uow import unit_of_work
 from lisens.service.worker import Worker
@@ -137,17 +139,17 @@ def test_each_change_reaches_the_endpoint_signed_and_in_sequence_order(setup: Se
             users.assign(ctx, "acme", name, plans=["sales-premium"])
     setup.worker().run_once()
     assert receiver.delivered() == [
-        ("user.created", 3),
-        ("assignment.created", 4),
-        ("user.created", 5),
-        ("assignment.created", 6),
-        ("user.created", 7),
-        ("assignment.created", 8),
+        ("user.created", 4),
+        ("assignment.created", 5),
+        ("user.created", 6),
+        ("assignment.created", 7),
+        ("user.created", 8),
+        ("assignment.created", 9),
     ]
     assert _signed_correctly(hook.secret, receiver)
     headers, body = receiver.received[1]
     event = json.loads(body)["data"]
-    assert headers["webhook-id"].endswith("_4")
+    assert headers["webhook-id"].endswith("_5")
     assert event["user"] == "ann"
     assert event["after"]["plan"] == "sales-premium"
     assert event["before"]["plan"] is None
@@ -168,12 +170,12 @@ def test_an_endpoint_down_mid_stream_loses_nothing_and_keeps_the_order(setup: Se
     worker.run_once()
     with setup.unit() as ctx:
         pending = webhooks.list_deliveries(ctx, "acme", 1, state="pending")
-    assert [(d.seq, d.attempts) for d in pending] == [(7, 0), (6, 0), (5, 0), (4, 1)]
+    assert [(d.seq, d.attempts) for d in pending] == [(8, 0), (7, 0), (6, 0), (5, 1)]
     assert "Connection" in pending[-1].last_error or "refused" in pending[-1].last_error
     receiver.start()
     setup.clock.advance(seconds=5)
     worker.run_once()
-    assert [seq for _, seq in receiver.delivered()] == [3, 4, 5, 6, 7]
+    assert [seq for _, seq in receiver.delivered()] == [4, 5, 6, 7, 8]
 
 
 def test_a_failing_event_holds_back_the_later_ones_until_it_is_delivered(setup: Setup, receiver: Receiver) -> None:
@@ -186,11 +188,11 @@ def test_a_failing_event_holds_back_the_later_ones_until_it_is_delivered(setup: 
     worker = setup.worker()
     worker.run_once()
     worker.run_once()
-    assert receiver.delivered() == [("user.created", 3)]
+    assert receiver.delivered() == [("user.created", 4)]
     receiver.fail.clear()
     setup.clock.advance(seconds=10)
     worker.run_once()
-    assert receiver.delivered() == [("user.created", 3), ("assignment.created", 4)]
+    assert receiver.delivered() == [("user.created", 4), ("assignment.created", 5)]
     ids = [h["webhook-id"] for h, _ in receiver.received]
     assert ids[0] == ids[1] != ids[2]  # the retry kept its id
 
@@ -207,7 +209,7 @@ def test_a_delivery_that_fails_for_a_day_is_dead_and_the_stream_moves_on(setup: 
         setup.clock.advance(hours=1)
     with setup.unit() as ctx:
         dead = webhooks.list_deliveries(ctx, "acme", 1, state="dead")
-    assert [d.seq for d in dead] == [4, 3]
+    assert [d.seq for d in dead] == [5, 4]
     assert all(d.attempts >= 24 and d.last_status == 500 for d in dead)
 
 
@@ -243,7 +245,7 @@ def test_replay_sends_again_from_a_sequence_number_with_the_same_ids(setup: Setu
     worker.run_once()
     first = [h["webhook-id"] for h, _ in receiver.received]
     with setup.unit() as ctx:
-        webhooks.replay(ctx, "acme", 1, from_seq=3)
+        webhooks.replay(ctx, "acme", 1, from_seq=4)
     worker.run_once()
     assert [h["webhook-id"] for h, _ in receiver.received] == first + first
     with setup.unit() as ctx:
@@ -281,4 +283,85 @@ def test_two_workers_at_once_send_each_event_once(setup: Setup, receiver: Receiv
         w.run_once()
     ids = [h["webhook-id"] for h, _ in receiver.received]
     assert len(ids) == len(set(ids)) == 12
-    assert [seq for _, seq in receiver.delivered()] == list(range(3, 15))
+    assert [seq for _, seq in receiver.delivered()] == list(range(4, 16))
+
+
+def _log_of(setup: Setup, tenant: str | None) -> list[tuple[str, str, Any, Any]]:
+    with setup.unit() as ctx:
+        if tenant is None:
+            rows = AuditRepository(ctx.session).vendor_entries()
+            entries = [(r.action, r.subject, r.before, r.after) for r in rows]
+        else:
+            entries = [(e.action, e.subject, e.before, e.after) for e in audit.audit_log(ctx, tenant)]
+        assert audit.verify_log(ctx, tenant).ok
+    return [entry for entry in entries if entry[0].startswith("webhook.")]
+
+
+def test_adding_disabling_and_removing_a_tenant_endpoint_is_in_the_tenant_log_without_its_secret(
+    setup: Setup,
+) -> None:
+    url = "https://user:pw@crm.example.com:8443/hooks/lisens?token=abc#frag"
+    with setup.unit() as ctx:
+        hook = webhooks.add_webhook(ctx, "acme", url, event_types=["user.*"], description="crm")
+    with setup.unit() as ctx:
+        webhooks.set_enabled(ctx, "acme", hook.id, enabled=False)
+        webhooks.set_enabled(ctx, "acme", hook.id, enabled=False)  # no change, nothing recorded
+    with setup.unit() as ctx:
+        webhooks.set_enabled(ctx, None, hook.id, enabled=True)
+    with setup.unit() as ctx:
+        webhooks.remove_webhook(ctx, "acme", hook.id)
+    shown = {
+        "id": hook.id,
+        "url": "https://crm.example.com:8443/hooks/lisens",
+        "event_types": ["user.*"],
+        "description": "crm",
+        "enabled": True,
+    }
+    hidden = {**shown, "enabled": False}
+    subject = f"webhook {hook.id}"
+    assert _log_of(setup, "acme") == [
+        ("webhook.create", subject, None, shown),
+        ("webhook.disable", subject, shown, hidden),
+        ("webhook.enable", subject, hidden, shown),
+        ("webhook.remove", subject, shown, None),
+    ]
+    assert _log_of(setup, None) == []
+    with setup.unit() as ctx:
+        written = json.dumps([e.model_dump() for e in audit.audit_log(ctx, "acme")])
+    assert hook.secret is not None
+    assert hook.secret not in written
+    assert "pw" not in written
+    assert "token=abc" not in written
+
+
+def test_an_endpoint_of_every_tenant_is_recorded_in_the_vendor_log(setup: Setup) -> None:
+    with setup.unit() as ctx:
+        hook = webhooks.add_webhook(ctx, None, "https://billing.example.com/lisens", event_types=["invoice.issued"])
+        webhooks.set_enabled(ctx, None, hook.id, enabled=False)
+        webhooks.remove_webhook(ctx, None, hook.id)
+    logged = _log_of(setup, None)
+    assert [(action, after["id"]) for action, _, _, after in logged] == [
+        ("webhook.create", hook.id),
+        ("webhook.disable", hook.id),
+        ("webhook.remove", hook.id),
+    ]
+    assert logged[1][3]["enabled"] is False
+    assert _log_of(setup, "acme") == []
+
+
+def test_a_refused_endpoint_change_records_nothing_and_the_log_entry_rolls_back_with_the_change(
+    setup: Setup,
+) -> None:
+    with pytest.raises(LisensError), setup.unit() as ctx:
+        webhooks.add_webhook(ctx, "acme", "ftp://nowhere")
+
+    def fails_after_the_change() -> None:
+        with setup.unit() as ctx:
+            webhooks.add_webhook(ctx, "acme", "https://crm.example.com/hook")
+            raise RuntimeError("the transaction fails after the change")
+
+    with pytest.raises(RuntimeError):
+        fails_after_the_change()
+    assert _log_of(setup, "acme") == []
+    with setup.unit() as ctx:
+        assert webhooks.list_webhooks(ctx, "acme") == []

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from lisens.admin.charts import plan_charts
 from lisens.admin.i18n import LOCALES, choose, translations
 from lisens.admin.texts import PanelTexts
 from lisens.admin.texts import install as install_texts
@@ -20,7 +21,20 @@ from lisens.domain.errors import Code, LisensError
 from lisens.domain.model import LicenseType
 from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
-from lisens.service import audit, bulk, moves, panel, panel_sessions, subscriptions, tenants, tokens, users, waves
+from lisens.service import (
+    audit,
+    bulk,
+    move_plans,
+    moves,
+    panel,
+    panel_sessions,
+    subscriptions,
+    tags,
+    tenants,
+    tokens,
+    users,
+    waves,
+)
 from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
 from lisens.service.decisions import term_of
@@ -28,7 +42,7 @@ from lisens.service.licenses import license_rows
 from lisens.service.state import load_state, require_user
 from lisens.service.tokens import Principal
 from lisens.web.limiter import FailedAuthLimiter, client_address
-from lisens.web.units import unit_of_work
+from lisens.web.units import read, unit_of_work
 
 TEMPLATES = Path(__file__).parent / "templates"
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -86,10 +100,15 @@ def _principal(request: Request) -> Principal | None:
     if not isinstance(session_id, str):
         return None
     tenant_id = request.session.get("tid")
-    with unit_of_work(request, "admin", read_only=True) as ctx:
-        principal = panel_sessions.session_principal(
+    # A session begun a moment ago may not be on the replica yet: the primary is asked before giving up.
+    principal = read(
+        request,
+        "admin",
+        lambda ctx: panel_sessions.session_principal(
             ctx, tenant_id if isinstance(tenant_id, int) else None, session_id, at=ctx.now()
-        )
+        ),
+        ask_primary=lambda found: found is None,
+    )
     if principal is not None:
         request.state.admin = principal
     return principal
@@ -574,6 +593,40 @@ def subscription_change(
     except LisensError as failure:
         return _subscription_page(request, principal, tenant, error=error_text(request, failure))
     return RedirectResponse(f"/admin/t/{tenant}/subscription", status_code=303)
+
+
+@router.get("/moves/plan", response_class=HTMLResponse)
+def move_plan(request: Request, to: str = "suite", generation: str = "", tag: str = "") -> Response:
+    """The vendor plans the move of a cohort: revenue before and after, the change per tenant, the
+    licenses lost most often, and each tenant's row. Changes nothing."""
+    principal = _principal(request)
+    if principal is None:
+        return _login_redirect()
+    if principal.role != "vendor":
+        return render(request, "message.html", status=404, message="not-found")
+    targets = list(load_catalogs(request.app.state.settings.catalog_dir))
+    form = {"to": to, "generation": generation, "tag": tag}
+    try:
+        key, _, value = tag.partition("=")
+        selection = move_plans.Selection(
+            generation=generation or None,
+            tags=((tags.require_key(key.strip()), tags.require_value(value.strip())),) if tag else (),
+        )
+        with unit_of_work(request, principal.actor, read_only=True) as ctx:
+            plan = move_plans.plan(ctx, to=to, selection=selection)
+    except LisensError as failure:
+        return render(
+            request,
+            "move_plan.html",
+            plan=None,
+            charts=None,
+            targets=targets,
+            form=form,
+            error=error_text(request, failure),
+        )
+    return render(
+        request, "move_plan.html", plan=plan, charts=plan_charts(plan), targets=targets, form=form, error=None
+    )
 
 
 @router.get("/t/{tenant}/move", response_class=HTMLResponse)

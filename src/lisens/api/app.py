@@ -24,12 +24,14 @@ from lisens.api.inputs import InputGuard
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.api.responses import ReadinessRead
 from lisens.api.security import FailedAuthLimiter, SecurityHeaders
+from lisens.db.changes import watch_for
 from lisens.db.engine import READ_ONLY, make_engine, make_session_factory
 from lisens.service import panel_sessions
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Clock, system_clock
 from lisens.service.uow import unit_of_work as service_unit_of_work
 from lisens.settings import Settings
+from lisens.web.units import Replica
 
 MAX_BODY = 10 * 1024 * 1024
 ADMIN_STATIC = Path(admin_views.__file__).parent / "static"
@@ -40,13 +42,26 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
 
     `clock` is the server's clock, the one authority for when a change happens (tests give their own)."""
     own_engine = engine is None
-    db = engine or make_engine(settings.database_url)
+    pool_size, max_overflow = settings.pool_size, settings.pool_max_overflow
+    db = engine or make_engine(settings.database_url, pool_size=pool_size, max_overflow=max_overflow)
+    # Read-only connections to the hot standby, if there is one, with the same pool; writes never go there.
+    replica_engine = (
+        make_engine(settings.replica_url, read_only=True, pool_size=pool_size, max_overflow=max_overflow)
+        if settings.replica_url
+        else None
+    )
+    # Hears every committed change (this process's at once, others' through the primary), so that
+    # checks answer from memory until something they depend on changed.
+    watch = watch_for(db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        watch.close()
         if own_engine:
             db.dispose()
+        if replica_engine is not None:
+            replica_engine.dispose()
 
     # /docs is Swagger UI served from files installed with fastapi-offline: no request leaves the machine.
     app = FastAPIOffline(
@@ -63,11 +78,20 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
     app.state.settings = settings
     app.state.clock = clock
     app.state.engine = db
-    app.state.sessions = make_session_factory(db)
-    app.state.read_sessions = make_session_factory(db, read_only=True)
-    app.state.cache = EffectiveLicenseCache()
+    app.state.watch = watch
+    app.state.sessions = make_session_factory(db, watch=watch)
+    app.state.primary_read_sessions = make_session_factory(db, read_only=True, watch=watch)
+    app.state.replica_engine = replica_engine
+    if replica_engine is None:
+        app.state.replica = None
+        app.state.read_sessions = app.state.primary_read_sessions
+    else:
+        app.state.replica = Replica(make_session_factory(replica_engine, read_only=True, watch=watch))
+        app.state.read_sessions = app.state.replica.sessions
+    app.state.cache = EffectiveLicenseCache(stamps=watch)
     app.state.metrics = metrics
     problems.install(app)
+    app.include_router(v1.checks)
     app.include_router(v1.router)
     app.include_router(feed.router)
     for prefix in ("", *([settings.compat_prefix] if settings.compat_prefix else [])):
@@ -86,13 +110,15 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
         responses={503: {"model": ReadinessRead, "description": "Database unreachable"}},
     )
     def readyz(request: Request) -> Response:
-        """The database is reachable (a read: it never waits for a writer's lock)."""
-        try:
-            with request.app.state.engine.execution_options(**{READ_ONLY: True}).connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError as exc:
-            return JSONResponse({"status": "unavailable", "database": str(exc.__class__.__name__)}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        """The database is reachable (a read: it never waits for a writer's lock); with a replica, whether
+        it is too (reads go to the primary when it is not, so readiness depends on the primary alone)."""
+        extra: dict[str, str] = {}
+        if replica_engine is not None:
+            extra["replica"] = _reachable(replica_engine)
+        database = _reachable(request.app.state.engine.execution_options(**{READ_ONLY: True}))
+        if database != "ok":
+            return JSONResponse({"status": "unavailable", "database": database, **extra}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", **extra})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics_endpoint() -> Response:
@@ -120,6 +146,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body=MAX_BODY)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _reachable(engine: Engine) -> str:
+    """`ok`, or the kind of error `engine`'s database gave to `SELECT 1`."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        return str(exc.__class__.__name__)
+    return "ok"
 
 
 def app_from_environment() -> FastAPI:

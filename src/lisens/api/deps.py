@@ -6,17 +6,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lisens.api.problems import ApiError
 from lisens.domain.errors import Code, UnknownTenant
 from lisens.service.access import is_vendor, may_manage, may_read
 from lisens.service.cache import EffectiveLicenseCache
-from lisens.service.tokens import Principal, authenticate
+from lisens.service.tokens import Principal, authenticate, hash_token
 from lisens.settings import Settings
 from lisens.signing import load_private_key, load_public_key
 from lisens.web.limiter import FailedAuthLimiter, client_address
+from lisens.web.units import primary_read
 from lisens.web.units import unit_of_work as unit_of_work
 
 
@@ -33,19 +35,30 @@ def _token_from(header: str | None) -> str:
 # Declares the bearer scheme in the OpenAPI document (the Authorize button of /docs); the header itself
 # is read below, where `SOTicket <token>` is accepted too.
 BEARER = HTTPBearer(auto_error=False, description="A Lisens token: `Authorization: Bearer <token>`")
+BEARER_SCHEME = "HTTPBearer"  # its name in the OpenAPI document's security schemes
 
 
-def current_principal(
-    request: Request,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+async def current_principal(
+    request: Request, _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None
 ) -> Principal:
+    """The principal of the bearer token: from memory while no token changed, else from the database
+    (in a worker thread, so that the event loop never waits for it). The header is read as sent: the
+    bearer scheme above only declares it (a `SOTicket` header is no bearer credential to it)."""
+    authorization = request.headers.get("authorization")
     if not authorization:  # no credentials is not a failed authentication
         raise ApiError("missing Authorization header: send 'Authorization: Bearer <token>'", code=Code.UNAUTHENTICATED)
     try:
         token = _token_from(authorization)
-        with unit_of_work(request, actor="auth", read_only=True) as ctx:
-            principal = authenticate(ctx, token)
+        known = cache(request)
+        key = hash_token(token)
+        principal = known.cached_principal(key)
+        if principal is None:
+
+            def load() -> Principal | None:
+                # From the primary: a replica may not have replayed a revocation (or a new token) yet.
+                return primary_read(request, "auth", lambda ctx: authenticate(ctx, token))
+
+            principal = await run_in_threadpool(known.principal, key, load)
         if principal is None:
             raise ApiError("unknown or revoked token", code=Code.UNAUTHENTICATED)
     except ApiError:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from lisens.api.deps import Auth, can_manage, can_read, unit_of_work, vendor_only
-from lisens.api.responses import DeliveryRead, EventRead, ReplayRead, WebhookRead
+from lisens.api.responses import DeliveryRead, EventRead, LogHeads, ReplayRead, WebhookRead
 from lisens.api.schemas import WebhookChange, WebhookCreate, WebhookReplay
 from lisens.api.v1 import PROBLEMS
 from lisens.service import events, webhooks
@@ -38,7 +38,8 @@ Wait = Annotated[
 ]
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID", include_in_schema=False)]
 WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-POLL = 0.25  # seconds between looks at the log while a stream is idle
+POLL = 0.25  # seconds between looks at the logs while streams are idle
+DISCONNECT_CHECK = 5.0  # seconds an idle stream waits before it checks its client is still there
 
 
 def _wants_stream(request: Request) -> bool:
@@ -51,12 +52,35 @@ def _resume(after: int, last_event_id: str | None) -> int:
     return after
 
 
-def _stream(request: Request, fetch: Callable[[int], list[EventRead]], after: int, wait: float) -> EventSourceResponse:
+Fetch = Callable[[int], list[EventRead]]
+
+
+def _watch(request: Request) -> LogWatch:
+    """The process's one LogWatch (made on the first stream, in the event loop)."""
+    watch: LogWatch | None = getattr(request.app.state, "log_watch", None)
+    if watch is None:
+
+        def look(tenants: list[str]) -> LogHeads:
+            with unit_of_work(request, "stream", read_only=True) as ctx:
+                return events.heads(ctx, tenants)
+
+        watch = request.app.state.log_watch = LogWatch(look)
+    return watch
+
+
+def _stream(
+    request: Request, log: str | None, fetch: Fetch, after: int, limit: int, wait: float
+) -> EventSourceResponse:
+    """Server-Sent Events from `after` on. Between changes a stream holds no database connection: it
+    waits on the process's LogWatch, which looks at every followed log at once."""
+
     async def generate() -> AsyncIterator[ServerSentEvent]:
+        watch = _watch(request)
         cursor = after
         idle_since = anyio.current_time()
         while not await request.is_disconnected():
-            found = await anyio.to_thread.run_sync(fetch, cursor)
+            seen = watch.known(log)
+            found = await watch.fetch(log, cursor, limit, fetch)
             for item in found:
                 cursor = item.cursor
                 data = json.dumps(item.model_dump(mode="json"), sort_keys=True)
@@ -64,11 +88,88 @@ def _stream(request: Request, fetch: Callable[[int], list[EventRead]], after: in
             if found:
                 idle_since = anyio.current_time()
                 continue
-            if anyio.current_time() - idle_since >= wait:
+            left = wait - (anyio.current_time() - idle_since)
+            if left <= 0:
                 return
-            await anyio.sleep(POLL)
+            await watch.wait(log, seen, min(left, DISCONNECT_CHECK))
 
     return EventSourceResponse(generate(), ping=15, send_timeout=30)
+
+
+class _Flight:
+    """One fetch that several streams wait for."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.result: list[EventRead] | None = None
+
+
+class LogWatch:
+    """Every live stream of this process waits here for its log to move: one stream at a time looks at the
+    heads of all the logs followed (one short query every `POLL`), and streams at the same place share one
+    fetch of what is new. A thousand idle followers cost one query per look and hold no database
+    connection between looks."""
+
+    def __init__(self, look: Callable[[list[str]], LogHeads], poll: float = POLL) -> None:
+        self.look = look
+        self.poll = poll
+        self.heads: dict[str | None, int] = {}  # a tenant's last seq; None: the last entry id of any tenant
+        self.followed: dict[str | None, int] = {}
+        self.looking = False
+        self.moved = anyio.Event()
+        self.flights: dict[tuple[str | None, int, int], _Flight] = {}
+
+    def known(self, log: str | None) -> int | None:
+        return self.heads.get(log)
+
+    async def fetch(self, log: str | None, cursor: int, limit: int, fetch: Fetch) -> list[EventRead]:
+        """What is after `cursor` in the log; streams asking the same at the same time share one query."""
+        token = (log, cursor, limit)
+        flight = self.flights.get(token)
+        if flight is not None:
+            await flight.done.wait()
+            if flight.result is not None:
+                return flight.result
+            return await anyio.to_thread.run_sync(fetch, cursor)
+        flight = self.flights[token] = _Flight()
+        try:
+            flight.result = await anyio.to_thread.run_sync(fetch, cursor)
+            return flight.result
+        finally:
+            del self.flights[token]
+            flight.done.set()
+
+    async def wait(self, log: str | None, seen: int | None, timeout: float) -> None:
+        """Return once the log's head is other than `seen` (the head known before the last fetch), or after
+        `timeout` seconds."""
+        self.followed[log] = self.followed.get(log, 0) + 1
+        try:
+            with anyio.move_on_after(timeout):
+                while log not in self.heads or self.heads[log] == seen:
+                    if not self.looking:
+                        await self._look()
+                    else:
+                        moved = self.moved
+                        with anyio.move_on_after(self.poll * 4):  # the looking stream may have gone away
+                            await moved.wait()
+        finally:
+            self.followed[log] -= 1
+            if not self.followed[log]:
+                del self.followed[log]
+
+    async def _look(self) -> None:
+        self.looking = True
+        try:
+            await anyio.sleep(self.poll)
+            tenants = sorted(log for log in self.followed if log is not None)
+            found = await anyio.to_thread.run_sync(self.look, tenants)
+            heads: dict[str | None, int] = {None: found.last_id}
+            heads.update(found.tenants)
+            self.heads = heads
+        finally:
+            self.looking = False
+            moved, self.moved = self.moved, anyio.Event()
+            moved.set()
 
 
 def _tenant_fetch(request: Request, principal: Principal, tenant: str, limit: int) -> Callable[[int], list[EventRead]]:
@@ -97,7 +198,7 @@ def tenant_events(
     after = _resume(after, last_event_id)
     if _wants_stream(request):
         fetch(after)  # an unknown tenant is refused before the stream starts
-        return _stream(request, fetch, after, wait)
+        return _stream(request, tenant, fetch, after, limit, wait)
     found = fetch(after)
     if len(found) == limit:
         response.headers["Link"] = f'<{request.url.include_query_params(after=str(found[-1].cursor))}>; rel="next"'
@@ -123,7 +224,7 @@ def all_events(
 
     after = _resume(after, last_event_id)
     if _wants_stream(request):
-        return _stream(request, fetch, after, wait)
+        return _stream(request, None, fetch, after, limit, wait)
     found = fetch(after)
     if len(found) == limit:
         response.headers["Link"] = f'<{request.url.include_query_params(after=str(found[-1].cursor))}>; rel="next"'

@@ -12,7 +12,8 @@ from lisens.api.inputs import Disconnected, read_body, replayed
 from lisens.api.problems import problem, status_of
 from lisens.domain.errors import Code, LisensError
 from lisens.service import idempotency
-from lisens.service.uow import unit_of_work
+from lisens.service.uow import committed_versions, unit_of_work
+from lisens.web.units import IDEMPOTENCY, VERSION_STATE
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WAIT = 30.0  # seconds a retry waits for the first request with its key to answer
@@ -46,7 +47,7 @@ class Idempotency:
         def unit() -> Any:
             return unit_of_work(app_state.sessions, actor="idempotency", catalog_dir=None, clock=app_state.clock)
 
-        def begin() -> idempotency.Stored | None:
+        def begin() -> idempotency.Stored | idempotency.Reservation:
             idempotency.require_key(key)
             with unit() as ctx:
                 return idempotency.begin(ctx, who, key, print_)
@@ -54,17 +55,20 @@ class Idempotency:
         deadline = time.monotonic() + WAIT
         while True:
             try:
-                stored = await anyio.to_thread.run_sync(begin)
+                began = await anyio.to_thread.run_sync(begin)
                 break
             except LisensError as error:
                 if error.code == Code.IDEMPOTENCY_KEY_IN_USE and time.monotonic() < deadline:
                     await anyio.sleep(0.05)
                     continue
-                await problem(status_of(error), error.code, error.message, instance=instance)(scope, receive, send)
+                await _refuse(error, instance, scope, receive, send)
                 return
-        if stored is not None:
-            await _answer(stored, send)
+        if isinstance(began, idempotency.Stored):
+            await _answer(began, send)
             return
+        reservation = began
+        scope.setdefault("state", {})[IDEMPOTENCY] = reservation
+        # The answer is held back until it is stored: with the effect, in the request's own transaction.
         status, media_type, chunks = 0, "", []
 
         async def capture(message: Message) -> None:
@@ -75,21 +79,68 @@ class Idempotency:
                     (bytes(v).decode("latin-1") for k, v in message.get("headers", []) if k.lower() == b"content-type"),
                     "",
                 )
+                headers[:] = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
 
-        def finish() -> None:
+        headers: list[tuple[bytes, bytes]] = []
+
+        def settle() -> None:
+            """Store the answer: in the kept transaction, committing the effect with it; else on its own."""
+            answer = idempotency.Stored(status, media_type, b"".join(chunks))
+            if reservation.kept is not None:
+                kept = reservation.kept
+                try:
+                    idempotency.commit_with_answer(reservation, answer)
+                    versions = committed_versions(kept)
+                    if len(versions) == 1:  # the write's tenant version, as an answer without a key has it
+                        scope.setdefault("state", {})[VERSION_STATE] = next(iter(versions.values()))
+                except BaseException as error:
+                    # Nothing was committed. Unless another request took the key over, a retry may run again.
+                    if not (isinstance(error, LisensError) and error.code == Code.IDEMPOTENCY_KEY_IN_USE):
+                        with unit() as ctx:
+                            idempotency.release(ctx, reservation)
+                    raise
+                return
             with unit() as ctx:
-                if status:
-                    idempotency.finish(ctx, who, key, idempotency.Stored(status, media_type, b"".join(chunks)))
+                if status >= 500:  # nothing was committed and the fault was the server's: a retry runs again
+                    idempotency.release(ctx, reservation)
                 else:
-                    idempotency.release(ctx, who, key)
+                    idempotency.finish(ctx, reservation, answer)
+
+        def abandon() -> None:
+            """The request ended without an answer: nothing of it is committed and the key is given back."""
+            try:
+                idempotency.discard(reservation)
+            finally:
+                with unit() as ctx:
+                    idempotency.release(ctx, reservation)
 
         try:
             await self.app(scope, replayed(body, receive), capture)
-        finally:
-            await anyio.to_thread.run_sync(finish)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(abandon)
+            raise
+        if not status:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(abandon)
+            return
+        try:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(settle)
+        except LisensError as error:
+            await _refuse(error, instance, scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"".join(chunks)})
+
+
+async def _refuse(error: LisensError, instance: str, scope: Scope, receive: Receive, send: Send) -> None:
+    response = problem(status_of(error), error.code, error.message, instance=instance)
+    if "retry_after" in error.details:
+        response.headers["Retry-After"] = str(error.details["retry_after"])
+    await response(scope, receive, send)
 
 
 async def _answer(stored: idempotency.Stored, send: Send) -> None:

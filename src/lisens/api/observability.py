@@ -13,8 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lisens.api.problems import PROBLEM_JSON, internal_error, log_unexpected
 from lisens.domain.errors import Code
+from lisens.web.units import VERSION_HEADER, VERSION_STATE
 
 LOGGER = logging.getLogger("lisens.http")
+VERSION_HEADER_BYTES = VERSION_HEADER.lower().encode()
 
 
 class JsonFormatter(logging.Formatter):
@@ -110,6 +112,9 @@ class RequestMiddleware:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+                version = scope.get("state", {}).get(VERSION_STATE)
+                if version is not None:  # a write's tenant version, for reads that must include it
+                    message["headers"].append((VERSION_HEADER_BYTES, str(version).encode()))
             await send(message)
 
         try:

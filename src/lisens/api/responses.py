@@ -31,6 +31,7 @@ from lisens.service.results import (
     InvoiceLineRead,
     InvoiceRead,
     KeptDroppedRead,
+    LogHeads,
     MappingRead,
     MetricRead,
     ModuleChangeRead,
@@ -174,6 +175,11 @@ class AddonRead(Read):
 class ReadinessRead(Read):
     status: Literal["ok", "unavailable"]
     database: str = Field(description="`ok`, or the kind of error the database gave")
+    replica: str | None = Field(
+        default=None,
+        description="With LISENS_REPLICA_URL: `ok`, or the kind of error the replica gave (its reads then go "
+        "to the primary, so the server stays ready); absent without a replica",
+    )
 
 
 __all__ = [
@@ -199,6 +205,7 @@ __all__ = [
     "InvoiceRead",
     "KeptDroppedRead",
     "LicenseRead",
+    "LogHeads",
     "MappingRead",
     "MetricRead",
     "ModuleChangeRead",

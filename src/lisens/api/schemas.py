@@ -95,8 +95,22 @@ class TagSet(Body):
     at: CorrectionAt = None
 
 
+PriceAmount = Annotated[str, Field(pattern=r"^\d{1,9}\.\d{2}$", examples=["45.00"])]
+PriceKey = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class WhatIfPrices(Body):
+    """A price list of the target generation for this plan only (nothing is installed): the same items as a
+    `prices-G.toml` file, every plan, combination, sold user license and add-on priced."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
+    monthly: dict[PriceKey, PriceAmount] = Field(max_length=10_000, examples=[{"core": "45.00"}])
+    addons: dict[PriceKey, PriceAmount] = Field(default_factory=dict, max_length=10_000)
+
+
 class MovePlanRequest(Body):
-    """Which tenants to plan a move for (every condition given must hold), and where to."""
+    """Which tenants to plan a move for (every condition given must hold), and where to; with `prices`, the
+    target's prices are those given (a what-if) instead of the installed price list."""
 
     to: str = Field(min_length=1, max_length=20, examples=["suite"])
     generation: str | None = Field(default=None, min_length=1, max_length=20)
@@ -107,6 +121,7 @@ class MovePlanRequest(Body):
     tenants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=10_000)
     sample: float | None = Field(default=None, gt=0, le=100)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    prices: WhatIfPrices | None = None
 
 
 class WaveRequest(Body):
@@ -212,6 +227,14 @@ class CheckRequest(Body):
     licenses: list[CheckName] = Field(min_length=1, max_length=1000, examples=[["superoffice.quote-cal", "sale-cal"]])
     explain: bool = False
     at: Instant | None = Field(default=None, description="When to check (license expiry); default now")
+    min_version: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**62,
+        description="Answer from a state of the tenant at least this new: the `Lisens-Version` a write answered "
+        "with (read your own write); without it, the fastest answer. VERSION_NOT_REACHED (409) if the tenant "
+        "has no such version yet",
+    )
 
 
 class CheckResult(BaseModel):
@@ -235,6 +258,7 @@ class LicenseState(BaseModel):
 class CheckResponse(BaseModel):
     results: list[CheckResult]
     license: LicenseState | None = None
+    version: int = Field(description="The tenant's version the answer was decided at (the `Lisens-Version` header)")
 
 
 class BulkRowIn(Body):

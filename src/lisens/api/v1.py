@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from lisens.api.deps import Auth, can_manage, can_read, signing_keys, unit_of_work, vendor_only, verifying_key
+from lisens.api.deps import (
+    BEARER_SCHEME,
+    Auth,
+    can_manage,
+    can_read,
+    current_principal,
+    signing_keys,
+    unit_of_work,
+    vendor_only,
+    verifying_key,
+)
 from lisens.api.problems import ApiError
 from lisens.api.responses import (
     AddonChangeRead,
@@ -96,6 +109,7 @@ from lisens.api.schemas import (
     WaveRequest,
 )
 from lisens.catalog.loader import load_catalog, load_catalogs
+from lisens.catalog.prices import price_list_of
 from lisens.catalog.views import addon_view, generation_view, grant_view, license_view, plan_view
 from lisens.domain.engine import Decision, require_plan
 from lisens.domain.errors import Code
@@ -117,6 +131,10 @@ from lisens.service import (
     waves,
 )
 from lisens.service.cache import EffectiveLicenseCache
+from lisens.service.context import Context
+from lisens.service.results import Written
+from lisens.service.tokens import Principal
+from lisens.web.units import VERSION_HEADER, VERSION_STATE, read
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
@@ -132,7 +150,34 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     )
 }
 
-router = APIRouter(prefix="/v1", responses=PROBLEMS)
+
+class ChangeRoute(APIRoute):
+    """A route whose change answers carry the tenant's version after the change (`Written.version`),
+    as the `Lisens-Version` header does: read once the endpoint's unit of work committed."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = kwargs.get("methods") or ()
+        if set(methods) - {"GET", "HEAD"}:
+            endpoint = _with_version(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _with_version(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def answer(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        request = kwargs.get("request")
+        version = getattr(request.state, VERSION_STATE, None) if isinstance(request, Request) else None
+        if isinstance(result, Written) and version is not None:
+            return result.model_copy(update={"version": version})
+        return result
+
+    return answer
+
+
+router = APIRouter(prefix="/v1", responses=PROBLEMS, route_class=ChangeRoute)
+# The check alone, matched before every other route: it is the one asked most, by far.
+checks = APIRouter(prefix="/v1", responses=PROBLEMS)
 
 MAX_PAGE = 1000
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page (at most {MAX_PAGE})")]
@@ -786,29 +831,65 @@ def bulk_assign(request: Request, principal: Auth, tenant: str, body: BulkReques
         return bulk.commit(ctx, prepared, at=body.at)
 
 
-@router.post(
+@checks.post(
     "/tenants/{tenant}/check",
     response_model=CheckResponse,
     tags=["checks"],
     responses={413: {"model": Problem, "description": "Too many (user, license) pairs: BATCH_TOO_LARGE"}},
+    # The bearer scheme, declared without a dependency: on the route asked most, the token is read in the
+    # endpoint (`current_principal`, the same rule), sparing the framework's per-request dependency work.
+    openapi_extra={"security": [{BEARER_SCHEME: []}]},
 )
-def check(request: Request, principal: Auth, tenant: str, body: CheckRequest) -> Response:
+async def check(request: Request, tenant: str, body: CheckRequest) -> Response:
     """Every (user, license) pair: held, and a reason code; with `explain`, what grants it or would.
 
-    At most 1,000,000 pairs (100,000 with `explain`); a larger answer is streamed in chunks.
+    At most 1,000,000 pairs (100,000 with `explain`); a larger answer is streamed in chunks. With
+    `min_version`, the answer includes every change up to that version of the tenant (`Lisens-Version`).
     """
+    principal = await current_principal(request)
     can_read(principal, tenant)
     users.require_batch_size(len(body.users), len(body.licenses), explain=body.explain)
-    with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        answer = users.check_batch(
-            ctx, request.app.state.cache, tenant, body.users, body.licenses, explain=body.explain, at=body.at
+    answer = None
+    if len(body.users) * len(body.licenses) <= IN_LOOP_PAIRS:  # small and cached: no thread, no database
+        answer = users.check_batch_in_memory(
+            request.app.state.cache,
+            request.app.state.clock,
+            tenant,
+            body.users,
+            body.licenses,
+            explain=body.explain,
+            at=body.at,
+            min_version=body.min_version,
         )
+    if answer is None:
+        answer = await run_in_threadpool(_check, request, principal, tenant, body)
     chunks = _check_chunks(answer, explain=body.explain)
+    headers = {VERSION_HEADER: str(answer.version)}
     if len(answer.rows) * len(answer.licenses) <= STREAM_ABOVE_PAIRS:
-        return Response(b"".join(chunks), media_type="application/json")
-    return StreamingResponse(chunks, media_type="application/json")
+        return Response(b"".join(chunks), media_type="application/json", headers=headers)
+    return StreamingResponse(chunks, media_type="application/json", headers=headers)
 
 
+def _check(request: Request, principal: Principal, tenant: str, body: CheckRequest) -> users.BatchCheck:
+    """The check, reading what the cache lacks (from a replica if there is one, from the primary when
+    the replica has not replayed `min_version` yet)."""
+
+    def work(ctx: Context) -> users.BatchCheck:
+        return users.check_batch(
+            ctx,
+            request.app.state.cache,
+            tenant,
+            body.users,
+            body.licenses,
+            explain=body.explain,
+            at=body.at,
+            min_version=body.min_version,
+        )
+
+    return read(request, principal.actor, work)
+
+
+IN_LOOP_PAIRS = 1000
 STREAM_ABOVE_PAIRS = 20_000
 CHUNK_BYTES = 256 * 1024
 
@@ -856,7 +937,7 @@ def _check_chunks(answer: users.BatchCheck, *, explain: bool) -> Iterator[bytes]
     buffer.append("]")
     if answer.dates is not None:
         buffer.append(',"license":' + _json(answer.dates))
-    buffer.append("}")
+    buffer.append(f',"version":{answer.version}}}')
     yield "".join(buffer).encode()
 
 
@@ -946,7 +1027,15 @@ def plan_moves(request: Request, principal: Auth, body: MovePlanRequest) -> Move
     vendor_only(principal)
     selection = _selection(body)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
-        return move_plans.plan(ctx, to=body.to, selection=selection)
+        what_if = None
+        if body.prices is not None:
+            raw = {
+                "price_list": {"generation": body.to, "currency": body.prices.currency},
+                "monthly": dict(body.prices.monthly),
+                "addons": dict(body.prices.addons),
+            }
+            what_if = price_list_of(raw, "the request's prices", ctx.catalog_dir)
+        return move_plans.plan(ctx, to=body.to, selection=selection, prices=what_if)
 
 
 PlanName = Annotated[str, Path(min_length=1, max_length=100)]

@@ -45,6 +45,11 @@ def load_price_file(path: Path, catalog_dir: Path | None = None) -> PriceList:
     return _load.__wrapped__(path.resolve(), catalog_dir.resolve() if catalog_dir else None)
 
 
+def price_list_of(raw: dict[str, Any], source: str, catalog_dir: Path | None = None) -> PriceList:
+    """A price list given as data (a what-if sent with a request), validated as an installed one is."""
+    return _validated(raw, source, catalog_dir.resolve() if catalog_dir else None)
+
+
 @cache
 def _load(path: Path, catalog_dir: Path | None) -> PriceList:
     try:

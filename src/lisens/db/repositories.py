@@ -6,11 +6,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import bindparam, delete, event, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, event, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lisens.db.changes import tenant_changed, tokens_changed
 from lisens.db.models import (
     AddonRow,
     AuditRow,
@@ -587,6 +588,7 @@ class AuditRepository:
         at once as plain statements: on PostgreSQL the entry and the tenant's new head in one statement,
         on SQLite in two. The tenant row object is brought up to date; returns the entry's hash."""
         self.session.flush()  # what the change wrote through the ORM goes first
+        tenant_changed(self.session, tenant.id)
         _, moment, correction = self._head(tenant.id, at)
         entry = Entry(
             seq=tenant.log_seq + 1,
@@ -657,6 +659,7 @@ class AuditRepository:
         with `action`, `subject`, and optionally `user_id`, `before`, `after`."""
         if not entries:
             return
+        tenant_changed(self.session, tenant_id)
         tenant, moment, correction = self._head(tenant_id, at)
         seq, prev = tenant.log_seq, tenant.log_hash or GENESIS
         values = []
@@ -741,6 +744,13 @@ class AuditRepository:
         after: dict[str, Any] | None,
         correction: bool,
     ) -> AuditRow:
+        # Every change is logged: a tenant's entry tells caches of the tenant, a vendor's of tokens.
+        if tenant_id is None:
+            tokens_changed(self.session)
+        else:
+            tenant_changed(self.session, tenant_id)
+        if action.startswith("token."):
+            tokens_changed(self.session)
         entry = Entry(
             seq=last_seq + 1,
             at=at,
@@ -842,6 +852,14 @@ class AuditRepository:
         if limit is not None:
             query = query.limit(limit)
         return self.session.scalars(query).all()
+
+    def entries_at(self, tenant_id: int, seqs: Sequence[int]) -> list[AuditRow]:
+        """The tenant's entries of these sequence numbers, in sequence order."""
+        found: list[AuditRow] = []
+        for part in chunks(sorted(set(seqs))):
+            query = select(AuditRow).where(AuditRow.tenant_id == tenant_id, AuditRow.seq.in_(part))
+            found.extend(self.session.scalars(query).all())
+        return sorted(found, key=lambda row: row.seq)
 
     def vendor_entries(self, *, after_seq: int = 0, limit: int | None = None) -> Sequence[AuditRow]:
         query = select(AuditRow).where(AuditRow.tenant_id.is_(None), AuditRow.seq > after_seq).order_by(AuditRow.seq)
@@ -1412,6 +1430,18 @@ class EventRepository:
         )
         return [(row, name) for row, name in self.session.execute(query).all()]
 
+    def heads(self, names: Sequence[str]) -> dict[str, int]:
+        """The last sequence number of each named tenant's log."""
+        found: dict[str, int] = {}
+        for part in chunks(list(names)):
+            query = select(TenantRow.name, TenantRow.log_seq).where(TenantRow.name.in_(part))
+            found.update({str(name): int(seq) for name, seq in self.session.execute(query).all()})
+        return found
+
+    def last_id(self) -> int:
+        """The id of the last entry written to any tenant's log (0 for none)."""
+        return int(self.session.scalar(select(func.max(AuditRow.id)).where(AuditRow.tenant_id.is_not(None))) or 0)
+
     def user_names(self, tenant_id: int, user_ids: Iterable[int]) -> dict[int, str]:
         ids = sorted(set(user_ids))
         if not ids:
@@ -1449,10 +1479,14 @@ class WebhookRepository:
         row.tenant_id = tenant_id
         self.session.add(row)
         self.session.flush()
-        # An endpoint starts at the present: it receives what happens from now on (replay reaches back).
+        return row
+
+    def start_streams(self, row: WebhookRow) -> None:
+        """An endpoint starts at the present: it receives what happens from now on (replay reaches back)."""
+        self.session.flush()
         scope = select(TenantRow.id, TenantRow.log_seq)
-        if tenant_id is not None:
-            scope = scope.where(TenantRow.id == tenant_id)
+        if row.tenant_id is not None:
+            scope = scope.where(TenantRow.id == row.tenant_id)
         _insert_new(
             self.session,
             WebhookStreamRow,
@@ -1461,7 +1495,6 @@ class WebhookRepository:
                 for tid, seq in self.session.execute(scope).all()
             ],
         )
-        return row
 
     def get(self, tenant_id: int | None, webhook_id: int) -> WebhookRow | None:
         row = self.session.get(WebhookRow, webhook_id)
@@ -1537,10 +1570,19 @@ class WebhookRepository:
         )
         return self.session.scalar(query.limit(1)) is not None
 
-    def add_delivery(self, row: DeliveryRow) -> DeliveryRow:
-        self.session.add(row)
+    def add_deliveries(self, rows: Sequence[DeliveryRow]) -> None:
+        self.session.add_all(rows)
         self.session.flush()
-        return row
+
+    def sent_seqs(self, webhook_id: int, tenant_id: int, seqs: Sequence[int]) -> set[int]:
+        """Which of `seqs` the stream has had a delivery of before (a replay sends them again)."""
+        found: set[int] = set()
+        for part in chunks(sorted(set(seqs))):
+            query = select(DeliveryRow.seq).where(
+                DeliveryRow.webhook_id == webhook_id, DeliveryRow.tenant_id == tenant_id, DeliveryRow.seq.in_(part)
+            )
+            found.update(int(seq) for seq in self.session.scalars(query).all())
+        return found
 
     def streams_with_pending(self, *, limit: int) -> Sequence[WebhookStreamRow]:
         """Streams of enabled endpoints with pending deliveries, locked while claiming (others skip them)."""
@@ -1596,16 +1638,27 @@ class WebhookRepository:
 
 
 class IdempotencyRepository:
-    """Answers kept for writes sent with an `Idempotency-Key`: claimed first, so one request of many runs."""
+    """Answers kept for writes sent with an `Idempotency-Key`: reserved first, so one request of many runs;
+    the answer is stored in the transaction of the request's effect. A reservation is known by its row id
+    and the time it was taken (a reservation taken over after its lease is a new row at a later time)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def claim(self, scope: str, key: str, *, fingerprint: str, now: datetime, expires: datetime) -> bool:
-        """Take the key for a request (True), unless a live answer or request holds it already (False)."""
+    def claim(
+        self, scope: str, key: str, *, fingerprint: str, now: datetime, expires: datetime, stale_before: datetime
+    ) -> IdempotencyRow | None:
+        """Reserve the key for a request (its row), unless a live answer or a running request within its
+        lease holds it (None). An expired answer, or a reservation older than `stale_before` whose request
+        never committed, is taken over."""
         self.session.execute(
             delete(IdempotencyRow).where(
-                IdempotencyRow.scope == scope, IdempotencyRow.key == key, IdempotencyRow.expires_at <= now
+                IdempotencyRow.scope == scope,
+                IdempotencyRow.key == key,
+                or_(
+                    IdempotencyRow.expires_at <= now,
+                    and_(IdempotencyRow.state == "running", IdempotencyRow.created_at <= stale_before),
+                ),
             )
         )
         row = {
@@ -1617,26 +1670,33 @@ class IdempotencyRepository:
             "created_at": now,
             "expires_at": expires,
         }
-        return _insert_new(self.session, IdempotencyRow, [row]) == 1
+        if _insert_new(self.session, IdempotencyRow, [row]) != 1:
+            return None
+        return self.get(scope, key)
 
     def get(self, scope: str, key: str) -> IdempotencyRow | None:
         return self.session.scalar(
             select(IdempotencyRow).where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
         )
 
-    def finish(self, scope: str, key: str, *, status: int, media_type: str, body: bytes) -> None:
-        self.session.execute(
-            update(IdempotencyRow)
-            .where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
-            .values(state="done", status=status, media_type=media_type, body=body)
+    def _reserved(self, row_id: int, taken_at: datetime) -> Any:
+        return (
+            IdempotencyRow.id == row_id,
+            IdempotencyRow.created_at == taken_at,
+            IdempotencyRow.state == "running",
         )
 
-    def release(self, scope: str, key: str) -> None:
-        self.session.execute(
-            delete(IdempotencyRow).where(
-                IdempotencyRow.scope == scope, IdempotencyRow.key == key, IdempotencyRow.state == "running"
-            )
+    def finish(self, row_id: int, taken_at: datetime, *, status: int, media_type: str, body: bytes) -> bool:
+        """Store the answer of the reservation (row id, time taken); False when it is no longer held."""
+        result = self.session.execute(
+            update(IdempotencyRow)
+            .where(*self._reserved(row_id, taken_at))
+            .values(state="done", status=status, media_type=media_type, body=body)
         )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    def release(self, row_id: int, taken_at: datetime) -> None:
+        self.session.execute(delete(IdempotencyRow).where(*self._reserved(row_id, taken_at)))
 
     def purge(self, *, now: datetime) -> int:
         result = self.session.execute(delete(IdempotencyRow).where(IdempotencyRow.expires_at <= now))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
@@ -29,39 +29,91 @@ FOREIGN_KEY_SQLSTATE = "23503"
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+def transaction(factory: sessionmaker[Session], *, keep: Callable[[Session], None] | None = None) -> Iterator[Session]:
     """Committed when the block completes; rolled back on any error. Database failures become
     DATABASE_UNAVAILABLE (cannot reach it) or DATABASE_ERROR, never a driver traceback; a unique
     constraint broken by a concurrent writer becomes a Conflict with the service's own code, a value
-    the database cannot hold (PostgreSQL's DataError) INVALID_VALUE."""
+    the database cannot hold (PostgreSQL's DataError) INVALID_VALUE.
+
+    With `keep`, a block that completes is flushed and its still open transaction handed to `keep`
+    instead of committed: whoever keeps it adds to it and ends it with `commit_kept` or `rollback_kept`
+    (an idempotent request stores its answer in the transaction of its effect)."""
     session = factory()
+    kept = False
     try:
         yield session
-        session.commit()
-    except PoolTimeout:
-        session.rollback()
-        # Every pooled connection is busy (long changes running): answer now instead of queueing on.
-        raise Busy("no free database connection; nothing was changed, retry shortly", retry_after=2) from None
-    except OperationalError as exc:
-        session.rollback()
-        raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from None
-    except IntegrityError as exc:
-        session.rollback()
-        raise _conflict(exc) from None
-    except DataError as exc:
-        session.rollback()
-        reason = _first_line(exc.orig)
-        LOGGER.warning("value refused by the database", extra={"fields": {"reason": reason}})
-        raise InvalidInput(f"a value does not fit the database: {reason}", code=Code.INVALID_VALUE) from None
+        if keep is None:
+            session.commit()
+        else:
+            session.flush()
+            keep(session)
+            kept = True
     except SQLAlchemyError as exc:
         session.rollback()
-        LOGGER.error("database error", exc_info=True)
-        raise DatabaseUnavailable(f"database error: {exc.__class__.__name__}", code=Code.DATABASE_ERROR) from None
+        raise _as_lisens_error(exc) from None
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        if not kept:
+            session.close()
+
+
+def commit_kept(session: Session) -> None:
+    """Commit a transaction `transaction(keep=…)` handed over, with the same errors as `transaction`."""
+    try:
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise _as_lisens_error(exc) from None
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def rollback_kept(session: Session) -> None:
+    """Roll back a transaction `transaction(keep=…)` handed over: nothing of it is written."""
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[Session]:
+    """A part of a kept transaction that succeeds or fails alone, as a transaction of its own would:
+    released when the block completes, rolled back to its start on any error."""
+    nested = session.begin_nested()
+    try:
+        yield session
+        session.flush()
+        nested.commit()
+    except SQLAlchemyError as exc:
+        if nested.is_active:
+            nested.rollback()
+        raise _as_lisens_error(exc) from None
+    except BaseException:
+        if nested.is_active:
+            nested.rollback()
+        raise
+
+
+def _as_lisens_error(exc: SQLAlchemyError) -> LisensError:
+    if isinstance(exc, PoolTimeout):
+        # Every pooled connection is busy (long changes running): answer now instead of queueing on.
+        return Busy("no free database connection; nothing was changed, retry shortly", retry_after=2)
+    if isinstance(exc, OperationalError):
+        return DatabaseUnavailable(f"database unavailable: {exc.orig}")
+    if isinstance(exc, IntegrityError):
+        return _conflict(exc)
+    if isinstance(exc, DataError):
+        reason = _first_line(exc.orig)
+        LOGGER.warning("value refused by the database", extra={"fields": {"reason": reason}})
+        return InvalidInput(f"a value does not fit the database: {reason}", code=Code.INVALID_VALUE)
+    LOGGER.error("database error", exc_info=exc)
+    return DatabaseUnavailable(f"database error: {exc.__class__.__name__}", code=Code.DATABASE_ERROR)
 
 
 def _conflict(exc: IntegrityError) -> LisensError:

@@ -36,6 +36,7 @@ The tree (every class here; the modules that raise them re-export them under the
     |   +-- ChangeBeforeHistory      CHANGE_BEFORE_HISTORY
     |   +-- AuditLogTampered         AUDIT_LOG_TAMPERED
     |   +-- PlanLimitReached         PLAN_LIMIT_REACHED  (service/fencing.py: CRM Suite plan limits)
+    |   +-- VersionNotReached        VERSION_NOT_REACHED (a read's `min_version` is ahead of the tenant)
     +-- TimeNotAllowed               TIME_NOT_ALLOWED
     +-- Busy                         DATABASE_BUSY, TENANT_BUSY
     +-- DatabaseUnavailable          DATABASE_UNAVAILABLE, DATABASE_ERROR, DATABASE_MISSING, SCHEMA_OUT_OF_DATE
@@ -205,6 +206,7 @@ class Code(StrEnum):
     USER_EXISTS = "USER_EXISTS", 409
     USER_RETIRED = "USER_RETIRED", 409
     USER_TYPE_NOT_ALLOWED = "USER_TYPE_NOT_ALLOWED", 422
+    VERSION_NOT_REACHED = "VERSION_NOT_REACHED", 409
     WAVE_CANCELLED = "WAVE_CANCELLED", 409
     WAVE_DATE_PASSED = "WAVE_DATE_PASSED", 422
     WAVE_EMPTY = "WAVE_EMPTY", 422
@@ -350,6 +352,32 @@ class AuditLogTampered(Conflict):
     """The log no longer chains: an entry was edited, deleted or reordered outside Lisens."""
 
     default_code = Code.AUDIT_LOG_TAMPERED
+
+
+class VersionNotReached(Conflict):
+    """A read asked for a state at least `min_version` new, and the database read has not reached it.
+
+    On a replica this means "not replayed yet" (the read is tried again, then on the primary); on the
+    primary the tenant has no such version yet, and the read is refused.
+    """
+
+    default_code = Code.VERSION_NOT_REACHED
+
+    def __init__(self, tenant: str, version: int, min_version: int) -> None:
+        super().__init__(
+            f"tenant {tenant!r} is at version {version}, not yet at min_version {min_version}",
+            tenant=tenant,
+            version=version,
+            min_version=min_version,
+        )
+        self.version = version
+        self.min_version = min_version
+
+
+def require_version(tenant: str, version: int, min_version: int | None) -> None:
+    """A read answers from a state at least `min_version` new, or not at all."""
+    if min_version is not None and version < min_version:
+        raise VersionNotReached(tenant, version, min_version)
 
 
 class TimeNotAllowed(LisensError):

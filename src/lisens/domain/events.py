@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 # The event type of each log action. An action of an older log keeps its meaning under its new type.
 EVENT_TYPES: Mapping[str, str] = {
@@ -57,6 +58,10 @@ EVENT_TYPES: Mapping[str, str] = {
     "token.revoke": "token.revoked",
     "tag.set": "tenant_tag.set",
     "tag.remove": "tenant_tag.removed",
+    "webhook.create": "webhook.created",
+    "webhook.enable": "webhook.enabled",
+    "webhook.disable": "webhook.disabled",
+    "webhook.remove": "webhook.removed",
     # The vendor's log: cohort move plans and waves (each tenant's move is in its own log as move.apply).
     "move_plan.save": "move_plan.saved",
     "wave.create": "wave.created",
@@ -80,6 +85,21 @@ SECRET_PREFIX = "whsec_"
 def event_type(action: str) -> str:
     """The event type of a log entry's action; an action not named above is published as `log.<action>`."""
     return EVENT_TYPES.get(action, f"log.{action}")
+
+
+def public_url(url: str) -> str:
+    """A webhook URL as the log keeps it: scheme, host, port and path. Credentials in the user part, the
+    query or the fragment (`?token=…`) are dropped, so no secret reaches the append-only log."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f"{host}:{port}" if port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def require_types(patterns: Iterable[str]) -> tuple[str, ...]:

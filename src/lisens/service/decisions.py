@@ -6,7 +6,7 @@ The rules themselves are in `lisens.domain.decide`; this module only loads their
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from lisens.db.models import UserRow
 from lisens.db.repositories import UserRepository
@@ -14,14 +14,24 @@ from lisens.domain.decide import Holder, Term, term_at
 from lisens.domain.engine import TenantLicenses, require_plan, resolve
 from lisens.domain.model import Plan
 from lisens.domain.times import utc
-from lisens.service.context import Context
+from lisens.service.context import Clock, Context
 from lisens.service.contracts import contract_of
 from lisens.service.state import TenantState, resolve_user
 
 
+def day_of(ctx: Context, at: datetime | None = None) -> date:
+    """The day a decision is made for: `at`'s, or the server clock's."""
+    return day_at(ctx.clock, at)
+
+
+def day_at(clock: Clock, at: datetime | None = None) -> date:
+    """The day a decision is made for: `at`'s, or `clock`'s now."""
+    return (utc(at) if at is not None else utc(clock())).date()
+
+
 def term_of(ctx: Context, state: TenantState, at: datetime | None = None) -> Term:
     """The tenant's term at `at` (the server's clock by default)."""
-    return term_at(contract_of(ctx, state.id), (utc(at) if at is not None else ctx.now()).date())
+    return term_at(contract_of(ctx, state.id), day_of(ctx, at))
 
 
 def holder_of(ctx: Context, state: TenantState, user: UserRow) -> Holder:

@@ -7,7 +7,7 @@ from lisens.db.repositories import AuditRepository, EventRepository
 from lisens.domain.events import Event, event_type
 from lisens.domain.times import utc
 from lisens.service.context import Context
-from lisens.service.results import EventRead
+from lisens.service.results import EventRead, LogHeads
 from lisens.service.state import require_tenant_row
 
 MAX_PAGE = 1000
@@ -51,3 +51,10 @@ def all_events(ctx: Context, *, after: int = 0, limit: int = 100) -> list[EventR
             names[row.tenant_id] = repo.user_names(row.tenant_id, ids)
         found.append(EventRead(**event_of(row, tenant, names[row.tenant_id]).view(), cursor=row.id))
     return found
+
+
+def heads(ctx: Context, tenants: list[str]) -> LogHeads:
+    """The last sequence number of each tenant named (unknown names left out) and the last entry id of
+    any tenant's log: one look that tells every live stream of a process whether its log moved."""
+    repo = EventRepository(ctx.session)
+    return LogHeads(tenants=repo.heads(sorted(set(tenants))), last_id=repo.last_id())

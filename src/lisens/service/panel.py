@@ -33,6 +33,7 @@ def panel(ctx: Context, tenant: str, *, show_all: bool = False) -> PanelRead:
             {
                 "license": name,
                 "description": info.description if info else name,
+                "tooltip": info.tooltip if info else None,
                 "type": info.type.label if info else "system",
                 "hidden": hidden,
                 "in_use": True,
@@ -46,6 +47,7 @@ def panel(ctx: Context, tenant: str, *, show_all: bool = False) -> PanelRead:
     )
     for key in plan_keys:
         plan = require_plan(state.catalog, key)
+        plan_license = state.get_license(f"superoffice.{plan.plan_license}")
         in_use = plan_counts.get(key, 0)
         total = None if plan.unrestricted else state.seat_total(key)
         user_rows.append(
@@ -54,6 +56,7 @@ def panel(ctx: Context, tenant: str, *, show_all: bool = False) -> PanelRead:
                 "kind": "plan",
                 "license": f"superoffice.{plan.plan_license}",
                 "description": plan.name,
+                "tooltip": plan_license.tooltip if plan_license else None,
                 "hidden": False,
                 "unrestricted": plan.unrestricted,
                 "total": total,
@@ -74,6 +77,7 @@ def panel(ctx: Context, tenant: str, *, show_all: bool = False) -> PanelRead:
                 "kind": "license",
                 "license": name,
                 "description": info.description if info else name,
+                "tooltip": info.tooltip if info else None,
                 "hidden": info.hidden if info else False,
                 "unrestricted": unrestricted,
                 "total": total,
@@ -123,6 +127,7 @@ def _implied_rows(state: Any, plan_counts: dict[str, int], license_counts: dict[
                 "kind": "implied",
                 "license": name,
                 "description": info.description,
+                "tooltip": info.tooltip,
                 "hidden": True,
                 "unrestricted": info.unrestricted,
                 "total": totals[name],

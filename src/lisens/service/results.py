@@ -23,6 +23,17 @@ class Read(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
+class Written(Read):
+    """The answer to a change: it carries the tenant's version after the change, as its `Lisens-Version`
+    header does (set by the HTTP edge once the change committed; absent from reads)."""
+
+    version: int | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The tenant's version after this change: send it as a check's `min_version` to read it",
+    )
+
+
 # ---------------------------------------------------------------- grants and decisions
 
 
@@ -56,7 +67,7 @@ class ScheduledChangeRead(Read):
     outcome: str
 
 
-class ScheduledRead(Read):
+class ScheduledRead(Written):
     """The answer of a change the vendor dated in the future: stored, applied at its time."""
 
     scheduled: ScheduledChangeRead
@@ -78,7 +89,7 @@ class PartnerLicenseRead(Read):
     description: str
 
 
-class TenantRead(Read):
+class TenantRead(Written):
     """A tenant; its name is its id in every path."""
 
     name: str
@@ -100,7 +111,7 @@ class SeatsLoweringRead(Read):
     number: int
 
 
-class SeatsRead(Read):
+class SeatsRead(Written):
     item: str
     kind: Literal["plan", "license"]
     total: int
@@ -111,23 +122,23 @@ class SeatsRead(Read):
     )
 
 
-class AddonChangeRead(Read):
+class AddonChangeRead(Written):
     addon: str
     changed: bool
     addons: list[str]
 
 
-class SystemLicenseChangeRead(Read):
+class SystemLicenseChangeRead(Written):
     license: str
     changed: bool
 
 
-class OwnerRead(Read):
+class OwnerRead(Written):
     owner: str
     description: str
 
 
-class PartnerLicenseAddedRead(Read):
+class PartnerLicenseAddedRead(Written):
     license: str
     type: str
     unrestricted: bool
@@ -141,6 +152,7 @@ class PanelOwnerRead(Read):
 class PanelSystemLicenseRead(Read):
     license: str
     description: str
+    tooltip: str | None = Field(default=None, description="The catalog's tooltip of the license, when it has one")
     type: str
     hidden: bool
     in_use: bool
@@ -152,6 +164,7 @@ class PanelUserLicenseRead(Read):
     kind: Literal["plan", "license", "implied"]
     license: str
     description: str
+    tooltip: str | None = Field(default=None, description="The catalog's tooltip of the license, when it has one")
     hidden: bool
     unrestricted: bool
     total: int | None = Field(description="null when unrestricted")
@@ -183,7 +196,7 @@ class AuditEntryRead(Read):
     after: dict[str, Any] | None
 
 
-class SeatsUpgradeRead(Read):
+class SeatsUpgradeRead(Written):
     from_plan: str = Field(alias="from")
     to_plan: str = Field(alias="to")
     moved: int
@@ -238,7 +251,7 @@ class ScheduledSeatsRead(Read):
     number: int
 
 
-class SubscriptionRead(Read):
+class SubscriptionRead(Written):
     """A tenant's subscription (one per tenant: the tenant's name is its id)."""
 
     tenant: str
@@ -275,7 +288,7 @@ class RenewalLicenseRead(Read):
     status: str
 
 
-class RenewalRead(Read):
+class RenewalRead(Written):
     tenant: str
     at: str
     applied: list[AppliedLoweringRead]
@@ -331,12 +344,12 @@ class MovePreviewRead(Read):
     system: KeptDroppedRead
 
 
-class MoveRead(MovePreviewRead):
+class MoveRead(MovePreviewRead, Written):
     scheduled: str | None = Field(default=None, description="Present when the move waits for the next renewal")
     applied: bool
 
 
-class MoveRollbackRead(Read):
+class MoveRollbackRead(Written):
     tenant: str
     generation: str
     restored_users: int
@@ -351,7 +364,7 @@ class MoveReportRead(Read):
     lost: dict[str, int] = Field(description="Users losing each license, most first")
 
 
-class TagsRead(Read):
+class TagsRead(Written):
     """A tenant's labels after a change (or as they are)."""
 
     tenant: str
@@ -512,7 +525,7 @@ class GenerationsReportRead(RootModel[dict[str, GenerationTotalsRead]]):
     model_config = ConfigDict(frozen=True)
 
 
-class MetricRead(Read):
+class MetricRead(Written):
     metric: str
     name: str
     ActiveCount: int
@@ -529,7 +542,7 @@ class FencingRead(Read):
     metrics: list[MetricRead]
 
 
-class TenantPlanChangeRead(Read):
+class TenantPlanChangeRead(Written):
     tenant: str
     plan: str
     from_plan: str | None = Field(default=None, alias="from", description="Present when the plan changed")
@@ -574,7 +587,7 @@ class PackagePurchasesRead(Read):
     system: list[str]
 
 
-class PackageRead(Read):
+class PackageRead(Written):
     """A signed license package; its `sequence` numbers it within the tenant."""
 
     format: str
@@ -609,7 +622,7 @@ class SuperfluousRead(Read):
     holders: list[str]
 
 
-class PackageActivationRead(Read):
+class PackageActivationRead(Written):
     tenant: str
     sequence: int
     changes: PackageChangesRead
@@ -657,7 +670,7 @@ class UserStateRead(Read):
     retired: bool
 
 
-class UserCreatedRead(Read):
+class UserCreatedRead(Written):
     user: str
     id: int = Field(description="The associate id (the SuperOffice routes take it)")
     plan: str | None
@@ -671,6 +684,7 @@ class EffectiveLicenseRead(Read):
     license: str
     type: str
     description: str
+    tooltip: str | None = Field(default=None, description="The catalog's tooltip of the license, when it has one")
     hidden: bool
     granted_by: list[GrantRead]
 
@@ -701,7 +715,7 @@ class HoldingsRead(Read):
     as_of_entries: list[int] = Field(description="The audit entries the answer was rebuilt from")
 
 
-class UserChangeRead(Read):
+class UserChangeRead(Written):
     user: str
     before: UserStateRead
     after: UserStateRead
@@ -718,7 +732,7 @@ class BulkFailureRead(Read):
     message: str
 
 
-class BulkRead(Read):
+class BulkRead(Written):
     rows: int
     applied: int
     failed: list[BulkFailureRead]
@@ -739,7 +753,7 @@ class TokenRead(Read):
     revoked_at: str | None
 
 
-class TokenRevokedRead(Read):
+class TokenRevokedRead(Written):
     id: int
     revoked_at: str | None
 
@@ -775,6 +789,13 @@ class EventRead(Read):
     after: dict[str, Any] | None
     correction: bool
     cursor: int = Field(description="Pass as `after` (or `Last-Event-ID`) to read on from this event")
+
+
+class LogHeads(Read):
+    """Where the logs stand: each named tenant's last sequence number, and the last entry id of any tenant."""
+
+    tenants: dict[str, int]
+    last_id: int
 
 
 class WebhookRead(Read):

@@ -23,6 +23,7 @@ class LicenseInfo:
     module: str
     type: LicenseType
     description: str
+    tooltip: str | None
     hidden: bool
     unrestricted: bool
     prerequisite: str | None  # canonical full name
@@ -72,6 +73,7 @@ class TenantState:
                 module=found.name,
                 type=found.type,
                 description=found.description,
+                tooltip=found.tooltip,
                 hidden=found.hidden,
                 unrestricted=found.unrestricted,
                 prerequisite=f"superoffice.{found.prerequisite}" if found.prerequisite else None,
@@ -87,6 +89,7 @@ class TenantState:
             module=parsed.module,
             type=LicenseType.USER if partner.type == "user" else LicenseType.SYSTEM,
             description=partner.description,
+            tooltip=None,
             hidden=False,
             unrestricted=partner.unrestricted,
             prerequisite=None,

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from lisens.catalog.views import decision_view, grant_view
 from lisens.db.models import UserRow
 from lisens.db.repositories import AuditRepository, TenantRepository, UserRepository
-from lisens.domain.decide import Decider, Term, decide, held
+from lisens.domain.decide import Decider, Holder, Term, decide, held, term_at
 from lisens.domain.engine import Decision, Resolution, combine, require_plan
 from lisens.domain.errors import (
     AlreadyExists,
@@ -31,8 +31,8 @@ from lisens.domain.names import plan_parts
 from lisens.domain.seats import SeatCount
 from lisens.domain.times import utc
 from lisens.service.clock import change_time
-from lisens.service.context import Context
-from lisens.service.decisions import holder_of, term_of
+from lisens.service.context import Clock, Context
+from lisens.service.decisions import day_at, day_of, holder_of, term_of
 from lisens.service.fencing import tenant_plan
 from lisens.service.results import (
     AssignmentRead,
@@ -55,7 +55,7 @@ from lisens.service.state import (
 )
 
 if TYPE_CHECKING:  # the cache resolves users through this module
-    from lisens.service.cache import EffectiveLicenseCache
+    from lisens.service.cache import EffectiveLicenseCache, TenantView
 
 USER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}")
 
@@ -474,6 +474,7 @@ def _effective(state: TenantState, resolution: Resolution, names: Iterable[str])
                 "license": name,
                 "type": info.type.label if info else "unknown",
                 "description": info.description if info else "",
+                "tooltip": info.tooltip if info else None,
                 "hidden": info.hidden if info else False,
                 "granted_by": [grant_view(g) for g in resolution.grants(name)],
             }
@@ -552,6 +553,7 @@ class BatchCheck:
     licenses: tuple[str, ...]  # canonical names, in the order asked
     rows: list[tuple[str, tuple[Decision, ...]]]
     dates: dict[str, str] | None  # the subscription's license dates at the moment asked, if it has one
+    version: int  # the tenant's version the answer was decided at
 
 
 def check_batch(
@@ -563,11 +565,47 @@ def check_batch(
     *,
     explain: bool,
     at: datetime | None = None,
+    min_version: int | None = None,
 ) -> BatchCheck:
-    """Every (user, license) pair: held, and why. Each kind of user is decided once (`Decider`)."""
+    """Every (user, license) pair: held, and why. Each kind of user is decided once (`Decider`).
+
+    The answer is decided at a tenant version at least `min_version` (VERSION_NOT_REACHED otherwise)."""
     require_batch_size(len(user_names), len(names), explain=explain)
-    found = cache.users(ctx, tenant, user_names)
-    term = term_of(ctx, load_state(ctx, tenant), at)
+    view = cache.tenant(ctx, tenant, min_version=min_version)
+    found = cache.users(ctx, view, user_names)
+    return _decided(view, found, user_names, names, explain=explain, day=day_of(ctx, at))
+
+
+def check_batch_in_memory(
+    cache: EffectiveLicenseCache,
+    clock: Clock,
+    tenant: str,
+    user_names: Sequence[str],
+    names: Sequence[str],
+    *,
+    explain: bool,
+    at: datetime | None = None,
+    min_version: int | None = None,
+) -> BatchCheck | None:
+    """The answer `check_batch` gives, from the cache alone: None when anything must be read first."""
+    require_batch_size(len(user_names), len(names), explain=explain)
+    view = cache.cached_tenant(tenant, min_version=min_version)
+    found = cache.cached_users(view, user_names) if view is not None else None
+    if view is None or found is None:
+        return None
+    return _decided(view, found, user_names, names, explain=explain, day=day_at(clock, at))
+
+
+def _decided(
+    view: TenantView,
+    found: Mapping[str, Holder | None],
+    user_names: Sequence[str],
+    names: Sequence[str],
+    *,
+    explain: bool,
+    day: date,
+) -> BatchCheck:
+    term = term_at(view.contract, day)
     decider = Decider(names, term, explain=explain)
     rows = [(user, decider.decide(found.get(user))) for user in user_names]
-    return BatchCheck(licenses=decider.licenses, rows=rows, dates=license_term(term))
+    return BatchCheck(licenses=decider.licenses, rows=rows, dates=license_term(term), version=view.version)

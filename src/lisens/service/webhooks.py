@@ -27,8 +27,18 @@ from standardwebhooks import Webhook
 from lisens.db.models import DeliveryRow, WebhookRow
 from lisens.db.repositories import AuditRepository, EventRepository, TenantRepository, WebhookRepository
 from lisens.domain.errors import Code, InvalidInput, NotFound
-from lisens.domain.events import SECRET_PREFIX, event_type, message_id, next_attempt, payload, require_types, wanted
+from lisens.domain.events import (
+    SECRET_PREFIX,
+    event_type,
+    message_id,
+    next_attempt,
+    payload,
+    public_url,
+    require_types,
+    wanted,
+)
 from lisens.domain.times import utc
+from lisens.service.clock import change_time
 from lisens.service.context import Context
 from lisens.service.events import event_of
 from lisens.service.results import DeliveryRead, ReplayRead, WebhookRead
@@ -104,6 +114,45 @@ def _tenant_name(ctx: Context, tenant_id: int | None) -> str | None:
     return row.name if row is not None else None
 
 
+def _logged(row: WebhookRow) -> dict[str, object]:
+    """What the log keeps of an endpoint: never its secret, and its URL without credentials or query."""
+    return {
+        "id": row.id,
+        "url": public_url(row.url),
+        "event_types": list(row.event_types),
+        "description": row.description,
+        "enabled": row.enabled,
+    }
+
+
+def _moment(ctx: Context, tenant_id: int | None) -> datetime:
+    """The time of a change to an endpoint: a tenant's endpoint locks the tenant and takes its log's time;
+    the vendor's (every tenant) takes the server's clock."""
+    if tenant_id is None:
+        return ctx.now()
+    return change_time(ctx, TenantRepository(ctx.session).lock(tenant_id))
+
+
+def _audit(
+    ctx: Context,
+    row: WebhookRow,
+    action: str,
+    *,
+    at: datetime,
+    before: dict[str, object] | None,
+    after: dict[str, object] | None,
+) -> None:
+    """Record a change to an endpoint in its tenant's log, or (an endpoint of every tenant) the vendor's,
+    in the change's own transaction."""
+    audit = AuditRepository(ctx.session)
+    subject = f"webhook {row.id}"
+    if row.tenant_id is not None:
+        audit.add(row.tenant_id, at=at, actor=ctx.actor, action=action, subject=subject, before=before, after=after)
+    else:
+        audit.add_vendor(at=at, actor=ctx.actor, action=action, subject=subject, after=after or before)
+    ctx.session.flush()
+
+
 def add_webhook(
     ctx: Context,
     tenant: str | None,
@@ -113,19 +162,27 @@ def add_webhook(
     description: str = "",
     secret: str | None = None,
 ) -> WebhookRead:
-    """An endpoint for one tenant's events, or (no tenant) every tenant's; the secret is shown only here."""
+    """An endpoint for one tenant's events, or (no tenant) every tenant's; the secret is shown only here.
+    Recorded in the tenant's log (or the vendor's) without its secret."""
     if secret is not None and not secret.startswith(SECRET_PREFIX):
         raise InvalidInput(f"a webhook secret starts with {SECRET_PREFIX}", code=Code.INVALID_WEBHOOK)
+    tenant_id = _tenant_id(ctx, tenant)
+    checked_url, types = _require_url(url), _types(event_types)
+    moment = _moment(ctx, tenant_id)
     row = WebhookRow(
-        url=_require_url(url),
+        url=checked_url,
         secret=secret or new_secret(),
-        event_types=_types(event_types),
+        event_types=types,
         description=description[:254],
         enabled=True,
-        created_at=ctx.now(),
+        created_at=moment,
         created_by=ctx.actor,
     )
-    WebhookRepository(ctx.session).add(_tenant_id(ctx, tenant), row)
+    repo = WebhookRepository(ctx.session)
+    repo.add(tenant_id, row)
+    _audit(ctx, row, "webhook.create", at=moment, before=None, after=_logged(row))
+    # The streams start after the entry that records the endpoint: it receives what happens from now on.
+    repo.start_streams(row)
     return webhook_view(row, tenant, secret=True)
 
 
@@ -136,16 +193,25 @@ def list_webhooks(ctx: Context, tenant: str | None) -> list[WebhookRead]:
 
 
 def set_enabled(ctx: Context, tenant: str | None, webhook_id: int, *, enabled: bool) -> WebhookRead:
-    """Disable an endpoint (nothing is sent; its streams wait where they are) or enable it again."""
+    """Disable an endpoint (nothing is sent; its streams wait where they are) or enable it again; a change
+    is recorded in the log, asking for the state it has already records nothing."""
     row = _require(ctx, tenant, webhook_id)
-    row.enabled = enabled
+    if row.enabled != enabled:
+        moment = _moment(ctx, row.tenant_id)
+        before = _logged(row)
+        row.enabled = enabled
+        action = "webhook.enable" if enabled else "webhook.disable"
+        _audit(ctx, row, action, at=moment, before=before, after=_logged(row))
     ctx.session.flush()
     return webhook_view(row, _tenant_name(ctx, row.tenant_id))
 
 
 def remove_webhook(ctx: Context, tenant: str | None, webhook_id: int) -> WebhookRead:
+    """Remove an endpoint with its streams and deliveries; recorded in the log."""
     row = _require(ctx, tenant, webhook_id)
     view = webhook_view(row, _tenant_name(ctx, row.tenant_id))
+    moment = _moment(ctx, row.tenant_id)
+    _audit(ctx, row, "webhook.remove", at=moment, before=_logged(row), after=None)
     WebhookRepository(ctx.session).remove(row)
     return view
 
@@ -272,31 +338,36 @@ def materialize(ctx: Context, *, limit: int = 100) -> int:
             continue  # another worker made them after this one looked
         hook = repo.get(None, stream.webhook_id)
         assert hook is not None
-        batch = 0
-        for entry in audit.entries(stream.tenant_id, after_seq=stream.position, limit=ENTRIES_PER_LOOK):
+        entries = audit.entries(stream.tenant_id, after_seq=stream.position, limit=ENTRIES_PER_LOOK)
+        chosen: list[tuple[int, str]] = []
+        for entry in entries:
             stream.position = entry.seq
             type_ = event_type(entry.action)
-            if not wanted(hook.event_types, type_):
-                continue
-            repo.add_delivery(
+            if wanted(hook.event_types, type_):
+                chosen.append((entry.seq, type_))
+                if len(chosen) == BATCH:
+                    break
+        # One look for the events sent before (a replay), one insert for the batch: not a query per event.
+        sent = repo.sent_seqs(hook.id, stream.tenant_id, [seq for seq, _ in chosen])
+        repo.add_deliveries(
+            [
                 DeliveryRow(
                     webhook_id=hook.id,
                     tenant_id=stream.tenant_id,
-                    seq=entry.seq,
+                    seq=seq,
                     event_type=type_,
-                    message_id=message_id(hook.id, stream.tenant_id, entry.seq),
+                    message_id=message_id(hook.id, stream.tenant_id, seq),
                     state="pending",
                     attempts=0,
                     created_at=now,
                     next_attempt_at=now,
                     last_error="",
-                    replay=repo.sent_before(hook.id, stream.tenant_id, entry.seq),
+                    replay=seq in sent,
                 )
-            )
-            made += 1
-            batch += 1
-            if batch == BATCH:
-                break
+                for seq, type_ in chosen
+            ]
+        )
+        made += len(chosen)
     ctx.session.flush()
     return made
 
@@ -307,16 +378,23 @@ def claim(ctx: Context, *, limit: int = 20, lease: timedelta = LEASE) -> list[li
     repo = WebhookRepository(ctx.session)
     now = ctx.now()
     runs: list[list[Job]] = []
+    audit = AuditRepository(ctx.session)
     for stream in repo.streams_with_pending(limit=limit):
         hook = repo.get(None, stream.webhook_id)
         tenant = _tenant_name(ctx, stream.tenant_id)
         run: list[Job] = []
-        for delivery in repo.pending(stream.webhook_id, stream.tenant_id, limit=BATCH):
+        pending = repo.pending(stream.webhook_id, stream.tenant_id, limit=BATCH)
+        # The run's log entries and user names in one query each, not one per delivery.
+        entries = {entry.seq: entry for entry in audit.entries_at(stream.tenant_id, [d.seq for d in pending])}
+        names = EventRepository(ctx.session).user_names(
+            stream.tenant_id, [e.user_id for e in entries.values() if e.user_id is not None]
+        )
+        for delivery in pending:
             leased = delivery.lease_until is not None and utc(delivery.lease_until) > now
             if leased or utc(delivery.next_attempt_at) > now:
                 break  # the stream waits for its first pending delivery
-            entries = AuditRepository(ctx.session).entries(stream.tenant_id, after_seq=delivery.seq - 1, limit=1)
-            if hook is None or tenant is None or not entries:
+            entry = entries.get(delivery.seq)
+            if hook is None or tenant is None or entry is None:
                 delivery.state, delivery.done_at, delivery.last_error = "dead", now, "the event is gone"
                 continue
             if delivery.lease_until is not None:
@@ -325,8 +403,6 @@ def claim(ctx: Context, *, limit: int = 20, lease: timedelta = LEASE) -> list[li
             delivery.lease_until = now + lease
             delivery.first_attempt_at = delivery.first_attempt_at or now
             delivery.last_attempt_at = now
-            entry = entries[0]
-            names = EventRepository(ctx.session).user_names(stream.tenant_id, [entry.user_id] if entry.user_id else [])
             body = payload(event_of(entry, tenant, names))
             run.append(Job(delivery.id, delivery.attempts, hook.url, hook.secret, delivery.message_id, body))
         if run:
