@@ -26,6 +26,7 @@ VENDOR_PAGES = [
     "/admin/moves/plan?to=suite",
     "/admin/t/acme/subscription",
     "/admin/t/acme/tokens",
+    "/admin/waves",
 ]
 
 

@@ -21,8 +21,9 @@ from lisens.catalog.translations import english_texts, load_texts
 from lisens.db.engine import make_session_factory
 from lisens.domain.billing import LicenseStatus
 from lisens.domain.engine import Grant, GrantKind
-from lisens.service import subscriptions, tenants, users
+from lisens.service import subscriptions, tenants, users, waves
 from lisens.service.context import Context
+from lisens.service.move_plans import Selection
 from tests.admin.test_panel_security import csrf_of, log_in, worker
 from tests.api.conftest import AT, CANARY_COMPANY, Api, seed
 from tests.db.conftest import BACKENDS, create_database, drop_database
@@ -48,6 +49,12 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         tenants.set_seats(ctx, "acme", "sales-essential+service-essential", 2, at=AT)
         users.add_user(ctx, "acme", "carl", at=AT)
         users.assign(ctx, "acme", "carl", plans=["sales-essential", "service-essential"], at=AT)
+        session.commit()
+        # A wave: acme waits for its renewal, globex (no subscription) is blocked; a second one paused.
+        vendor = Context(session=session, actor="seed", may_correct=True)
+        waves.create_wave(vendor, to="suite", selection=Selection(tenants=("acme", "globex")), at="renewal")
+        paused = waves.create_wave(vendor, to="suite", selection=Selection(tenants=("acme",)), at="2999-01-01")
+        waves.pause_wave(vendor, paused.id)
         session.commit()
         session.close()
         yield made
@@ -141,6 +148,7 @@ def pages(site: Api, language: str) -> dict[str, str]:
         "/admin/t/globex/move?to=11",
         "/admin/t/acme/move?to=11",
         "/admin/t/acme/move?to=nowhere",
+        "/admin/waves",
     ):
         answer = vendor.get(path)
         assert answer.status_code == 200, path
@@ -170,6 +178,12 @@ def pages(site: Api, language: str) -> dict[str, str]:
     full = admin.post("/admin/t/acme/users/bob", data={"csrf": csrf.group(1), "plan": "sales-premium"})
     assert full.status_code == 409
     shown["user card, no free seat"] = full.text
+    page = vendor.get("/admin/waves").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    refused = vendor.post("/admin/waves/2/pause", data={"csrf": csrf.group(1)})
+    assert refused.status_code == 409
+    shown["waves, paused already"] = refused.text
     return shown
 
 

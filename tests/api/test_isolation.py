@@ -67,6 +67,8 @@ def victim_path(api: Api, path: str) -> str:
         "metric": "projects",
         "change_id": "1",
         "webhook_id": "1",
+        "wave_id": "1",
+        "name": "globex-plan",
     }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)

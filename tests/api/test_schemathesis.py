@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy as copy_module
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +27,8 @@ from lisens.api.app import create_app
 from lisens.db.engine import make_session_factory
 from lisens.service import tokens
 from lisens.service.context import Context
+from lisens.service.uow import unit_of_work
+from lisens.service.worker import Worker
 from lisens.settings import Settings
 from tests.api.conftest import Api
 
@@ -402,7 +405,27 @@ SUCCESSES: list[tuple[str, str, dict[str, Any], dict[str, Any], Any]] = [
     ("PUT", "/v1/tenants/{tenant}/tags/{key}", {"tenant": "conform", "key": "segment"}, {}, {"value": "smb"}),
     ("DELETE", "/v1/tenants/{tenant}/tags/{key}", {"tenant": "conform", "key": "segment"}, {}, None),
     ("POST", "/v1/moves/plans", {}, {}, {"to": "suite"}),
+    ("PUT", "/v1/moves/plans/{name}", {"name": "conform-plan"}, {}, {"to": "suite", "tenants": ["conform-move"]}),
+    ("GET", "/v1/moves/plans", {}, {}, None),
+    ("GET", "/v1/moves/plans/{name}", {"name": "conform-plan"}, {}, None),
+    # On today's date: the worker moves the tenant before its rollback below (`run_worker_before`).
+    ("POST", "/v1/moves/waves", {}, {}, {"plan": "conform-plan", "at": datetime.now(UTC).date().isoformat()}),
+    ("GET", "/v1/moves/waves", {}, {}, None),
+    ("GET", "/v1/moves/waves/{wave_id}", {"wave_id": "{wave}"}, {}, None),
+    ("POST", "/v1/moves/waves/{wave_id}/pause", {"wave_id": "{wave}"}, {}, None),
+    ("POST", "/v1/moves/waves/{wave_id}/resume", {"wave_id": "{wave}"}, {}, None),
+    (
+        "POST",
+        "/v1/moves/waves/{wave_id}/tenants/{tenant}/rollback",
+        {"wave_id": "{wave}", "tenant": "conform-move"},
+        {},
+        None,
+    ),
+    ("POST", "/v1/moves/waves/{wave_id}/cancel", {"wave_id": "{wave}"}, {}, None),
+    ("POST", "/v1/moves/waves/{wave_id}/rollback", {"wave_id": "{wave}"}, {}, None),
 ]
+# The worker runs before these: the wave's tenant must have been moved to be rolled back.
+RUN_WORKER_BEFORE = {("POST", "/v1/moves/waves/{wave_id}/tenants/{tenant}/rollback")}
 
 
 def test_every_v1_operation_answers_a_real_success_that_conforms_to_its_schema(committed_api: Api) -> None:
@@ -421,6 +444,9 @@ def test_every_v1_operation_answers_a_real_success_that_conforms_to_its_schema(c
     for method, template, parameters, query, body in SUCCESSES:
         filled = {key: str(made.get(value.strip("{}"), value)) for key, value in parameters.items()}
         content = {**body, "package": made["package"]} if isinstance(body, dict) and "package" in body else body
+        if (method, template) in RUN_WORKER_BEFORE:
+            factory = make_session_factory(api.database.engine)
+            Worker(unit=lambda f=factory: unit_of_work(f, actor="worker", catalog_dir=None)).due_work()
         response = client.request(
             method,
             template.format(**{k: quote(v, safe="") for k, v in filled.items()}),
@@ -438,6 +464,8 @@ def test_every_v1_operation_answers_a_real_success_that_conforms_to_its_schema(c
             made["token"] = answer["info"]["id"]
         elif template.endswith("/webhooks") and method == "POST":
             made["webhook"] = answer["id"]
+        elif template == "/v1/moves/waves" and method == "POST":
+            made["wave"] = answer["id"]
         elif isinstance(answer, dict) and "scheduled" in answer and "id" in answer["scheduled"]:
             made["scheduled"] = answer["scheduled"]["id"]
     documented = {(method, path) for method, path in OPERATIONS if path.startswith("/v1/")}

@@ -33,6 +33,7 @@ from lisens.service import (
     tenants,
     tokens,
     users,
+    waves,
 )
 from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
@@ -136,6 +137,10 @@ def error_text(request: Request, error: LisensError) -> str:
         Code.SAME_GENERATION: _("The tenant is on that generation already."),
         Code.UNKNOWN_GENERATION: _("No such generation."),
         Code.NO_MOVE_MAPPING: _("No move from generation %(source)s to %(target)s is defined."),
+        Code.UNKNOWN_WAVE: _("No such wave."),
+        Code.WAVE_CANCELLED: _("The wave is cancelled."),
+        Code.WAVE_PAUSED: _("The wave is paused already."),
+        Code.WAVE_NOT_PAUSED: _("The wave is not paused."),
     }
     template = known.get(error.code)
     if template is None:
@@ -646,3 +651,43 @@ def move(request: Request, tenant: str, to: str = "suite") -> Response:
             request, "move.html", tenant=tenant, view=None, to=to, targets=targets, error=error_text(request, failure)
         )
     return render(request, "move.html", tenant=tenant, view=view, to=to, targets=targets, error=None)
+
+
+def _waves_page(request: Request, principal: Principal, *, error: str | None, status: int = 200) -> HTMLResponse:
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        reports = [waves.wave_report(ctx, wave.id) for wave in reversed(waves.list_waves(ctx))]
+    return render(request, "waves.html", status=status, waves=reports, error=error)
+
+
+@router.get("/waves", response_class=HTMLResponse)
+def waves_list(request: Request) -> Response:
+    """The vendor's waves, newest first: counts, one row per tenant, and pause, resume and cancel buttons."""
+    principal = _principal(request)
+    if principal is None:
+        return _login_redirect()
+    if principal.role != "vendor":
+        return render(request, "message.html", status=404, message="not-found")
+    return _waves_page(request, principal, error=None)
+
+
+WAVE_ACTIONS = {"pause": waves.pause_wave, "resume": waves.resume_wave, "cancel": waves.cancel_wave}
+
+
+@router.post("/waves/{wave_id}/{action}", response_class=HTMLResponse)
+def wave_change(
+    request: Request, wave_id: int, action: str, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """Pause, resume or cancel a wave (the vendor only)."""
+    principal = _principal(request)
+    if principal is None:
+        return _login_redirect()
+    if principal.role != "vendor" or action not in WAVE_ACTIONS:
+        return render(request, "message.html", status=404, message="not-found")
+    if not _check_csrf(request, csrf):
+        return render(request, "message.html", status=403, message="csrf")
+    try:
+        with unit_of_work(request, principal.actor) as ctx:
+            WAVE_ACTIONS[action](ctx, wave_id)
+    except LisensError as failure:
+        return _waves_page(request, principal, error=error_text(request, failure), status=failure.code.status)
+    return RedirectResponse("/admin/waves", status_code=303)

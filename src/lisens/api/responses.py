@@ -59,6 +59,7 @@ from lisens.service.results import (
     RenewalLicenseRead,
     RenewalRead,
     ReplayRead,
+    SavedMovePlanRead,
     ScheduledChangeRead,
     ScheduledRead,
     ScheduledSeatsRead,
@@ -86,6 +87,10 @@ from lisens.service.results import (
     UserRead,
     UserStateRead,
     UserSummaryRead,
+    WaveCountsRead,
+    WaveRead,
+    WaveReportRead,
+    WaveTenantRead,
     WebhookRead,
 )
 
@@ -232,6 +237,7 @@ __all__ = [
     "RenewalLicenseRead",
     "RenewalRead",
     "ReplayRead",
+    "SavedMovePlanRead",
     "ScheduledChangeRead",
     "ScheduledRead",
     "ScheduledSeatsRead",
@@ -259,5 +265,9 @@ __all__ = [
     "UserRead",
     "UserStateRead",
     "UserSummaryRead",
+    "WaveCountsRead",
+    "WaveRead",
+    "WaveReportRead",
+    "WaveTenantRead",
     "WebhookRead",
 ]

@@ -51,6 +51,7 @@ from lisens.api.responses import (
     PartnerLicenseAddedRead,
     PlanRead,
     RenewalRead,
+    SavedMovePlanRead,
     ScheduledChangeRead,
     ScheduledRead,
     SeatsRead,
@@ -68,6 +69,9 @@ from lisens.api.responses import (
     UserCreatedRead,
     UserRead,
     UserSummaryRead,
+    WaveRead,
+    WaveReportRead,
+    WaveTenantRead,
 )
 from lisens.api.schemas import (
     AddonAdd,
@@ -102,6 +106,7 @@ from lisens.api.schemas import (
     UsageSet,
     UserCreate,
     UserUpdate,
+    WaveRequest,
 )
 from lisens.catalog.loader import load_catalog, load_catalogs
 from lisens.catalog.prices import price_list_of
@@ -123,6 +128,7 @@ from lisens.service import (
     tenants,
     tokens,
     users,
+    waves,
 )
 from lisens.service.cache import EffectiveLicenseCache
 from lisens.service.context import Context
@@ -979,12 +985,8 @@ def remove_tag(request: Request, principal: Auth, tenant: str, key: Annotated[st
         return tags.remove_tag(ctx, tenant, key)
 
 
-@router.post("/moves/plans", tags=["generations"], response_model=MovePlanRead)
-def plan_moves(request: Request, principal: Auth, body: MovePlanRequest) -> MovePlanRead:
-    """Plan the move of a cohort of tenants (vendor): per tenant and in total, recurring revenue before and after
-    with the installed price lists, users losing and gaining each license, and blockers. Changes nothing."""
-    vendor_only(principal)
-    selection = move_plans.Selection(
+def _selection(body: MovePlanRequest | WaveRequest) -> move_plans.Selection:
+    return move_plans.Selection(
         generation=body.generation,
         renewal_month=body.renewal_month,
         min_users=body.min_users,
@@ -994,6 +996,14 @@ def plan_moves(request: Request, principal: Auth, body: MovePlanRequest) -> Move
         sample=body.sample,
         seed=body.seed,
     )
+
+
+@router.post("/moves/plans", tags=["generations"], response_model=MovePlanRead)
+def plan_moves(request: Request, principal: Auth, body: MovePlanRequest) -> MovePlanRead:
+    """Plan the move of a cohort of tenants (vendor): per tenant and in total, recurring revenue before and after
+    with the installed price lists, users losing and gaining each license, and blockers. Changes nothing."""
+    vendor_only(principal)
+    selection = _selection(body)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
         what_if = None
         if body.prices is not None:
@@ -1004,3 +1014,112 @@ def plan_moves(request: Request, principal: Auth, body: MovePlanRequest) -> Move
             }
             what_if = price_list_of(raw, "the request's prices", ctx.catalog_dir)
         return move_plans.plan(ctx, to=body.to, selection=selection, prices=what_if)
+
+
+PlanName = Annotated[str, Path(min_length=1, max_length=100)]
+WaveId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/moves/plans", tags=["generations"], response_model=list[SavedMovePlanRead])
+def saved_plans(request: Request, principal: Auth) -> list[SavedMovePlanRead]:
+    """The saved cohort move plans (vendor), by name."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return waves.list_plans(ctx)
+
+
+@router.put("/moves/plans/{name}", tags=["generations"], response_model=SavedMovePlanRead)
+def save_plan(request: Request, principal: Auth, name: PlanName, body: MovePlanRequest) -> SavedMovePlanRead:
+    """Keep a cohort move plan (its selection and target) under a name, to make waves of (vendor)."""
+    vendor_only(principal)
+    selection = _selection(body)
+    with unit_of_work(request, principal.actor) as ctx:
+        return waves.save_plan(ctx, name, to=body.to, selection=selection)
+
+
+@router.get("/moves/plans/{name}", tags=["generations"], response_model=SavedMovePlanRead)
+def saved_plan(request: Request, principal: Auth, name: PlanName) -> SavedMovePlanRead:
+    """A saved cohort move plan (vendor): its selection, target and price list."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return waves.require_saved_plan(ctx, name)
+
+
+@router.post("/moves/waves", status_code=status.HTTP_201_CREATED, tags=["generations"], response_model=WaveReportRead)
+def create_wave(request: Request, principal: Auth, body: WaveRequest) -> WaveReportRead:
+    """A wave of a saved plan's tenants, or of a selection with `to` (vendor): the worker moves each tenant at
+    its next renewal or on the date `at`, and records how each move went."""
+    vendor_only(principal)
+    given = body.model_fields_set - {"plan", "at", "to"}
+    selection = _selection(body) if given or body.to is not None else None
+    with unit_of_work(request, principal.actor) as ctx:
+        return waves.create_wave(ctx, at=body.at, plan=body.plan, to=body.to, selection=selection)
+
+
+@router.get("/moves/waves", tags=["generations"], response_model=list[WaveRead])
+def list_waves(request: Request, principal: Auth) -> list[WaveRead]:
+    """Every wave with how many of its tenants are scheduled, moved, blocked, rolled back and cancelled."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        return waves.list_waves(ctx)
+
+
+@router.get(
+    "/moves/waves/{wave_id}",
+    tags=["generations"],
+    response_model=WaveReportRead,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def wave_report(
+    request: Request,
+    principal: Auth,
+    wave_id: WaveId,
+    output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> WaveReportRead | Response:
+    """The wave's report: its counts and one row per tenant (`?format=csv`: one line per tenant)."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor, read_only=True) as ctx:
+        view = waves.wave_report(ctx, wave_id)
+    if output == "csv":
+        return Response(waves.report_csv(view), media_type="text/csv")
+    return view
+
+
+@router.post("/moves/waves/{wave_id}/pause", tags=["generations"], response_model=WaveRead)
+def pause_wave(request: Request, principal: Auth, wave_id: WaveId) -> WaveRead:
+    """Stop the wave's due moves until it is resumed (409 WAVE_PAUSED, WAVE_CANCELLED)."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor) as ctx:
+        return waves.pause_wave(ctx, wave_id)
+
+
+@router.post("/moves/waves/{wave_id}/resume", tags=["generations"], response_model=WaveRead)
+def resume_wave(request: Request, principal: Auth, wave_id: WaveId) -> WaveRead:
+    """Run a paused wave again (409 WAVE_NOT_PAUSED, WAVE_CANCELLED)."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor) as ctx:
+        return waves.resume_wave(ctx, wave_id)
+
+
+@router.post("/moves/waves/{wave_id}/cancel", tags=["generations"], response_model=WaveRead)
+def cancel_wave(request: Request, principal: Auth, wave_id: WaveId) -> WaveRead:
+    """End the wave: scheduled tenants are not moved, moved ones stay moved (409 WAVE_CANCELLED)."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor) as ctx:
+        return waves.cancel_wave(ctx, wave_id)
+
+
+@router.post("/moves/waves/{wave_id}/rollback", tags=["generations"], response_model=WaveReportRead)
+def rollback_wave(request: Request, principal: Auth, wave_id: WaveId) -> WaveReportRead:
+    """Roll back every tenant the wave moved, exactly, and cancel the rest: all or nothing."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor) as ctx:
+        return waves.rollback_wave(ctx, wave_id)
+
+
+@router.post("/moves/waves/{wave_id}/tenants/{tenant}/rollback", tags=["generations"], response_model=WaveTenantRead)
+def rollback_wave_tenant(request: Request, principal: Auth, wave_id: WaveId, tenant: str) -> WaveTenantRead:
+    """Roll back one tenant's move of the wave exactly."""
+    vendor_only(principal)
+    with unit_of_work(request, principal.actor) as ctx:
+        return waves.rollback_tenant(ctx, wave_id, tenant)

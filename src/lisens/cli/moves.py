@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,17 +15,23 @@ from lisens.cli.runtime import ChangeAt, Json, change_at, runtime
 
 if TYPE_CHECKING:
     from lisens.catalog import prices as price_files
-    from lisens.service import move_plans, tags
+    from lisens.service import move_plans, tags, waves
     from lisens.service import moves as service
-    from lisens.service.results import MovePlanRead, MovePreviewRead
+    from lisens.service.move_plans import Selection
+    from lisens.service.results import MovePlanRead, MovePreviewRead, WaveRead, WaveReportRead
 else:
     service = lazy_module("lisens.service.moves")
     move_plans = lazy_module("lisens.service.move_plans")
     tags = lazy_module("lisens.service.tags")
+    waves = lazy_module("lisens.service.waves")
     price_files = lazy_module("lisens.catalog.prices")
 
 
 move_app = typer.Typer(help="Move tenants to another packaging generation.", no_args_is_help=True)
+wave_app = typer.Typer(
+    help="Waves: a saved plan's tenants moved at each renewal or on a date by the worker.", no_args_is_help=True
+)
+move_app.add_typer(wave_app, name="wave")
 
 
 def _working(what: str, *, quiet: bool) -> Progress:
@@ -183,28 +190,30 @@ def _print_plan(view: MovePlanRead) -> None:
         console.print(f"skipped {name}: {why}", markup=False)
 
 
-@move_app.command("plan")
-def plan(
-    ctx: typer.Context,
-    to: To,
-    generation: Annotated[str | None, typer.Option("--generation", help="Only tenants on this generation.")] = None,
-    renewal_month: Annotated[
-        str | None, typer.Option("--renewal-month", help="Only tenants whose next renewal is in YYYY-MM.")
-    ] = None,
-    min_users: Annotated[int | None, typer.Option("--min-users", help="At least N users.")] = None,
-    max_users: Annotated[int | None, typer.Option("--max-users", help="At most N users.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="key=value; repeat: all must hold.")] = None,
-    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeat).")] = None,
-    sample: Annotated[float | None, typer.Option("--sample", help="A percentage of the tenants, by --seed.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Which sample: the same seed picks the same tenants.")] = 0,
-    prices: Annotated[
-        Path | None, typer.Option("--prices", help="A prices-G.toml for the target, only for this plan.")
-    ] = None,
-    as_json: Json = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="One line per tenant, as CSV.")] = False,
-) -> None:
-    """Plan the move of many tenants: revenue before and after, users losing and gaining, blockers. Changes nothing."""
-    selection = move_plans.Selection(
+Generation = Annotated[str | None, typer.Option("--generation", help="Only tenants on this generation.")]
+RenewalMonth = Annotated[
+    str | None, typer.Option("--renewal-month", help="Only tenants whose next renewal is in YYYY-MM.")
+]
+MinUsers = Annotated[int | None, typer.Option("--min-users", help="At least N users.")]
+MaxUsers = Annotated[int | None, typer.Option("--max-users", help="At most N users.")]
+Tag = Annotated[list[str] | None, typer.Option("--tag", help="key=value; repeat: all must hold.")]
+Tenant = Annotated[list[str] | None, typer.Option("--tenant", help="Only these tenants (repeat).")]
+Sample = Annotated[float | None, typer.Option("--sample", help="A percentage of the tenants, by --seed.")]
+Seed = Annotated[int, typer.Option("--seed", help="Which sample: the same seed picks the same tenants.")]
+
+
+def _selection(
+    *,
+    generation: str | None,
+    renewal_month: str | None,
+    min_users: int | None,
+    max_users: int | None,
+    tag: list[str] | None,
+    tenant: list[str] | None,
+    sample: float | None,
+    seed: int,
+) -> Selection:
+    return move_plans.Selection(
         generation=generation,
         renewal_month=renewal_month,
         min_users=min_users,
@@ -214,6 +223,41 @@ def plan(
         sample=sample,
         seed=seed,
     ).check()
+
+
+@move_app.command("plan")
+def plan(
+    ctx: typer.Context,
+    to: To,
+    generation: Generation = None,
+    renewal_month: RenewalMonth = None,
+    min_users: MinUsers = None,
+    max_users: MaxUsers = None,
+    tag: Tag = None,
+    tenant: Tenant = None,
+    sample: Sample = None,
+    seed: Seed = 0,
+    prices: Annotated[
+        Path | None, typer.Option("--prices", help="A prices-G.toml for the target, only for this plan.")
+    ] = None,
+    save: Annotated[
+        str | None, typer.Option("--save", help="Keep the plan under this name, to make waves of it.")
+    ] = None,
+    as_json: Json = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="One line per tenant, as CSV.")] = False,
+) -> None:
+    """Plan the move of many tenants: revenue before and after, users losing and gaining, blockers. Changes
+    nothing, unless --save keeps the plan (its selection, target and price list) under a name."""
+    selection = _selection(
+        generation=generation,
+        renewal_month=renewal_month,
+        min_users=min_users,
+        max_users=max_users,
+        tag=tag,
+        tenant=tenant,
+        sample=sample,
+        seed=seed,
+    )
     run = runtime(ctx)
     price_list = price_files.load_price_file(prices, run.settings.catalog_dir) if prices is not None else None
     with (
@@ -228,9 +272,193 @@ def plan(
             prices=price_list,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+        if save is not None:
+            waves.save_plan(
+                uow, save, to=to, selection=selection, prices=price_list.source if price_list is not None else None
+            )
     if as_csv:
         typer.echo(move_plans.plan_csv(view), nl=False)
     elif as_json:
         print_json(view)
     else:
         _print_plan(view)
+        if save is not None:
+            console.print(f"saved as plan {save!r}: `lisens move wave create {save} --at renewal`", markup=False)
+
+
+@move_app.command("plans")
+def plans(ctx: typer.Context, as_json: Json = False) -> None:
+    """The saved move plans."""
+    with runtime(ctx).unit_of_work(read_only=True) as uow:
+        found = waves.list_plans(uow)
+    if as_json:
+        print_json(found)
+        return
+    rows = [
+        (p.name, p.to, json.dumps(p.selection.plain(), sort_keys=True), p.prices or "installed", p.created_at)
+        for p in found
+    ]
+    console.print(table("Saved move plans", ["name", "to", "selection", "prices", "saved"], rows))
+
+
+# ---------------------------------------------------------------- waves
+
+
+def _wave_line(view: WaveRead) -> str:
+    c = view.counts
+    return (
+        f"wave {view.id}: to {view.to} at {view.at}, {view.status}"
+        + (f" (plan {view.plan})" if view.plan else "")
+        + f"; {c.scheduled} scheduled, {c.moved} moved, {c.blocked} blocked, {c.rolled_back} rolled back, "
+        f"{c.cancelled} cancelled"
+    )
+
+
+def _print_wave(view: WaveRead, *, as_json: bool) -> None:
+    if as_json:
+        print_json(view)
+    else:
+        console.print(_wave_line(view), markup=False, soft_wrap=True)
+
+
+def _print_report(view: WaveReportRead) -> None:
+    console.print(_wave_line(view), markup=False, soft_wrap=True)
+    rows = [
+        (t.tenant, t.state, t.effective or "-", t.from_generation, t.generation, t.reason, t.detail, t.done_at or "")
+        for t in view.tenants
+    ]
+    headers = ["tenant", "state", "moves on", "from", "now on", "reason", "detail", "done"]
+    console.print(table("Tenants", headers, rows))
+
+
+WaveId = Annotated[int, typer.Argument(help="The wave's number (`lisens move wave list`).")]
+
+
+@wave_app.command("create")
+def wave_create(
+    ctx: typer.Context,
+    plan_name: Annotated[
+        str | None, typer.Argument(metavar="[PLAN]", help="A saved plan; or give --to and the selection.")
+    ] = None,
+    at: Annotated[
+        str, typer.Option("--at", help="`renewal`: each tenant at its own next renewal; or a date YYYY-MM-DD.")
+    ] = "renewal",
+    to: Annotated[str | None, typer.Option("--to", help="Target generation (without a saved plan).")] = None,
+    generation: Generation = None,
+    renewal_month: RenewalMonth = None,
+    min_users: MinUsers = None,
+    max_users: MaxUsers = None,
+    tag: Tag = None,
+    tenant: Tenant = None,
+    sample: Sample = None,
+    seed: Seed = 0,
+    as_json: Json = False,
+) -> None:
+    """Make a wave of a saved plan's tenants (or of a selection): the worker moves each at its time."""
+    given = any(v is not None for v in (generation, renewal_month, min_users, max_users, tag, tenant, sample))
+    selection = (
+        _selection(
+            generation=generation,
+            renewal_month=renewal_month,
+            min_users=min_users,
+            max_users=max_users,
+            tag=tag,
+            tenant=tenant,
+            sample=sample,
+            seed=seed,
+        )
+        if given or to is not None
+        else None
+    )
+    with runtime(ctx).unit_of_work() as uow:
+        view = waves.create_wave(uow, at=at, plan=plan_name, to=to, selection=selection)
+    if as_json:
+        print_json(view)
+    else:
+        _print_report(view)
+
+
+@wave_app.command("list")
+def wave_list(ctx: typer.Context, as_json: Json = False) -> None:
+    """Every wave with its counts."""
+    with runtime(ctx).unit_of_work(read_only=True) as uow:
+        found = waves.list_waves(uow)
+    if as_json:
+        print_json(found)
+        return
+    for view in found:
+        console.print(_wave_line(view), markup=False, soft_wrap=True)
+
+
+@wave_app.command("show")
+def wave_show(ctx: typer.Context, wave: WaveId, as_json: Json = False) -> None:
+    """One wave: its target, time, status and counts."""
+    with runtime(ctx).unit_of_work(read_only=True) as uow:
+        view = waves.show_wave(uow, wave)
+    _print_wave(view, as_json=as_json)
+
+
+@wave_app.command("report")
+def wave_report(
+    ctx: typer.Context,
+    wave: WaveId,
+    as_json: Json = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="One line per tenant, as CSV.")] = False,
+) -> None:
+    """The wave's counts and one row per tenant: when it moves, how its move went, why it is blocked."""
+    with runtime(ctx).unit_of_work(read_only=True) as uow:
+        view = waves.wave_report(uow, wave)
+    if as_csv:
+        typer.echo(waves.report_csv(view), nl=False)
+    elif as_json:
+        print_json(view)
+    else:
+        _print_report(view)
+
+
+@wave_app.command("pause")
+def wave_pause(ctx: typer.Context, wave: WaveId, as_json: Json = False) -> None:
+    """Stop the wave's due moves until it is resumed."""
+    with runtime(ctx).unit_of_work() as uow:
+        view = waves.pause_wave(uow, wave)
+    _print_wave(view, as_json=as_json)
+
+
+@wave_app.command("resume")
+def wave_resume(ctx: typer.Context, wave: WaveId, as_json: Json = False) -> None:
+    """Run a paused wave again: moves due meanwhile are made on the worker's next run."""
+    with runtime(ctx).unit_of_work() as uow:
+        view = waves.resume_wave(uow, wave)
+    _print_wave(view, as_json=as_json)
+
+
+@wave_app.command("cancel")
+def wave_cancel(ctx: typer.Context, wave: WaveId, as_json: Json = False) -> None:
+    """End the wave: scheduled tenants are not moved; moved ones stay moved."""
+    with runtime(ctx).unit_of_work() as uow:
+        view = waves.cancel_wave(uow, wave)
+    _print_wave(view, as_json=as_json)
+
+
+@wave_app.command("rollback")
+def wave_rollback(
+    ctx: typer.Context,
+    wave: WaveId,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's move.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Roll back the wave's moves exactly (and cancel what is still scheduled), or one tenant's move."""
+    with runtime(ctx).unit_of_work() as uow, _working(f"rolling wave {wave} back", quiet=as_json):
+        if tenant is not None:
+            one = waves.rollback_tenant(uow, wave, tenant)
+        else:
+            view = waves.rollback_wave(uow, wave)
+    if tenant is not None:
+        if as_json:
+            print_json(one)
+        else:
+            console.print(f"{tenant}: {one.state}, back on generation {one.generation}", markup=False)
+    elif as_json:
+        print_json(view)
+    else:
+        _print_report(view)

@@ -178,6 +178,7 @@ def worker_command(
             print_json(report)
         else:
             console.print(
+                f"moved {sum(1 for v in report['waves'].values() if v == 'moved')} tenants of waves, "
                 f"renewed {len(report['renewals'])} tenants, applied changes of {len(report['changes'])}, "
                 f"{len(report['status'])} status events, {report['attempts']} delivery attempts, "
                 f"{len(report['errors'])} errors",

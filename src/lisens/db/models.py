@@ -329,6 +329,59 @@ class GenerationMoveRow(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class SavedMovePlanRow(Base):
+    """A cohort move plan kept under a name: its selection, target generation and price list, to run as waves."""
+
+    __tablename__ = "saved_move_plan"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    to_generation: Mapped[str] = mapped_column(String(20))
+    selection: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prices: Mapped[str | None] = mapped_column(String(500))  # the price list's name; None: the installed one
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(254))
+
+
+class MoveWaveRow(Base):
+    """A wave: the selected tenants of a cohort, each moved at its next renewal or on one date."""
+
+    __tablename__ = "move_wave"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan: Mapped[str | None] = mapped_column(String(100))  # the saved plan's name, when made from one
+    to_generation: Mapped[str] = mapped_column(String(20))
+    selection: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prices: Mapped[str | None] = mapped_column(String(500))
+    at_renewal: Mapped[bool] = mapped_column(Boolean)
+    on: Mapped[date | None] = mapped_column(Date)  # the date every tenant moves on (not at_renewal)
+    status: Mapped[str] = mapped_column(String(20))  # active | paused | cancelled
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(254))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MoveWaveTenantRow(Base):
+    """One tenant of a wave and the outcome of its move: scheduled, moved, blocked, rolled-back, cancelled."""
+
+    __tablename__ = "move_wave_tenant"
+    __table_args__ = (
+        UniqueConstraint("wave_id", "tenant_id"),
+        Index("ix_move_wave_tenant_state_effective", "state", "effective"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("move_wave.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    effective: Mapped[date | None] = mapped_column(Date)  # when it moves; None when blocked before it had one
+    from_generation: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(50), default="")  # a blocked tenant's reason code
+    detail: Mapped[str] = mapped_column(String(1000), default="")
+    move_id: Mapped[int | None] = mapped_column(Integer)  # the applied move (generation_migration.id)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class PanelSessionRow(Base):
     """A log-in to the web panel. The cookie carries the session id; only its SHA-256 hash is stored.
 

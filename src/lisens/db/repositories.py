@@ -19,10 +19,13 @@ from lisens.db.models import (
     GenerationMoveRow,
     IdempotencyRow,
     InvoiceRow,
+    MoveWaveRow,
+    MoveWaveTenantRow,
     OwnerRow,
     PanelSessionRow,
     PartnerLicenseRow,
     PeriodChangeRow,
+    SavedMovePlanRow,
     ScheduledChangeRow,
     ScheduledSeatsRow,
     SeatRow,
@@ -1268,6 +1271,128 @@ class GenerationMoveRepository:
         rows = [{"tenant_id": tenant_id, "user_id": user_id, "name": name} for user_id, name in pairs]
         if rows:
             self.session.execute(insert(UserLicenseRow), rows)
+
+
+class SavedMovePlanRepository:
+    """The vendor's cohort move plans kept under a name (of no tenant: a plan selects tenants)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, name: str) -> SavedMovePlanRow | None:
+        return self.session.scalar(select(SavedMovePlanRow).where(SavedMovePlanRow.name == name))
+
+    def add(self, row: SavedMovePlanRow) -> SavedMovePlanRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def listed(self) -> Sequence[SavedMovePlanRow]:
+        return self.session.scalars(select(SavedMovePlanRow).order_by(SavedMovePlanRow.name)).all()
+
+
+class WaveRepository:
+    """Waves of moves and their tenants. A wave spans tenants: its methods take the wave's id; a row of one
+    tenant is reached through its own id, and the tenant it names is locked by the service before a move."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: MoveWaveRow) -> MoveWaveRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def get(self, wave_id: int) -> MoveWaveRow | None:
+        return self.session.get(MoveWaveRow, wave_id)
+
+    def lock(self, wave_id: int) -> MoveWaveRow | None:
+        """The wave, locked until the transaction ends: its changes and its tenants' moves serialise."""
+        query = (
+            select(MoveWaveRow)
+            .where(MoveWaveRow.id == wave_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return self.session.scalar(query)
+
+    def listed(self) -> Sequence[MoveWaveRow]:
+        return self.session.scalars(select(MoveWaveRow).order_by(MoveWaveRow.id)).all()
+
+    def add_tenants(self, wave_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert the wave's tenants (tenant_id, state, effective, from_generation, reason, detail)."""
+        for part in chunks(rows, 1000):
+            self.session.execute(insert(MoveWaveTenantRow), [{**row, "wave_id": wave_id} for row in part])
+
+    def tenants(self, wave_id: int) -> list[tuple[MoveWaveTenantRow, str, str]]:
+        """The wave's tenants by name, each with its name and its generation now."""
+        query = (
+            select(MoveWaveTenantRow, TenantRow.name, TenantRow.generation)
+            .join(TenantRow, TenantRow.id == MoveWaveTenantRow.tenant_id)
+            .where(MoveWaveTenantRow.wave_id == wave_id)
+            .order_by(TenantRow.name)
+        )
+        return [(row, name, generation) for row, name, generation in self.session.execute(query).all()]
+
+    def entry(self, wave_id: int, tenant_id: int) -> MoveWaveTenantRow | None:
+        query = select(MoveWaveTenantRow).where(
+            MoveWaveTenantRow.wave_id == wave_id, MoveWaveTenantRow.tenant_id == tenant_id
+        )
+        return self.session.scalar(query)
+
+    def entry_of(self, entry_id: int) -> tuple[int, str] | None:
+        """(wave id, tenant name) of a tenant's row in a wave."""
+        query = (
+            select(MoveWaveTenantRow.wave_id, TenantRow.name)
+            .join(TenantRow, TenantRow.id == MoveWaveTenantRow.tenant_id)
+            .where(MoveWaveTenantRow.id == entry_id)
+        )
+        found = self.session.execute(query).first()
+        return (found[0], found[1]) if found is not None else None
+
+    def entry_by_id(self, entry_id: int, *, lock: bool = False) -> MoveWaveTenantRow | None:
+        query = select(MoveWaveTenantRow).where(MoveWaveTenantRow.id == entry_id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return self.session.scalar(query)
+
+    def counts(self, wave_ids: Sequence[int] | None = None) -> dict[int, dict[str, int]]:
+        """Per wave, how many of its tenants are in each state."""
+        query = select(MoveWaveTenantRow.wave_id, MoveWaveTenantRow.state, func.count()).group_by(
+            MoveWaveTenantRow.wave_id, MoveWaveTenantRow.state
+        )
+        if wave_ids is not None:
+            query = query.where(MoveWaveTenantRow.wave_id.in_(wave_ids))
+        found: dict[int, dict[str, int]] = {}
+        for wave_id, state, number in self.session.execute(query).all():
+            found.setdefault(wave_id, {})[state] = number
+        return found
+
+    def due(self, *, until: date) -> list[tuple[int, str]]:
+        """(entry id, tenant name) of every scheduled tenant of an active wave due by `until`, in the order
+        they fall due."""
+        query = (
+            select(MoveWaveTenantRow.id, TenantRow.name)
+            .join(MoveWaveRow, MoveWaveRow.id == MoveWaveTenantRow.wave_id)
+            .join(TenantRow, TenantRow.id == MoveWaveTenantRow.tenant_id)
+            .where(
+                MoveWaveRow.status == "active",
+                MoveWaveTenantRow.state == "scheduled",
+                MoveWaveTenantRow.effective <= until,
+            )
+            .order_by(MoveWaveTenantRow.effective, TenantRow.name, MoveWaveTenantRow.id)
+        )
+        return [(entry_id, name) for entry_id, name in self.session.execute(query).all()]
+
+    def cancel_scheduled(self, wave_id: int, *, at: datetime) -> int:
+        """Every scheduled tenant of the wave becomes cancelled; returns how many."""
+        result = self.session.execute(
+            update(MoveWaveTenantRow)
+            .where(MoveWaveTenantRow.wave_id == wave_id, MoveWaveTenantRow.state == "scheduled")
+            .values(state="cancelled", done_at=at)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ---------------------------------------------------------------- the change feed

@@ -62,6 +62,15 @@ EVENT_TYPES: Mapping[str, str] = {
     "webhook.enable": "webhook.enabled",
     "webhook.disable": "webhook.disabled",
     "webhook.remove": "webhook.removed",
+    # The vendor's log: cohort move plans and waves (each tenant's move is in its own log as move.apply).
+    "move_plan.save": "move_plan.saved",
+    "wave.create": "wave.created",
+    "wave.pause": "wave.paused",
+    "wave.resume": "wave.resumed",
+    "wave.cancel": "wave.cancelled",
+    "wave.move": "wave.tenant_moved",
+    "wave.block": "wave.tenant_blocked",
+    "wave.rollback": "wave.tenant_rolled_back",
 }
 ALL_TYPES: tuple[str, ...] = tuple(sorted(set(EVENT_TYPES.values())))
 

@@ -84,6 +84,20 @@ class Selection:
             seed=self.seed if self.sample is not None else None,
         )
 
+    @classmethod
+    def of_view(cls, view: MovePlanSelectionRead) -> Selection:
+        """The selection a view (as `view` writes it, and as a saved plan keeps it) describes."""
+        return cls(
+            generation=view.generation,
+            renewal_month=view.renewal_month,
+            min_users=view.min_users,
+            max_users=view.max_users,
+            tags=tuple(sorted(view.tags.items())),
+            tenants=tuple(view.tenants),
+            sample=view.sample,
+            seed=view.seed or 0,
+        )
+
 
 def sampled(seed: int, name: str, percent: float) -> bool:
     """Whether tenant `name` is in a `percent` sample drawn with `seed` (stable across runs and machines)."""
@@ -91,7 +105,7 @@ def sampled(seed: int, name: str, percent: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 * 100 < percent
 
 
-def _candidates(ctx: Context, selection: Selection) -> list[str]:
+def candidates(ctx: Context, selection: Selection) -> list[str]:
     """The names of the selected tenants, by name (cheap filters first; renewal last, per tenant)."""
     tenants = TenantRepository(ctx.session)
     every = tenants.names_by_generation()
@@ -152,7 +166,7 @@ def _priced(prices: PriceList, seats: dict[str, int], addons: list[str], blocker
     return total
 
 
-def _blockers(ctx: Context, plan: MovePlan) -> list[PlanBlockerRead]:
+def blocking(ctx: Context, plan: MovePlan) -> list[PlanBlockerRead]:
     """Usage above the target plan's limits, and licenses, seats and add-ons with no counterpart."""
     state, target = plan.state, plan.target
     found: list[PlanBlockerRead] = []
@@ -214,7 +228,7 @@ def _billing_period(ctx: Context, state: TenantState) -> int | None:
 
 def _tenant(ctx: Context, plan: MovePlan, before: PriceList, after: PriceList) -> MovePlanTenantRead:
     state = plan.state
-    blockers = _blockers(ctx, plan)
+    blockers = blocking(ctx, plan)
     if before.currency != after.currency:
         blockers.append(
             PlanBlockerRead(
@@ -287,7 +301,7 @@ def plan(
     selection.check()
     after = target_prices(ctx, to, prices)
     target = ctx.catalog(to).generation
-    names = _candidates(ctx, selection)
+    names = candidates(ctx, selection)
     rows: list[MovePlanTenantRead] = []
     skipped: dict[str, str] = {}
     for done, name in enumerate(names, start=1):

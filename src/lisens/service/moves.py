@@ -287,11 +287,26 @@ def _full_state(ctx: Context, state: TenantState) -> dict[str, Any]:
     }
 
 
-def apply(ctx: Context, tenant: str, *, to: str, at: datetime | None = None, at_renewal: bool = False) -> MoveRead:
-    """Move the tenant now (all users or none), or schedule it for the next renewal."""
-    state = load_state(ctx, tenant, lock=True)
-    at = change_time(ctx, state.row, at)
-    plan = _compute(ctx, state, to)  # refuses a missing mapping or the same generation before anything
+def apply(
+    ctx: Context,
+    tenant: str,
+    *,
+    to: str,
+    at: datetime | None = None,
+    at_renewal: bool = False,
+    prepared: MovePlan | None = None,
+) -> MoveRead:
+    """Move the tenant now (all users or none), or schedule it for the next renewal.
+
+    `prepared`: the move as `compute` found it in this transaction, under the tenant's lock (a wave
+    checks it for blockers first), so it is not computed twice."""
+    if prepared is not None and prepared.state.row.name == tenant and prepared.target.generation == to:
+        state, plan = prepared.state, prepared
+        at = change_time(ctx, state.row, at)
+    else:
+        state = load_state(ctx, tenant, lock=True)
+        at = change_time(ctx, state.row, at)
+        plan = _compute(ctx, state, to)  # refuses a missing mapping or the same generation before anything
     if at_renewal:
         contract = contract_of(ctx, state.id)
         renewal = contract.next_renewal(utc(at).date()) if contract else None

@@ -452,6 +452,67 @@ class MovePlanRead(Read):
     skipped: dict[str, str] = Field(description="Selected tenants that cannot move to the target, and why")
 
 
+class SavedMovePlanRead(Read):
+    """A cohort move plan kept under a name: the selection, the target and the price list it is priced with."""
+
+    name: str
+    to: str
+    selection: MovePlanSelectionRead
+    prices: str | None = Field(description="The price list given for the plan; null: the installed one")
+    created_at: str
+    created_by: str
+
+
+WaveTenantState = Literal["scheduled", "moved", "blocked", "rolled-back", "cancelled"]
+
+
+class WaveCountsRead(Read):
+    """How many of a wave's tenants are in each state."""
+
+    scheduled: int
+    moved: int
+    blocked: int
+    rolled_back: int = Field(alias="rolled-back")
+    cancelled: int
+
+
+class WaveTenantRead(Read):
+    """One tenant of a wave: when it moves, and how its move went."""
+
+    tenant: str
+    state: WaveTenantState
+    effective: str | None = Field(description="The day it moves (its next renewal, or the wave's date)")
+    from_generation: str = Field(alias="from")
+    to: str
+    generation: str = Field(description="The tenant's generation now")
+    reason: str = Field(description="Why a blocked tenant was not moved: plan-limit, no-counterpart, …")
+    detail: str
+    done_at: str | None
+
+
+class WaveRead(Read):
+    """A wave of moves: the selected tenants of a plan, each moved at its next renewal or on one date."""
+
+    id: int
+    plan: str | None = Field(description="The saved plan the wave was made from, if any")
+    to: str
+    at: str = Field(description="`renewal`, or the date every tenant moves on", examples=["renewal", "2027-03-01"])
+    status: Literal["active", "paused", "cancelled"]
+    finished: bool = Field(description="No tenant is left scheduled")
+    selection: MovePlanSelectionRead
+    prices: str | None
+    created_at: str
+    created_by: str
+    changed_at: str
+    counts: WaveCountsRead
+
+
+class WaveReportRead(WaveRead):
+    """A wave with one row per tenant (by name)."""
+
+    tenants: list[WaveTenantRead]
+
+
 class GenerationTotalsRead(Read):
     tenants: list[str]
     seats: dict[str, int]

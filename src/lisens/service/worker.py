@@ -27,7 +27,7 @@ from lisens.db.repositories import (
 from lisens.domain.billing import LicenseStatus, add_months, license_dates
 from lisens.domain.errors import LisensError
 from lisens.domain.times import utc
-from lisens.service import scheduling, subscriptions
+from lisens.service import scheduling, subscriptions, waves
 from lisens.service.clock import change_time
 from lisens.service.context import Context
 from lisens.service.contracts import contract_of
@@ -105,9 +105,9 @@ class Worker:
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def due_work(self, *, until: datetime | None = None) -> dict[str, Any]:
-        """Scheduled changes, renewals (invoices, lowerings, moves) and license status events due by
+        """Moves of waves, scheduled changes, renewals (invoices, lowerings, moves) and license status events due by
         `until` (the clock's now when not given), each tenant in its own transaction."""
-        report: dict[str, Any] = {"changes": {}, "renewals": {}, "status": {}, "errors": {}}
+        report: dict[str, Any] = {"waves": {}, "changes": {}, "renewals": {}, "status": {}, "errors": {}}
         with self.unit() as ctx:
             now = ctx.now()
             limit = min(utc(until), now) if until is not None else now
@@ -115,7 +115,11 @@ class Worker:
             with_changes = ScheduledChangeRepository(ctx.session).tenants_with_due(until=limit)
             names = dict(tenants)
             changed = TenantRepository(ctx.session).names_of(with_changes)
+            wave_moves = waves.due_moves(ctx, until=limit)
         at = utc(until) if until is not None and utc(until) < now else None
+        # Waves first: a tenant moved at its renewal is invoiced for the new term in its new generation.
+        for entry_id, name in wave_moves:
+            self._guarded(report, name, lambda ctx, e=entry_id: _wave_move(ctx, e, at, report))
         for name in changed:
             self._guarded(report, name, lambda ctx, name=name: _changes(ctx, name, at, report))
         for tenant_id, name in sorted(names.items(), key=lambda item: item[1]):
@@ -165,6 +169,12 @@ class Worker:
         except Exception:
             LOGGER.exception("worker round failed")
         return 0
+
+
+def _wave_move(ctx: Context, entry_id: int, at: datetime | None, report: dict[str, Any]) -> None:
+    done = waves.run_due(ctx, entry_id, at=at)
+    if done is not None:
+        report["waves"][done.tenant] = done.state if not done.reason else f"{done.state}: {done.reason}"
 
 
 def _changes(ctx: Context, name: str, at: datetime | None, report: dict[str, Any]) -> None:
