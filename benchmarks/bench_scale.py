@@ -99,7 +99,13 @@ def seed_big(url: str) -> dict[str, float]:
         for plan in PLANS:
             tenants.set_seats(ctx, "big", plan, BIG_USERS)
     rows = [
-        bulk.BulkRow(line=n + 2, user=big_user(n), plans=tuple(PLANS[n % len(PLANS)].split("+")), licenses=(), user_type="internal")
+        bulk.BulkRow(
+            line=n + 2,
+            user=big_user(n),
+            plans=tuple(PLANS[n % len(PLANS)].split("+")),
+            licenses=(),
+            user_type="internal",
+        )
         for n in range(BIG_USERS)
     ]
     began = time.perf_counter()
@@ -109,11 +115,17 @@ def seed_big(url: str) -> dict[str, float]:
     with unit_of_work(factory, actor="bench", catalog_dir=None) as ctx:
         report = bulk.commit(ctx, prepared)
     done = time.perf_counter()
-    assert report.applied == BIG_USERS and not report.failed, report
+    assert report.applied == BIG_USERS, report
+    assert not report.failed, report
     with unit_of_work(factory, actor="bench", catalog_dir=None) as ctx:
         token, _ = tokens.create_token(ctx, role="app", tenant="big")
     engine.dispose()
-    return {"seed_100k_s": done - began, "seed_prepare_s": checked - began, "seed_commit_s": done - checked, "token": token}  # type: ignore[dict-item]
+    return {
+        "seed_100k_s": done - began,
+        "seed_prepare_s": checked - began,
+        "seed_commit_s": done - checked,
+        "token": token,
+    }  # type: ignore[dict-item]
 
 
 def seed_tenants(url: str) -> tuple[float, dict[str, str]]:
@@ -179,7 +191,9 @@ def serve(url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 
 def check(client: httpx.Client, url: str, names: list[str], licenses: list[str], token: str) -> None:
-    response = client.post(url, json={"users": names, "licenses": licenses}, headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        url, json={"users": names, "licenses": licenses}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200, response.text[:300]
     results = response.json()["results"]
     assert len(results) == len(names) * len(licenses), len(results)
@@ -233,7 +247,11 @@ def many_tenants(url: str, tokens_by_tenant: dict[str, str]) -> dict[str, float]
         found["warm_up_s"] = time.perf_counter() - began
         found["rss_warm_mb"] = rss_mb(process)
         bodies = [
-            (f"{base}/v1/tenants/{name}/check", {"users": [people[(r + i) % TENANT_USERS]], "licenses": [LICENSES_3[r % 3]]}, {"Authorization": f"Bearer {tokens_by_tenant[name]}"})
+            (
+                f"{base}/v1/tenants/{name}/check",
+                {"users": [people[(r + i) % TENANT_USERS]], "licenses": [LICENSES_3[r % 3]]},
+                {"Authorization": f"Bearer {tokens_by_tenant[name]}"},
+            )
             for r in range(SINGLE_ROUNDS)
             for i, name in enumerate(names)
         ]
@@ -299,7 +317,7 @@ LINES = [
 
 
 def main() -> None:
-    global BIG_USERS, TENANTS  # noqa: PLW0603
+    global BIG_USERS, TENANTS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--json", action="store_true")
