@@ -275,17 +275,25 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def say(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
 def bench(backend: str) -> dict[str, Any]:
     results: dict[str, Any] = {"database": backend, "load_before": load_average()}
     with database(backend) as url:
+        say(f"{backend}: seeding {BIG_USERS:,} users through the bulk path")
         seeded = seed_big(url)
         token = seeded.pop("token")
         results.update(seeded)
         results["seed_target_met"] = backend != "postgresql" or seeded["seed_100k_s"] < SEED_TARGET_S
         results["load_after_seed"] = load_average()
+        say(f"{backend}: checking every user of `big` through `lisens serve`")
         results.update({f"big_{k}": v for k, v in memory_and_batch(url, str(token)).items()})
         results["load_after_big"] = load_average()
+        say(f"{backend}: creating {TENANTS:,} tenants of {TENANT_USERS} users")
         results["tenants_1000_s"], tokens_by_tenant = seed_tenants(url)
+        say(f"{backend}: single checks round-robin over {TENANTS:,} tenants")
         results.update({f"tenants_{k}": v for k, v in many_tenants(url, tokens_by_tenant).items()})
         results["load_after"] = load_average()
     return results
