@@ -291,7 +291,9 @@ def bench(backend: str) -> dict[str, Any]:
         seeded = seed_big(url)
         token = seeded.pop("token")
         results.update(seeded)
-        results["seed_target_met"] = backend != "postgresql" or seeded["seed_100k_s"] < SEED_TARGET_S
+        results["seed_target_met"] = (
+            backend != "postgresql" or BIG_USERS != 100_000 or seeded["seed_100k_s"] < SEED_TARGET_S
+        )
         results["load_after_seed"] = load_average()
         say(f"{backend}: checking every user of `big` through `lisens serve`")
         results.update({f"big_{k}": v for k, v in memory_and_batch(url, str(token)).items()})
@@ -346,10 +348,10 @@ def main() -> None:
     for result in results:
         print(f"{result['database']} (load average before {result['load_before']}, after {result['load_after']})")
         for key, label in LINES:
-            value = result[key]
-            print(f"  {label:58} {value:14,.2f}")
+            label = label.replace("100,000", f"{BIG_USERS:,}").replace("1,000 tenants", f"{TENANTS:,} tenants")
+            print(f"  {label:58} {result[key]:14,.2f}")
         met = "met" if result["seed_target_met"] else "MISSED"
-        print(f"  {met:6} seed < {SEED_TARGET_S:.0f} s on PostgreSQL")
+        print(f"  {met:6} seed of 100,000 users < {SEED_TARGET_S:.0f} s on PostgreSQL (judged only at 100,000)")
 
 
 if __name__ == "__main__":
