@@ -119,6 +119,20 @@ def test_bulk_assignment_can_create_missing_users(ctx: Context) -> None:
     assert report.applied == 2
 
 
+def test_a_bulk_creating_users_also_replaces_the_plan_of_an_existing_user(ctx: Context) -> None:
+    make_tenant(ctx, seats={"sales-essential": 1, "sales-premium": 3}, people=("alice",))
+    users.assign(ctx, "acme", "alice", plans=["sales-essential"], at=T0)
+    text = "user,plans\nalice,sales-premium\nerin,sales-premium\nfrank,sales-premium\n"
+    report = bulk.bulk_assign(ctx, "acme", bulk.parse_bulk_csv(text), create_users=True, at=T0 + timedelta(days=1))
+    assert report.applied == 3
+    ctx.session.expire_all()
+    assert {name: users.show_user(ctx, "acme", name).plan for name in ("alice", "erin", "frank")} == {
+        "alice": "sales-premium",
+        "erin": "sales-premium",
+        "frank": "sales-premium",
+    }
+
+
 @pytest.mark.parametrize("text", ["name,plans\nalice,x\n", "user,plan,colour\nalice,x,red\n"])
 def test_a_csv_with_missing_or_unknown_columns_is_refused(text: str) -> None:
     with pytest.raises(LisensError) as caught:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -332,12 +332,13 @@ class UserRepository:
             found.setdefault(user_id, []).append(name)
         return found
 
-    def set_plans(self, tenant_id: int, plans: Mapping[int, str | None]) -> None:
-        """Set many users' plans (None: no plan) with one delete and one insert per chunk."""
+    def set_plans(self, tenant_id: int, plans: Mapping[int, str | None], *, new: Collection[int] = ()) -> None:
+        """Set many users' plans (None: no plan) with one delete and one insert per chunk; users in `new`
+        (inserted in this transaction) hold no plan yet, so nothing is deleted for them."""
         # On the session's connection: set-based statements, no ORM bookkeeping (no plan rows are loaded
         # as objects by the bulk that calls this).
         connection = self.session.connection()
-        user_ids = list(plans)
+        user_ids = [user_id for user_id in plans if user_id not in new]
         for part in chunks(user_ids):
             connection.execute(
                 delete(UserPlanRow).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(part))

@@ -279,7 +279,7 @@ class _Bulk:
             if user.plan != plan_before:
                 plans[user.row.id] = user.plan
             added.extend((user.row.id, license_) for license_ in user.licenses if license_ not in licenses_before)
-        repo.set_plans(state.id, plans)
+        repo.set_plans(state.id, plans, new={user.row.id for user in created})
         repo.add_licenses(state.id, added)
         # One entry per change, as `assign` writes them, numbered and chained in one multi-row insert.
         AuditRepository(ctx.session).add_many(
