@@ -282,3 +282,17 @@ def test_in_german_the_vendor_plans_a_move_of_a_cohort_and_sees_its_charts(page:
     expect(page.locator("#revenue figcaption")).to_contain_text("Jahresumsatz vorher und nachher")
     expect(page.locator("#revenue .bar-row")).to_have_count(2)
     expect(page.locator("#plan tr[data-tenant]")).not_to_have_count(0)
+
+
+def test_in_swedish_the_vendor_starts_a_subscription_and_cancels_it_at_the_end_of_the_term(
+    page: Page, site: Site
+) -> None:
+    log_in(page, site, site.vendor)
+    page.goto(f"{site.base}/admin/t/old/subscription?lang=sv")
+    page.select_option("#period", "12")
+    page.click("#create-subscription button:has-text('Starta abonnemang')")
+    expect(page.locator("#subscription")).to_contain_text("var 12:e månad")
+    expect(page.locator("#invoice")).to_be_visible()
+    page.click("#cancel-subscription button:has-text('Säg upp vid periodens slut')")
+    expect(page.locator("#subscription")).to_contain_text("ingen (uppsagd)")
+    expect(page.locator("#cancel-subscription")).to_have_count(0)
