@@ -108,11 +108,9 @@ class WhatIfPrices(Body):
     addons: dict[PriceKey, PriceAmount] = Field(default_factory=dict, max_length=10_000)
 
 
-class MovePlanRequest(Body):
-    """Which tenants to plan a move for (every condition given must hold), and where to; with `prices`, the
-    target's prices are those given (a what-if) instead of the installed price list."""
+class CohortSelection(Body):
+    """Which tenants: every condition given must hold."""
 
-    to: str = Field(min_length=1, max_length=20, examples=["suite"])
     generation: str | None = Field(default=None, min_length=1, max_length=20)
     renewal_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2027-01"])
     min_users: int | None = Field(default=None, ge=0, le=10_000_000)
@@ -121,24 +119,23 @@ class MovePlanRequest(Body):
     tenants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=10_000)
     sample: float | None = Field(default=None, gt=0, le=100)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class MovePlanRequest(CohortSelection):
+    """Which tenants to plan a move for (every condition given must hold), and where to; with `prices`, the
+    target's prices are those given (a what-if) instead of the installed price list."""
+
+    to: str = Field(min_length=1, max_length=20, examples=["suite"])
     prices: WhatIfPrices | None = None
 
 
-class WaveRequest(Body):
+class WaveRequest(CohortSelection):
     """A wave: of a saved plan (`plan`), or of a selection with `to`; each tenant moves at its next renewal
     (`at: "renewal"`) or on the date `at`."""
 
     plan: str | None = Field(default=None, min_length=1, max_length=100, examples=["smb-2027"])
     at: str = Field(default="renewal", min_length=1, max_length=40, examples=["renewal", "2027-03-01"])
     to: str | None = Field(default=None, min_length=1, max_length=20, examples=["suite"])
-    generation: str | None = Field(default=None, min_length=1, max_length=20)
-    renewal_month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2027-01"])
-    min_users: int | None = Field(default=None, ge=0, le=10_000_000)
-    max_users: int | None = Field(default=None, ge=0, le=10_000_000)
-    tags: dict[str, Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=dict, max_length=20)
-    tenants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=10_000)
-    sample: float | None = Field(default=None, gt=0, le=100)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class UsageSet(Body):

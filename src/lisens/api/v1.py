@@ -80,6 +80,7 @@ from lisens.api.schemas import (
     BulkRequest,
     CheckRequest,
     CheckResponse,
+    CohortSelection,
     Day,
     Document,
     Instant,
@@ -985,7 +986,7 @@ def remove_tag(request: Request, principal: Auth, tenant: str, key: Annotated[st
         return tags.remove_tag(ctx, tenant, key)
 
 
-def _selection(body: MovePlanRequest | WaveRequest) -> move_plans.Selection:
+def _selection(body: CohortSelection) -> move_plans.Selection:
     return move_plans.Selection(
         generation=body.generation,
         renewal_month=body.renewal_month,
