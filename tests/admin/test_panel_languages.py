@@ -149,6 +149,9 @@ def pages(site: Api, language: str) -> dict[str, str]:
         "/admin/t/acme/move?to=11",
         "/admin/t/acme/move?to=nowhere",
         "/admin/waves",
+        "/admin/moves/plan?to=suite",
+        "/admin/moves/plan?generation=11&to=suite&tag=segment%3Dsmb",
+        "/admin/moves/plan?to=suite&tag=Bad",
     ):
         answer = vendor.get(path)
         assert answer.status_code == 200, path
