@@ -97,7 +97,8 @@ def test_the_demo_server_makes_a_signing_key_so_snapshots_and_packages_work(tmp_
     with _serving(tmp_path, "demo", "--demo") as (log, port):
         key = _wait_for(log, r"signing key for packages and snapshots: (\S+) \(generated")[0].group(1)
         admin = _wait_for(log, r"admin\s+(\S+)")[0].group(1)
-        _wait_for(log, r"Application startup complete")
+        # Logged once the socket listens (one worker starts its app before it binds the port).
+        _wait_for(log, r"Uvicorn running on")
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/tenants/demo/snapshot", headers={"Authorization": f"Bearer {admin}"}
         )
