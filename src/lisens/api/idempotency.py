@@ -12,8 +12,8 @@ from lisens.api.inputs import Disconnected, read_body, replayed
 from lisens.api.problems import problem, status_of
 from lisens.domain.errors import Code, LisensError
 from lisens.service import idempotency
-from lisens.service.uow import committed_versions, unit_of_work
-from lisens.web.units import IDEMPOTENCY, VERSION_STATE
+from lisens.service.uow import unit_of_work
+from lisens.web.units import IDEMPOTENCY, answer_version
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WAIT = 30.0  # seconds a retry waits for the first request with its key to answer
@@ -92,9 +92,7 @@ class Idempotency:
                 kept = reservation.kept
                 try:
                     idempotency.commit_with_answer(reservation, answer)
-                    versions = committed_versions(kept)
-                    if len(versions) == 1:  # the write's tenant version, as an answer without a key has it
-                        scope.setdefault("state", {})[VERSION_STATE] = next(iter(versions.values()))
+                    answer_version(scope.setdefault("state", {}), kept)  # as an answer without a key has it
                 except BaseException as error:
                     # Nothing was committed. Unless another request took the key over, a retry may run again.
                     if not (isinstance(error, LisensError) and error.code == Code.IDEMPOTENCY_KEY_IN_USE):

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
 
@@ -110,14 +110,15 @@ def _service_unit(
         keep=reservation.keep if reservation is not None and not read_only else None,
     ) as ctx:
         yield ctx
-    answer_version(request, ctx.session)
+    answer_version(request.scope.setdefault("state", {}), ctx.session)
 
 
-def answer_version(request: Request, session: Session) -> None:
-    """After a commit: a write to one tenant answers with its new version (`Lisens-Version`)."""
+def answer_version(state: dict[str, Any], session: Session) -> None:
+    """After `session` committed: a write to one tenant answers with its new version (`Lisens-Version`),
+    kept in the request's state (`scope["state"]`, which `request.state` reads)."""
     versions = committed_versions(session)
     if len(versions) == 1:
-        setattr(request.state, VERSION_STATE, next(iter(versions.values())))
+        state[VERSION_STATE] = next(iter(versions.values()))
 
 
 def _replica(request: Request) -> Replica | None:
