@@ -172,6 +172,13 @@ class LogWatch:
             moved.set()
 
 
+def _page(request: Request, response: Response, found: list[EventRead], limit: int) -> list[EventRead]:
+    """A full page of events links to the next one, after its last event's cursor."""
+    if len(found) == limit:
+        response.headers["Link"] = f'<{request.url.include_query_params(after=str(found[-1].cursor))}>; rel="next"'
+    return found
+
+
 def _tenant_fetch(request: Request, principal: Principal, tenant: str, limit: int) -> Callable[[int], list[EventRead]]:
     def fetch(after: int) -> list[EventRead]:
         with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -199,10 +206,7 @@ def tenant_events(
     if _wants_stream(request):
         fetch(after)  # an unknown tenant is refused before the stream starts
         return _stream(request, tenant, fetch, after, limit, wait)
-    found = fetch(after)
-    if len(found) == limit:
-        response.headers["Link"] = f'<{request.url.include_query_params(after=str(found[-1].cursor))}>; rel="next"'
-    return found
+    return _page(request, response, fetch(after), limit)
 
 
 @router.get("/events", tags=["events"], response_model=list[EventRead], responses=STREAM)
@@ -225,10 +229,7 @@ def all_events(
     after = _resume(after, last_event_id)
     if _wants_stream(request):
         return _stream(request, None, fetch, after, limit, wait)
-    found = fetch(after)
-    if len(found) == limit:
-        response.headers["Link"] = f'<{request.url.include_query_params(after=str(found[-1].cursor))}>; rel="next"'
-    return found
+    return _page(request, response, fetch(after), limit)
 
 
 # ---------------------------------------------------------------- webhooks
