@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+.venv/bin/lisens db upgrade   # a database made by an earlier version is brought up to date first
 exec .venv/bin/lisens serve --demo "$@"
