@@ -44,3 +44,6 @@ class Settings(BaseSettings):
     # `auth_failure_window` seconds before it is answered 429; counted per worker process.
     auth_failure_limit: int = Field(default=20, ge=1)
     auth_failure_window: int = Field(default=60, ge=1)
+    # FastAPI's own OpenTelemetry spans and metrics of each request (off: Lisens logs and counts every
+    # request itself, and the check path does not pay for instrumentation nobody configured).
+    opentelemetry: bool = False

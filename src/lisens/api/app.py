@@ -21,6 +21,7 @@ from lisens.admin.sessions import PanelSessions
 from lisens.api import agent, compat, feed, problems, v1
 from lisens.api.idempotency import Idempotency
 from lisens.api.inputs import InputGuard
+from lisens.api.lane import CheckLane
 from lisens.api.observability import Metrics, RequestMiddleware
 from lisens.api.responses import ReadinessRead
 from lisens.api.security import FailedAuthLimiter, SecurityHeaders
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
         redoc_url=None,
         static_url="/docs/assets",
         swagger_ui_parameters={"persistAuthorization": True},
+        telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     metrics = Metrics()
     app.state.settings = settings
@@ -140,6 +142,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, clock: Clock
             return panel_sessions.shared_secret(ctx, at=clock())
 
     # Middleware added first runs innermost: the body limit and the request log come before the input guard.
+    app.add_middleware(CheckLane)
     app.add_middleware(Idempotency)
     app.add_middleware(InputGuard)
     app.add_middleware(PanelSessions, secret=panel_secret, always_secure=settings.secure_cookies)

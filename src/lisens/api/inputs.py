@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lisens.api.problems import problem, status_of
+from lisens.api.problems import error_problem
 from lisens.domain.errors import InvalidInput
 from lisens.domain.errors import InvalidNumber as InvalidNumber
 from lisens.domain.errors import InvalidText as InvalidText
@@ -174,6 +174,11 @@ def _is_json(content_type: str | None) -> bool:
     return content_type is None or content_type == "application/json" or content_type.endswith("+json")
 
 
+def is_json(scope: Scope) -> bool:
+    """Whether the request's body is read as JSON (no content type, or a JSON one)."""
+    return _is_json(_content_type(scope))
+
+
 class InputGuard:
     """ASGI middleware: checks the path, the query string and a JSON or form body before the app runs."""
 
@@ -197,9 +202,7 @@ class InputGuard:
                 body = await read_body(receive)
                 check_query(body, root="form")
         except InvalidInput as error:
-            response = problem(
-                status_of(error), error.code, error.message, instance=scope.get("path", ""), **error.details
-            )
+            response = error_problem(error, instance=scope.get("path", ""))
             await response(scope, receive, send)
             return
         except Disconnected:

@@ -74,15 +74,18 @@ def problem(status: int, code: str, detail: str, *, instance: str, **extra: Any)
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
+def error_problem(error: LisensError, *, instance: str) -> JSONResponse:
+    """The answer to a refusal: its code's status, its message and details."""
+    response = problem(status_of(error), error.code, error.message, instance=instance, **dict(error.details))
+    if "retry_after" in error.details:  # a bounded wait ran out (Busy): tell the client when to retry
+        response.headers["Retry-After"] = str(error.details["retry_after"])
+    return response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(LisensError)
     async def lisens_error(request: Request, error: LisensError) -> JSONResponse:
-        response = problem(
-            status_of(error), error.code, error.message, instance=request.url.path, **dict(error.details)
-        )
-        if "retry_after" in error.details:  # a bounded wait ran out (Busy): tell the client when to retry
-            response.headers["Retry-After"] = str(error.details["retry_after"])
-        return response
+        return error_problem(error, instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

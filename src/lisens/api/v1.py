@@ -846,6 +846,11 @@ async def check(request: Request, tenant: str, body: CheckRequest) -> Response:
     At most 1,000,000 pairs (100,000 with `explain`); a larger answer is streamed in chunks. With
     `min_version`, the answer includes every change up to that version of the tenant (`Lisens-Version`).
     """
+    return await answer_check(request, tenant, body)
+
+
+async def answer_check(request: Request, tenant: str, body: CheckRequest) -> Response:
+    """The check route's answer, for the route and for `lisens.api.lane.CheckLane` alike."""
     principal = await current_principal(request)
     can_read(principal, tenant)
     users.require_batch_size(len(body.users), len(body.licenses), explain=body.explain)
@@ -873,8 +878,11 @@ STREAM_ABOVE_PAIRS = 20_000
 CHUNK_BYTES = 256 * 1024
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def _check_chunks(answer: users.BatchCheck, *, explain: bool) -> Iterator[bytes]:
