@@ -16,7 +16,7 @@ from lisens.service.superoffice_carriers import ModuleLicense
 
 
 class Read(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    model_config = ConfigDict(populate_by_name=True, frozen=True, defer_build=True)
 
     def plain(self) -> dict[str, Any]:
         """The answer as JSON values, keys as the API writes them; fields left at their default unset are left out."""
@@ -522,7 +522,7 @@ class GenerationTotalsRead(Read):
 class GenerationsReportRead(RootModel[dict[str, GenerationTotalsRead]]):
     """Per packaging generation: its tenants, their seats per plan or license, and their users."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class MetricRead(Written):

@@ -18,7 +18,7 @@ UserTypeName = Literal[
 
 
 class Carrier(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ModuleLicense(Carrier):
