@@ -1723,10 +1723,11 @@ class CohortRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _execute(self, query: Any) -> Any:
-        """Rows of a Core statement on the session's connection (what the session holds unwritten first)."""
+    def _execute(self, query: Any) -> Sequence[Any]:
+        """Rows of a Core statement on the session's connection (what the session holds unwritten first),
+        fetched at once: the driver holds them all already, and one fetch costs less than one a row."""
         self.session.flush()
-        return self.session.connection().execute(query)
+        return self.session.connection().execute(query).all()
 
     def _grouped(self, query: Any, tenant_ids: Sequence[int]) -> dict[int, list[Any]]:
         found: dict[int, list[Any]] = {tenant_id: [] for tenant_id in tenant_ids}

@@ -79,12 +79,16 @@ class MovePlan(TenantMove):
 
 # (source plan key, direct licenses) -> (target plan, direct licenses kept)
 UserKey = tuple[str | None, tuple[str, ...]]
+# A memo forgets what it holds beyond this many entries of a kind: it saves work, it must not grow with a
+# cohort whose users are all unlike.
+MEMO_ENTRIES = 100_000
 
 
 class MoveMemo:
     """What the moves of many users and tenants share, worked out once: most users hold one of a few plans
-    with the same direct licenses, and most tenants buy the same few things. One memo serves moves between
-    one pair of catalogs (`move_tenant` keeps a memo per pair)."""
+    with the same direct licenses, and most tenants buy the same few things. A memo serves the moves from
+    one catalog to another with one mapping: a cohort's plan keeps one per source generation; `move_tenant`
+    makes its own when given none (or one for other catalogs)."""
 
     def __init__(self, source: Catalog, target: Catalog, mapping: PlanMapping) -> None:
         self.source, self.target, self.mapping = source, target, mapping
@@ -98,6 +102,7 @@ class MoveMemo:
         """The plan a user of `plan_key` with `direct` licenses gets, and the direct licenses they keep."""
         found = self.users.get((plan_key, direct))
         if found is None:
+            _bounded(self.users)
             plan = require_plan(self.source, plan_key) if plan_key else None
             wanted = self.mapping.target_plan(self.source, self.target, plan, direct)
             kept, _ = carried_licenses(self.target, direct)
@@ -110,6 +115,7 @@ class MoveMemo:
         key = (catalog.generation, tuple(plans), tuple(addons), tuple(system))
         found = self.held.get(key)
         if found is None:
+            _bounded(self.held)
             found = self.held[key] = purchased_licenses(
                 catalog, [require_plan(catalog, item) for item in plans], addons, system
             )
@@ -129,6 +135,7 @@ class MoveMemo:
         )
         found = self.changes.get(shape)
         if found is None:
+            _bounded(self.changes)
             source, target = self.source, self.target
             held_before = resolve(
                 source,
@@ -147,6 +154,11 @@ class MoveMemo:
                 tuple(sorted(held_before - held_after - self.markers)),
             )
         return found
+
+
+def _bounded(memo: dict[Any, Any]) -> None:
+    if len(memo) >= MEMO_ENTRIES:
+        memo.clear()
 
 
 def assignments(ctx: Context, state: TenantState) -> tuple[list[UserRow], dict[int, str], dict[int, list[str]]]:
