@@ -7,9 +7,10 @@ bounded memory (tenants streamed, not all held at once).
 
 Seeding is not measured: tenants, seats, users and their plans are inserted by set-based SQL
 (`INSERT ... SELECT generate_series`) into a new PostgreSQL schema, dropped at the end. Each plan runs
-in a child process of its own so that its peak RSS (VmHWM) is its own: the baseline over `--baseline`
-tenants, then the whole cohort by `move_plans.plan`, then `lisens move plan --to suite --generation 11
---json --db URL`.
+in a child process of its own so that its peak RSS (VmHWM) is its own: the stream of `move_plans.stream`
+over `--baseline` tenants, then over the whole cohort (each row let go of as it comes, as the command
+line and the API do), then `lisens move plan --to suite --generation 11 --db URL` with `--json` and with
+`--csv`, their output read as it comes (bytes, lines, time to the first byte).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def peak_rss_mb() -> float:
 
 
 def child(url: str, tenants: int, profile: bool) -> None:
-    """In a process of its own: plan the first `tenants` tenants (all of them with 0) and print the figures."""
+    """In a process of its own: plan the first `tenants` tenants (all of them with 0) as a stream, each row let
+    go of as it comes, and print the figures."""
     engine = make_engine(url)
     session = make_session_factory(engine)()
     ctx = Context(session=session, actor="bench")
@@ -93,7 +95,12 @@ def child(url: str, tenants: int, profile: bool) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     start = time.perf_counter()
-    view = move_plans.plan(ctx, to="suite", selection=selection, progress=lambda d, t: calls.append((d, t)))
+    made = move_plans.stream(ctx, to="suite", selection=selection, progress=lambda d, t: calls.append((d, t)))
+    rows = named = 0
+    for row in made:
+        rows += 1
+        named += sum(len(users) for users in row.lose.values()) + sum(len(users) for users in row.gain.values())
+    summary = made.summary()
     elapsed = time.perf_counter() - start
     if profiler is not None:
         import pstats
@@ -107,10 +114,12 @@ def child(url: str, tenants: int, profile: bool) -> None:
         json.dumps(
             {
                 "seconds": elapsed,
-                "tenants": view.summary.tenants,
-                "users": view.summary.users,
-                "skipped": len(view.skipped),
-                "blocked": view.summary.blocked,
+                "tenants": summary.tenants,
+                "rows": rows,
+                "users": summary.users,
+                "user_names_in_rows": named,
+                "skipped": len(made.skipped),
+                "blocked": summary.blocked,
                 "progress_calls": len(calls),
                 "progress_last": list(calls[-1]) if calls else None,
                 "rss_before_mb": rss_before,
@@ -143,21 +152,55 @@ def run_child(url: str, tenants: int, profile: bool) -> dict[str, object]:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def run_cli(url: str) -> dict[str, object]:
-    args = ["--db", url, "move", "plan", "--to", "suite", "--generation", "11", "--json"]
+def run_cli(url: str, output: str) -> dict[str, object]:
+    """`lisens move plan --json` or `--csv`, its output read as it comes: bytes, lines, time to the first byte;
+    the JSON's first line (everything before the rows, the summary included) and every row line parsed."""
+    args = ["--db", url, "move", "plan", "--to", "suite", "--generation", "11", f"--{output}"]
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )
+    assert child.stdout is not None
+    assert child.stderr is not None
+    first_byte = None
+    size = lines = rows = users = 0
+    head = b""
+    pending = b""
+    while chunk := child.stdout.read(1 << 20):
+        if first_byte is None:
+            first_byte = time.perf_counter() - start
+        size += len(chunk)
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            lines += 1
+            if lines == 1:
+                head = line
+            elif output == "json" and line.startswith(b"{"):
+                rows += 1
+                users += json.loads(line.rstrip(b","))["users"]
+            elif output == "csv":
+                rows += 1
+    stderr = child.stderr.read().decode()
+    code = child.wait()
     elapsed = time.perf_counter() - start
-    result: dict[str, object] = {"seconds": elapsed, "exit": done.returncode, "json_mb": len(done.stdout) / 2**20}
-    for line in done.stderr.splitlines():
+    result: dict[str, object] = {
+        "seconds": elapsed,
+        "first_byte_s": first_byte,
+        "exit": code,
+        "mb": size / 2**20,
+        "lines": lines,
+        "rows": rows,
+        "row_users": users,
+    }
+    for line in stderr.splitlines():
         if line.startswith("PEAK "):
             result["peak_rss_mb"] = float(line.split()[1])
-    if done.returncode == 0:
-        view = json.loads(done.stdout)
-        result["tenants"] = view["summary"]["tenants"]
-        result["users"] = view["summary"]["users"]
-    else:
-        result["stderr"] = done.stderr[-2000:]
+    if code != 0:
+        result["stderr"] = stderr[-2000:]
+    elif output == "json":
+        summary = json.loads(head.removesuffix(b',"tenants":[') + b"}")["summary"]
+        result["tenants"], result["users"] = summary["tenants"], summary["users"]
     return result
 
 
@@ -186,10 +229,13 @@ def main() -> None:
         )
         assert [row.users for row in view.tenants] == [args.users] * 3, view.tenants
         session.close()
+        report["load_before"] = os.getloadavg()
         report["baseline"] = run_child(url, args.baseline, False)
         report["cohort"] = run_child(url, 0, args.profile)
         if not args.no_cli:
-            report["cli"] = run_cli(url)
+            report["cli_json"] = run_cli(url, "json")
+            report["cli_csv"] = run_cli(url, "csv")
+        report["load_after"] = os.getloadavg()
     if args.json:
         print(json.dumps(report, indent=2))
         return

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from lisens.admin.charts import BAR_MAX, BINS, plan_charts
+from collections import Counter
+from decimal import Decimal
+
+from lisens.admin.charts import BAR_MAX, plan_charts
+from lisens.service.move_plans import change_bands
 from lisens.service.results import (
     LicenseCountRead,
     MovePlanRead,
@@ -56,6 +60,7 @@ def plan(changes: list[str], lose: list[tuple[str, int]]) -> MovePlanRead:
         pay_same=0,
         lose=[LicenseCountRead(license=name, users=users, tenants=1) for name, users in lose],
         gain=[],
+        changes=change_bands(Counter(Decimal(change) for change in changes)),
     )
     return MovePlanRead(
         to="suite",
@@ -75,14 +80,13 @@ def test_revenue_bars_are_scaled_to_the_larger_and_carry_their_values() -> None:
     assert (before.value, after.value) == ("1200.00", "600.00")
 
 
-def test_tenants_fall_into_bands_of_their_yearly_change_and_every_tenant_is_counted() -> None:
+def test_a_bar_per_band_of_yearly_change_scaled_to_the_fullest_band() -> None:
     changes = ["-100.00", "-90.00", "0.00", "50.00", "700.00"]
     charts = plan_charts(plan(changes, []))
-    assert len(charts.changes) == BINS
-    assert sum(int(bar.value) for bar in charts.changes) == len(changes)
-    assert charts.changes[0].value == "2"
-    assert charts.changes[-1].value == "1"
-    assert max(bar.size for bar in charts.changes) == BAR_MAX
+    bands = plan(changes, []).summary.changes
+    assert [bar.value for bar in charts.changes] == [str(band.tenants) for band in bands]
+    assert (charts.changes[0].label, charts.changes[0].size) == ("-100 … +0", BAR_MAX)
+    assert charts.changes[-1].size == BAR_MAX / 2
 
 
 def test_the_licenses_lost_most_often_are_the_first_ten_with_their_users() -> None:

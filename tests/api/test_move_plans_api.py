@@ -28,6 +28,33 @@ def test_a_cohort_plan_answers_per_tenant_and_in_total(api: Api) -> None:
     assert plan["summary"]["tenants"] == 1
     again = api.client.post("/v1/moves/plans", headers=vendor, json={"to": "suite", "tags": {"segment": "smb"}})
     assert again.content == answer.content
+    assert list(plan) == ["to", "prices", "example_prices", "selection", "summary", "tenants", "skipped"]
+    assert int(answer.headers["content-length"]) == len(answer.content)
+
+
+def test_a_cohort_plan_as_csv_has_a_line_per_tenant(api: Api) -> None:
+    vendor = api.headers("vendor")
+    body = {"to": "suite", "generation": "11"}
+    plan = api.client.post("/v1/moves/plans", headers=vendor, json=body).json()
+    answer = api.client.post("/v1/moves/plans?format=csv", headers=vendor, json=body)
+    assert (answer.status_code, answer.headers["content-type"].split(";")[0]) == (200, "text/csv")
+    lines = answer.text.splitlines()
+    assert lines[0].startswith("tenant,from,to,tenant_plan,users,")
+    assert [line.split(",")[0] for line in lines[1:]] == [t["tenant"] for t in plan["tenants"]]
+    assert len(lines) > 1
+    bad = api.client.post("/v1/moves/plans?format=xml", headers=vendor, json=body)
+    assert bad.status_code == 422
+
+
+def test_a_refused_plan_is_a_problem_before_any_row(api: Api) -> None:
+    vendor = api.headers("vendor")
+    for body, code in (
+        ({"to": "suite", "tenants": ["nobody"]}, "UNKNOWN_TENANT"),
+        ({"to": "nowhere"}, "UNKNOWN_GENERATION"),
+    ):
+        for query in ("", "?format=csv"):
+            answer = api.client.post(f"/v1/moves/plans{query}", headers=vendor, json=body)
+            assert (answer.status_code, answer.json()["code"]) == (404 if code == "UNKNOWN_TENANT" else 422, code)
 
 
 def test_only_the_vendor_plans_moves(api: Api) -> None:

@@ -1,4 +1,4 @@
-"""`lisens tenant tag …` and `lisens move plan`, against a fresh SQLite file."""
+"""`lisens tenant tag …` and `lisens move plan`, against a fresh database: SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,19 +9,20 @@ import pytest
 
 from lisens.catalog.loader import DATA_DIR
 from lisens.cli.main import run
-from tests.db.conftest import LATER
+from tests.db.conftest import BACKENDS, LATER, create_database, drop_database
 
 
-@pytest.fixture
-def lisens(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+@pytest.fixture(params=BACKENDS)
+def lisens(request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    database, token = create_database(request.param, tmp_path)
 
     def call(*args: str) -> tuple[int, str, str]:
-        code = run(["--db", url, *args], clock=lambda: LATER)
+        code = run(["--db", database.url, *args], clock=lambda: LATER)
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
-    return call
+    yield call
+    drop_database(database, token)
 
 
 def two_tenants(lisens) -> None:  # type: ignore[no-untyped-def]
@@ -68,3 +69,21 @@ def test_move_plan_speaks_json_csv_and_a_table(lisens, tmp_path: Path) -> None: 
     assert json.loads(out)["tenants"][0]["monthly_after"] == "60.00"
     code, _, err = lisens("move", "plan", "--to", "suite", "--sample", "0")
     assert (code, err.split(":")[0]) == (1, "error INVALID_NUMBER")
+
+
+def test_move_plan_streams_its_rows_and_a_table_shows_a_bounded_number(lisens) -> None:  # type: ignore[no-untyped-def]
+    two_tenants(lisens)
+    code, out, _ = lisens("move", "plan", "--to", "suite", "--json")
+    view = json.loads(out)
+    assert list(view) == ["to", "prices", "example_prices", "selection", "summary", "tenants", "skipped"]
+    assert out.splitlines()[0].endswith('"tenants":[')  # the summary first, then a tenant a line
+    assert [json.loads(line.rstrip(","))["tenant"] for line in out.splitlines()[1:-1]] == ["alpha", "beta"]
+    code, out, _ = lisens("move", "plan", "--to", "suite", "--csv")
+    assert [line.split(",")[0] for line in out.splitlines()] == ["tenant", "alpha", "beta"]
+    code, out, _ = lisens("move", "plan", "--to", "suite", "--limit", "1")
+    assert (code, "Tenants: 1 of 2" in out, "Tenants by yearly change" in out) == (0, True, True)
+    assert "beta" in out  # beta's revenue changes most (Sales Premium -> Growth)
+    code, out, err = lisens("move", "plan", "--to", "suite", "--csv", "--save", "Bad Name")
+    assert (code, out, err.split(":")[0]) == (1, "", "error INVALID_NAME")
+    code, _, err = lisens("move", "plan", "--to", "suite", "--limit", "0")
+    assert code == 2

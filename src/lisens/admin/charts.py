@@ -9,7 +9,6 @@ from decimal import Decimal
 from lisens.service.results import MovePlanRead
 
 BAR_MAX = 100.0  # the longest bar, in percent of the chart's width or height
-BINS = 8
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class Bar:
 @dataclass(frozen=True)
 class PlanCharts:
     revenue: tuple[Bar, Bar]  # yearly before, after
-    changes: list[Bar]  # tenants per band of yearly change
+    changes: list[Bar]  # tenants per band of yearly change (the summary's bands)
     lost: list[Bar]  # users losing each license, most first
 
 
@@ -31,29 +30,16 @@ def _scaled(values: list[Decimal]) -> list[float]:
     return [float(abs(v) / most) * BAR_MAX if most else 0.0 for v in values]
 
 
-def _bands(changes: list[Decimal]) -> list[tuple[Decimal, Decimal, int]]:
-    """BINS bands of equal width from the lowest change to the highest, with the tenants in each."""
-    if not changes:
-        return []
-    low, high = min(changes), max(changes)
-    if low == high:
-        return [(low, high, len(changes))]
-    width = (high - low) / BINS
-    counts = [0] * BINS
-    for change in changes:
-        counts[min(int((change - low) / width), BINS - 1)] += 1
-    return [(low + width * n, low + width * (n + 1), counts[n]) for n in range(BINS)]
-
-
 def plan_charts(plan: MovePlanRead, *, lost_at_most: int = 10) -> PlanCharts:
+    """Drawn from the plan's summary alone (an overview's bounded rows are not the cohort)."""
     summary = plan.summary
     before, after = Decimal(summary.yearly_before), Decimal(summary.yearly_after)
     revenue_sizes = _scaled([before, after])
-    bands = _bands([Decimal(tenant.yearly_change) for tenant in plan.tenants])
-    band_sizes = _scaled([Decimal(count) for _, _, count in bands])
+    bands = summary.changes
+    band_sizes = _scaled([Decimal(band.tenants) for band in bands])
     changes = [
-        Bar(f"{low:+.0f} … {high:+.0f}", str(count), size)
-        for (low, high, count), size in zip(bands, band_sizes, strict=True)
+        Bar(f"{Decimal(band.low):+.0f} … {Decimal(band.high):+.0f}", str(band.tenants), size)
+        for band, size in zip(bands, band_sizes, strict=True)
     ]
     lost = summary.lose[:lost_at_most]
     lost_sizes = _scaled([Decimal(entry.users) for entry in lost])

@@ -6,9 +6,10 @@ import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lisens.admin.charts import plan_charts
@@ -39,6 +40,7 @@ from lisens.service.access import may_manage, may_read
 from lisens.service.context import Context
 from lisens.service.decisions import term_of
 from lisens.service.licenses import license_rows
+from lisens.service.results import MovePlanRead
 from lisens.service.state import load_state, require_user
 from lisens.service.tokens import Principal
 from lisens.web.limiter import FailedAuthLimiter, client_address
@@ -605,35 +607,69 @@ def subscription_change(
     return RedirectResponse(f"/admin/t/{tenant}/subscription", status_code=303)
 
 
+# The plan page lists at most this many tenants (the summary and the charts cover the whole cohort; the CSV
+# has every tenant).
+PLAN_TENANTS = 100
+
+
+def _cohort(generation: str, tag: str) -> move_plans.Selection:
+    key, _, value = tag.partition("=")
+    return move_plans.Selection(
+        generation=generation or None,
+        tags=((tags.require_key(key.strip()), tags.require_value(value.strip())),) if tag else (),
+    )
+
+
 @router.get("/moves/plan", response_class=HTMLResponse)
 def move_plan(request: Request, to: str = "suite", generation: str = "", tag: str = "") -> Response:
-    """The vendor plans the move of a cohort: revenue before and after, the change per tenant, the
-    licenses lost most often, and each tenant's row. Changes nothing."""
+    """The vendor plans the move of a cohort: revenue before and after, the tenants by yearly change, the
+    licenses lost most often, and the rows of at most PLAN_TENANTS tenants (the blocked ones first, then those
+    whose revenue changes most), with every tenant's row as CSV. Changes nothing."""
     principal = _vendor_page(request)
     if isinstance(principal, Response):
         return principal
-    targets = list(load_catalogs(request.app.state.settings.catalog_dir))
     form = {"to": to, "generation": generation, "tag": tag}
     try:
-        key, _, value = tag.partition("=")
-        selection = move_plans.Selection(
-            generation=generation or None,
-            tags=((tags.require_key(key.strip()), tags.require_value(value.strip())),) if tag else (),
-        )
+        selection = _cohort(generation, tag)
         with unit_of_work(request, principal.actor, read_only=True) as ctx:
-            plan = move_plans.plan(ctx, to=to, selection=selection)
+            plan = move_plans.overview(ctx, to=to, selection=selection, limit=PLAN_TENANTS)
     except LisensError as failure:
-        return render(
-            request,
-            "move_plan.html",
-            plan=None,
-            charts=None,
-            targets=targets,
-            form=form,
-            error=error_text(request, failure),
-        )
+        return _plan_page(request, form, error=error_text(request, failure))
+    return _plan_page(request, form, plan=plan)
+
+
+def _plan_page(
+    request: Request, form: dict[str, str], *, plan: MovePlanRead | None = None, error: str | None = None
+) -> HTMLResponse:
+    targets = list(load_catalogs(request.app.state.settings.catalog_dir))
+    charts = plan_charts(plan) if plan is not None else None
+    query = urlencode(form)
     return render(
-        request, "move_plan.html", plan=plan, charts=plan_charts(plan), targets=targets, form=form, error=None
+        request, "move_plan.html", plan=plan, charts=charts, targets=targets, form=form, query=query, error=error
+    )
+
+
+@router.get("/moves/plan.csv", response_class=Response)
+def move_plan_csv(request: Request, to: str = "suite", generation: str = "", tag: str = "") -> Response:
+    """Every tenant's row of the plan the page shows, one line each (made into a temporary file first)."""
+    principal = _vendor_page(request)
+    if isinstance(principal, Response):
+        return principal
+    try:
+        selection = _cohort(generation, tag)
+        with unit_of_work(request, principal.actor, read_only=True) as ctx:
+            made = move_plans.stream(ctx, to=to, selection=selection)
+            document = move_plans.spool_csv(made)
+    except LisensError as failure:
+        form = {"to": to, "generation": generation, "tag": tag}
+        return _plan_page(request, form, error=error_text(request, failure))
+    return StreamingResponse(
+        document.chunks(),
+        media_type=document.media_type,
+        headers={
+            "Content-Length": str(document.size),
+            "Content-Disposition": f'attachment; filename="move-plan-to-{made.to}.csv"',
+        },
     )
 
 

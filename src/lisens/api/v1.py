@@ -1007,10 +1007,24 @@ def _selection(body: CohortSelection) -> move_plans.Selection:
     )
 
 
-@router.post("/moves/plans", tags=["generations"], response_model=MovePlanRead)
-def plan_moves(request: Request, principal: Auth, body: MovePlanRequest) -> MovePlanRead:
+@router.post(
+    "/moves/plans",
+    tags=["generations"],
+    response_model=MovePlanRead,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def plan_moves(
+    request: Request,
+    principal: Auth,
+    body: MovePlanRequest,
+    output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Response:
     """Plan the move of a cohort of tenants (vendor): per tenant and in total, recurring revenue before and after
-    with the installed price lists, users losing and gaining each license, and blockers. Changes nothing."""
+    with the installed price lists, users losing and gaining each license, and blockers. Changes nothing.
+
+    The plan is made before the answer starts, a batch of tenants at a time, into a temporary file: a refusal is
+    a problem as usual, and memory stays bounded however large the cohort. JSON has the summary before the
+    tenants' rows (one a line); `?format=csv`: one line per tenant."""
     vendor_only(principal)
     selection = _selection(body)
     with unit_of_work(request, principal.actor, read_only=True) as ctx:
@@ -1022,7 +1036,11 @@ def plan_moves(request: Request, principal: Auth, body: MovePlanRequest) -> Move
                 "addons": dict(body.prices.addons),
             }
             what_if = price_list_of(raw, "the request's prices", ctx.catalog_dir)
-        return move_plans.plan(ctx, to=body.to, selection=selection, prices=what_if)
+        made = move_plans.stream(ctx, to=body.to, selection=selection, prices=what_if)
+        document = move_plans.spool_csv(made) if output == "csv" else move_plans.spool_json(made)
+    return StreamingResponse(
+        document.chunks(), media_type=document.media_type, headers={"Content-Length": str(document.size)}
+    )
 
 
 PlanName = Annotated[str, Path(min_length=1, max_length=100)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from lisens.catalog import prices as price_files
     from lisens.service import move_plans, tags, waves
     from lisens.service import moves as service
-    from lisens.service.move_plans import Selection
+    from lisens.service.move_plans import PlanFile, Selection
     from lisens.service.results import MovePlanRead, MovePreviewRead, WaveRead, WaveReportRead
 else:
     service = lazy_module("lisens.service.moves")
@@ -183,7 +184,15 @@ def _print_plan(view: MovePlanRead) -> None:
         for t in view.tenants
     ]
     headers = ["tenant", "from", "plan", "users", "monthly before", "after", "yearly change", "losing", "blockers"]
-    console.print(table("Tenants", headers, rows))
+    title = "Tenants"
+    if len(view.tenants) < s.tenants:
+        title = (
+            f"Tenants: {len(view.tenants)} of {s.tenants}, the blocked ones first, then those whose yearly revenue "
+            "changes most (--csv or --json: every tenant)"
+        )
+    console.print(table(title, headers, rows))
+    bands = [(f"{b.low} … {b.high}", b.tenants) for b in s.changes]
+    console.print(table(f"Tenants by yearly change ({s.currency})", ["change", "tenants"], bands))
     lose = [(c.license, c.users, c.tenants) for c in s.lose]
     console.print(table("Users losing each license", ["license", "users", "tenants"], lose))
     for name, why in view.skipped.items():
@@ -243,11 +252,17 @@ def plan(
     save: Annotated[
         str | None, typer.Option("--save", help="Keep the plan under this name, to make waves of it.")
     ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="The table shows at most N tenants (--csv and --json: all).")
+    ] = 100,
     as_json: Json = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="One line per tenant, as CSV.")] = False,
 ) -> None:
     """Plan the move of many tenants: revenue before and after, users losing and gaining, blockers. Changes
-    nothing, unless --save keeps the plan (its selection, target and price list) under a name."""
+    nothing, unless --save keeps the plan (its selection, target and price list) under a name.
+
+    Tenants are read in batches and their rows written as they are made (--csv), or through a temporary file
+    (--json, whose summary comes first); progress is shown on stderr."""
     selection = _selection(
         generation=generation,
         renewal_month=renewal_month,
@@ -258,29 +273,43 @@ def plan(
         sample=sample,
         seed=seed,
     )
+    if save is not None:
+        waves.require_plan_name(save)
     run = runtime(ctx)
     price_list = price_files.load_price_file(prices, run.settings.catalog_dir) if prices is not None else None
+    document: PlanFile | None = None
     with (
         run.unit_of_work() as uow,
-        Progress(console=err_console, transient=True, disable=as_json or as_csv) as bar,
+        # On a terminal, also with --json and --csv: their output goes to stdout.
+        Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as bar,
     ):
         task = bar.add_task("tenants", total=None)
-        view = move_plans.plan(
-            uow,
-            to=to,
-            selection=selection,
-            prices=price_list,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if as_json or as_csv:
+            made = move_plans.stream(uow, to=to, selection=selection, prices=price_list, progress=progress)
+            if as_json:
+                document = move_plans.spool_json(made)
+            else:
+                for text in move_plans.csv_lines(made):
+                    sys.stdout.write(text)
+                    sys.stdout.flush()
+        else:
+            view = move_plans.overview(
+                uow, to=to, selection=selection, prices=price_list, progress=progress, limit=limit
+            )
         if save is not None:
             waves.save_plan(
                 uow, save, to=to, selection=selection, prices=price_list.source if price_list is not None else None
             )
-    if as_csv:
-        typer.echo(move_plans.plan_csv(view), nl=False)
-    elif as_json:
-        print_json(view)
-    else:
+    if document is not None:
+        out_bytes = sys.stdout.buffer
+        for chunk in document.chunks():
+            out_bytes.write(chunk)
+        out_bytes.flush()
+    elif not as_csv:
         _print_plan(view)
         if save is not None:
             console.print(f"saved as plan {save!r}: `lisens move wave create {save} --at renewal`", markup=False)

@@ -1702,3 +1702,133 @@ class IdempotencyRepository:
     def purge(self, *, now: datetime) -> int:
         result = self.session.execute(delete(IdempotencyRow).where(IdempotencyRow.expires_at <= now))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class Member(NamedTuple):
+    """A user as a move reads it: plain values, no ORM object."""
+
+    id: int
+    name: str
+    can_log_in: bool
+    retired: bool
+    plan: str | None
+    direct: tuple[str, ...]  # licenses assigned directly, sorted
+
+
+class CohortRepository:
+    """Many tenants read at once (a cohort's move plan): each method is one statement over a batch of
+    tenant ids (at most CHUNK), answering plain rows grouped by tenant id, never ORM objects, so a batch
+    costs a few round trips and nothing stays in the session's identity map."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _execute(self, query: Any) -> Sequence[Any]:
+        """Rows of a Core statement on the session's connection (what the session holds unwritten first),
+        fetched at once: the driver holds them all already, and one fetch costs less than one a row."""
+        self.session.flush()
+        return self.session.connection().execute(query).all()
+
+    def _grouped(self, query: Any, tenant_ids: Sequence[int]) -> dict[int, list[Any]]:
+        found: dict[int, list[Any]] = {tenant_id: [] for tenant_id in tenant_ids}
+        if not tenant_ids:
+            return found
+        assert len(tenant_ids) <= CHUNK, "a batch of tenants is at most CHUNK ids"
+        for row in self._execute(query):
+            found[row[0]].append(tuple(row[1:]))
+        return found
+
+    def seats(self, tenant_ids: Sequence[int]) -> dict[int, dict[str, tuple[str, int]]]:
+        """Per tenant: item -> (kind, number)."""
+        query = (
+            select(SeatRow.tenant_id, SeatRow.item, SeatRow.kind, SeatRow.number)
+            .where(SeatRow.tenant_id.in_(tenant_ids))
+            .order_by(SeatRow.tenant_id, SeatRow.item)
+        )
+        return {
+            tenant_id: {item: (kind, number) for item, kind, number in rows}
+            for tenant_id, rows in self._grouped(query, tenant_ids).items()
+        }
+
+    def addons(self, tenant_ids: Sequence[int]) -> dict[int, list[str]]:
+        query = (
+            select(AddonRow.tenant_id, AddonRow.key)
+            .where(AddonRow.tenant_id.in_(tenant_ids))
+            .order_by(AddonRow.tenant_id, AddonRow.key)
+        )
+        return {tenant_id: [key for (key,) in rows] for tenant_id, rows in self._grouped(query, tenant_ids).items()}
+
+    def system(self, tenant_ids: Sequence[int]) -> dict[int, list[str]]:
+        """System licenses bought alone, by name."""
+        query = (
+            select(SystemLicenseRow.tenant_id, SystemLicenseRow.name)
+            .where(SystemLicenseRow.tenant_id.in_(tenant_ids))
+            .order_by(SystemLicenseRow.tenant_id, SystemLicenseRow.name)
+        )
+        return {tenant_id: [name for (name,) in rows] for tenant_id, rows in self._grouped(query, tenant_ids).items()}
+
+    def partner_system(self, tenant_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The full names of the partner owners' system licenses, by name."""
+        query = (
+            select(PartnerLicenseRow.tenant_id, PartnerLicenseRow.full_name)
+            .where(PartnerLicenseRow.tenant_id.in_(tenant_ids), PartnerLicenseRow.type == "system")
+            .order_by(PartnerLicenseRow.tenant_id, PartnerLicenseRow.full_name)
+        )
+        return {tenant_id: [name for (name,) in rows] for tenant_id, rows in self._grouped(query, tenant_ids).items()}
+
+    def members(self, tenant_ids: Sequence[int]) -> dict[int, list[Member]]:
+        """Every user with their plan key and direct licenses, by name: two statements (users joined to
+        their plans; direct licenses) however many users."""
+        found: dict[int, list[Member]] = {tenant_id: [] for tenant_id in tenant_ids}
+        if not tenant_ids:
+            return found
+        assert len(tenant_ids) <= CHUNK, "a batch of tenants is at most CHUNK ids"
+        licenses = (
+            select(UserLicenseRow.user_id, UserLicenseRow.name)
+            .where(UserLicenseRow.tenant_id.in_(tenant_ids))
+            .order_by(UserLicenseRow.user_id, UserLicenseRow.name)
+        )
+        names: dict[int, list[str]] = {}
+        for user_id, name in self._execute(licenses):
+            names.setdefault(user_id, []).append(name)
+        direct = {user_id: tuple(held) for user_id, held in names.items()}
+        query = (
+            select(
+                UserRow.tenant_id, UserRow.id, UserRow.name, UserRow.can_log_in, UserRow.retired, UserPlanRow.plan_key
+            )
+            .outerjoin(UserPlanRow, UserPlanRow.user_id == UserRow.id)
+            .where(UserRow.tenant_id.in_(tenant_ids))
+            .order_by(UserRow.tenant_id, UserRow.name)
+        )
+        none: tuple[str, ...] = ()
+        for tenant_id, user_id, name, can_log_in, retired, plan in self._execute(query):
+            found[tenant_id].append(Member(user_id, name, can_log_in, retired, plan, direct.get(user_id, none)))
+        return found
+
+    def usage(self, tenant_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        query = (
+            select(UsageRow.tenant_id, UsageRow.metric, UsageRow.count)
+            .where(UsageRow.tenant_id.in_(tenant_ids))
+            .order_by(UsageRow.tenant_id, UsageRow.metric)
+        )
+        return {tenant_id: dict(rows) for tenant_id, rows in self._grouped(query, tenant_ids).items()}
+
+    def subscriptions(
+        self, tenant_ids: Sequence[int]
+    ) -> dict[int, tuple[date, int, date | None, list[tuple[date, int]]]]:
+        """Per subscribed tenant: (start, period, cancelled, period changes by request)."""
+        if not tenant_ids:
+            return {}
+        changes = self._grouped(
+            select(PeriodChangeRow.tenant_id, PeriodChangeRow.requested, PeriodChangeRow.months)
+            .where(PeriodChangeRow.tenant_id.in_(tenant_ids))
+            .order_by(PeriodChangeRow.tenant_id, PeriodChangeRow.requested, PeriodChangeRow.id),
+            tenant_ids,
+        )
+        query = select(
+            SubscriptionRow.tenant_id, SubscriptionRow.start, SubscriptionRow.period, SubscriptionRow.cancelled
+        ).where(SubscriptionRow.tenant_id.in_(tenant_ids))
+        return {
+            tenant_id: (start, period, cancelled, changes[tenant_id])
+            for tenant_id, start, period, cancelled in self._execute(query)
+        }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lisens.db.repositories import SubscriptionRepository
+from collections.abc import Sequence
+
+from lisens.db.repositories import CohortRepository, SubscriptionRepository
 from lisens.domain.billing import Contract, PeriodChange
 from lisens.domain.errors import Code, NotFound
 from lisens.service.context import Context
@@ -25,3 +27,19 @@ def require_contract(ctx: Context, state: TenantState) -> Contract:
             f"tenant {state.row.name!r} has no subscription", code=Code.NO_SUBSCRIPTION, tenant=state.row.name
         )
     return contract
+
+
+def contracts_of(ctx: Context, tenant_ids: Sequence[int]) -> dict[int, Contract]:
+    """The contracts of many tenants (at most CHUNK ids) in two statements; a tenant without a subscription
+    has none here."""
+    return {
+        tenant_id: Contract(
+            start=start,
+            period=period,
+            changes=tuple(PeriodChange(requested, months) for requested, months in changes),
+            cancelled=cancelled,
+        )
+        for tenant_id, (start, period, cancelled, changes) in CohortRepository(ctx.session)
+        .subscriptions(tenant_ids)
+        .items()
+    }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,12 +14,14 @@ from lisens.catalog.moves import load_mapping
 from lisens.db.models import GenerationMoveRow, UserRow
 from lisens.db.repositories import (
     AuditRepository,
+    CohortRepository,
     GenerationMoveRepository,
+    Member,
     PurchaseRepository,
     TenantRepository,
     UserRepository,
 )
-from lisens.domain.engine import require_plan, resolve, tenant_licenses
+from lisens.domain.engine import TenantLicenses, require_plan, resolve
 from lisens.domain.errors import Code, Conflict, InvalidInput, NotFound
 from lisens.domain.model import Catalog, LicenseType, Plan
 from lisens.domain.moves import PlanMapping, carried_licenses
@@ -29,10 +31,10 @@ from lisens.service.clock import change_time, not_before_log
 from lisens.service.context import Context
 from lisens.service.contracts import contract_of
 from lisens.service.results import AppliedMoveRead, MovePreviewRead, MoveRead, MoveReportRead, MoveRollbackRead
-from lisens.service.state import TenantState, load_state
+from lisens.service.state import Holdings, TenantState, load_state, purchased_licenses
 
 
-@dataclass
+@dataclass(slots=True)
 class UserMove:
     user_id: int
     name: str
@@ -42,15 +44,16 @@ class UserMove:
     plan_after: str | None
     direct_before: list[str]
     direct_after: list[str]
-    gained: list[str] = field(default_factory=list)
-    lost: list[str] = field(default_factory=list)
+    gained: tuple[str, ...] = ()  # shared by the users who move alike: not to be changed
+    lost: tuple[str, ...] = ()
 
 
 @dataclass
-class MovePlan:
-    """Everything a move would write, computed once for preview and apply."""
+class TenantMove:
+    """Everything moving a tenant would write: computed by `move_tenant` (the one rule) for preview, apply,
+    waves and a cohort's plan."""
 
-    state: TenantState
+    holdings: Holdings
     target: Catalog
     mapping: PlanMapping
     moves: list[UserMove]
@@ -63,11 +66,187 @@ class MovePlan:
     tenant_plan: str | None
 
 
+@dataclass
+class MovePlan(TenantMove):
+    """A tenant's move with the state it was computed from (its row, locked when the move is to be made)."""
+
+    state: TenantState
+
+    @classmethod
+    def of(cls, move: TenantMove, state: TenantState) -> MovePlan:
+        return cls(state=state, **{f.name: getattr(move, f.name) for f in fields(TenantMove)})
+
+
+# (source plan key, direct licenses) -> (target plan, direct licenses kept)
+UserKey = tuple[str | None, tuple[str, ...]]
+# A memo forgets what it holds beyond this many entries of a kind: it saves work, it must not grow with a
+# cohort whose users are all unlike.
+MEMO_ENTRIES = 100_000
+
+
+class MoveMemo:
+    """What the moves of many users and tenants share, worked out once: most users hold one of a few plans
+    with the same direct licenses, and most tenants buy the same few things. A memo serves the moves from
+    one catalog to another with one mapping: a cohort's plan keeps one per source generation; `move_tenant`
+    makes its own when given none (or one for other catalogs)."""
+
+    def __init__(self, source: Catalog, target: Catalog, mapping: PlanMapping) -> None:
+        self.source, self.target, self.mapping = source, target, mapping
+        self.users: dict[UserKey, tuple[Plan | None, tuple[str, ...]]] = {}
+        self.held: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], TenantLicenses] = {}
+        self.changes: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        # Price-list and tier markers and plan licenses change with every move; apps check features.
+        self.markers = frozenset(f"superoffice.{name}" for name in source.markers | target.markers)
+
+    def user(self, plan_key: str | None, direct: tuple[str, ...]) -> tuple[Plan | None, tuple[str, ...]]:
+        """The plan a user of `plan_key` with `direct` licenses gets, and the direct licenses they keep."""
+        found = self.users.get((plan_key, direct))
+        if found is None:
+            _bounded(self.users)
+            plan = require_plan(self.source, plan_key) if plan_key else None
+            wanted = self.mapping.target_plan(self.source, self.target, plan, direct)
+            kept, _ = carried_licenses(self.target, direct)
+            found = self.users[(plan_key, direct)] = (wanted, tuple(kept))
+        return found
+
+    def licenses(
+        self, catalog: Catalog, plans: Sequence[str], addons: Sequence[str], system: Sequence[str]
+    ) -> TenantLicenses:
+        key = (catalog.generation, tuple(plans), tuple(addons), tuple(system))
+        found = self.held.get(key)
+        if found is None:
+            _bounded(self.held)
+            found = self.held[key] = purchased_licenses(
+                catalog, [require_plan(catalog, item) for item in plans], addons, system
+            )
+        return found
+
+    def change(
+        self, before: TenantLicenses, after: TenantLicenses, move: UserMove
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(gained, lost) by a user moving with their plan and direct licenses before and after."""
+        shape = (
+            before.held,
+            after.held,
+            move.plan_before,
+            tuple(move.direct_before),
+            move.plan_after,
+            tuple(move.direct_after),
+        )
+        found = self.changes.get(shape)
+        if found is None:
+            _bounded(self.changes)
+            source, target = self.source, self.target
+            held_before = resolve(
+                source,
+                before,
+                plan=require_plan(source, move.plan_before) if move.plan_before else None,
+                direct=move.direct_before,
+            ).held
+            held_after = resolve(
+                target,
+                after,
+                plan=require_plan(target, move.plan_after) if move.plan_after else None,
+                direct=move.direct_after,
+            ).held
+            found = self.changes[shape] = (
+                tuple(sorted(held_after - held_before - self.markers)),
+                tuple(sorted(held_before - held_after - self.markers)),
+            )
+        return found
+
+
+def _bounded(memo: dict[Any, Any]) -> None:
+    if len(memo) >= MEMO_ENTRIES:
+        memo.clear()
+
+
 def assignments(ctx: Context, state: TenantState) -> tuple[list[UserRow], dict[int, str], dict[int, list[str]]]:
     """Every user of the tenant with their plan key and direct licenses, in three queries over the whole
     tenant (no list of ids: a tenant may have more users than a statement may carry parameters)."""
     users = UserRepository(ctx.session)
     return list(users.all(state.id)), users.all_plans(state.id), users.all_licenses(state.id)
+
+
+def members(ctx: Context, state: TenantState) -> list[Member]:
+    """Every user of the tenant, by name, with their plan and direct licenses (two statements)."""
+    return CohortRepository(ctx.session).members([state.id])[state.id]
+
+
+def move_tenant(
+    holdings: Holdings,
+    users: Sequence[Member],
+    target: Catalog,
+    mapping: PlanMapping,
+    *,
+    memo: MoveMemo | None = None,
+) -> TenantMove:
+    """What moving a tenant (what it bought, and its users) to `target` with `mapping` would write: each
+    user's plan and direct licenses, the licenses each gains and loses, seats, add-ons and system licenses.
+    Pure: the same inputs give the same move; `memo` (for `holdings.catalog` and `target`) only saves work."""
+    source = holdings.catalog
+    if memo is None or memo.source is not source or memo.target is not target or memo.mapping is not mapping:
+        memo = MoveMemo(source, target, mapping)
+
+    moves: list[UserMove] = []
+    wanted: list[Plan | None] = []
+    for user in users:
+        new_plan, kept = memo.user(user.plan, user.direct)
+        wanted.append(None if user.retired else new_plan)
+        moves.append(
+            UserMove(user.id, user.name, user.can_log_in, user.retired, user.plan, None, list(user.direct), list(kept))
+        )
+
+    tenant_plan: str | None = None
+    if target.tenant_plan:
+        needed = [plan.key for plan in wanted if plan is not None]
+        tenant_plan = (
+            mapping.highest(needed) if needed else (mapping.rank[0] if mapping.rank else next(iter(target.plans)))
+        )
+        for move in moves:
+            move.plan_after = tenant_plan if move.can_log_in and not move.retired else None
+    else:
+        for move, plan in zip(moves, wanted, strict=True):
+            move.plan_after = plan.key if plan else None
+
+    seats_before = {item: number for item, (_, number) in holdings.seats.items()}
+    seats_after = _seats_after(holdings, target, memo, moves, tenant_plan)
+    addons_kept = [key for key in holdings.addons if key in target.addons]
+    system_kept = [
+        name
+        for name in holdings.system
+        if name.partition(".")[2] in target.licenses or not name.startswith("superoffice.")
+    ]
+
+    source_held = memo.licenses(
+        source,
+        [item for item, (kind, number) in holdings.seats.items() if kind == "plan" and number > 0],
+        holdings.addons,
+        [*holdings.system, *holdings.partner_system],
+    )
+    target_held = memo.licenses(
+        target,
+        [key for key, number in seats_after.items() if number > 0 and not is_license_item(key)],
+        addons_kept,
+        system_kept,
+    )
+    for move in moves:
+        if move.retired:
+            continue
+        move.gained, move.lost = memo.change(source_held, target_held, move)
+    return TenantMove(
+        holdings=holdings,
+        target=target,
+        mapping=mapping,
+        moves=moves,
+        seats_before=seats_before,
+        seats_after=seats_after,
+        addons_kept=addons_kept,
+        addons_dropped=[key for key in holdings.addons if key not in addons_kept],
+        system_kept=system_kept,
+        system_dropped=[name for name in holdings.system if name not in system_kept],
+        tenant_plan=tenant_plan,
+    )
 
 
 def _compute(ctx: Context, state: TenantState, to: str) -> MovePlan:
@@ -76,86 +255,7 @@ def _compute(ctx: Context, state: TenantState, to: str) -> MovePlan:
     if target.generation == source.generation:
         raise InvalidInput(f"tenant {state.row.name!r} is on generation {to} already", code=Code.SAME_GENERATION)
     mapping = load_mapping(source.generation, target.generation, ctx.catalog_dir)
-    rows, plans, direct = assignments(ctx, state)
-    source_held = state.licenses()
-
-    moves: list[UserMove] = []
-    wanted: dict[int, Plan | None] = {}
-    for row in rows:
-        key = plans.get(row.id)
-        plan = require_plan(source, key) if key else None
-        new_plan = None if row.retired else mapping.target_plan(source, target, plan, direct.get(row.id, []))
-        wanted[row.id] = new_plan
-        kept, _ = carried_licenses(target, direct.get(row.id, []))
-        moves.append(UserMove(row.id, row.name, row.can_log_in, row.retired, key, None, direct.get(row.id, []), kept))
-
-    tenant_plan: str | None = None
-    if target.tenant_plan:
-        needed = [plan.key for plan in wanted.values() if plan is not None]
-        tenant_plan = (
-            mapping.highest(needed) if needed else (mapping.rank[0] if mapping.rank else next(iter(target.plans)))
-        )
-        for move in moves:
-            move.plan_after = tenant_plan if move.can_log_in and not move.retired else None
-    else:
-        for move in moves:
-            plan = wanted[move.user_id]
-            move.plan_after = plan.key if plan else None
-
-    seats_before = {item: seat.number for item, seat in state.seats.items()}
-    seats_after = _seats_after(state, target, mapping, moves, tenant_plan)
-    addons_kept = [key for key in state.addons if key in target.addons]
-    system_kept = [
-        name
-        for name in state.system
-        if name.partition(".")[2] in target.licenses or not name.startswith("superoffice.")
-    ]
-
-    target_plans = [
-        require_plan(target, key) for key, number in seats_after.items() if number > 0 and not is_license_item(key)
-    ]
-    target_held = tenant_licenses(target, plans=target_plans, addons=addons_kept, system=system_kept)
-    # Price-list and tier markers and plan licenses change with every move; apps check features.
-    markers = {f"superoffice.{name}" for name in source.markers | target.markers}
-    # Many users share a plan and direct licenses: each distinct move is resolved once.
-    changes: dict[tuple[str | None, tuple[str, ...], str | None, tuple[str, ...]], tuple[list[str], list[str]]] = {}
-    for move in moves:
-        if move.retired:
-            continue
-        shape = (move.plan_before, tuple(sorted(move.direct_before)), move.plan_after, tuple(sorted(move.direct_after)))
-        found = changes.get(shape)
-        if found is None:
-            before = set(
-                resolve(
-                    source,
-                    source_held,
-                    plan=require_plan(source, move.plan_before) if move.plan_before else None,
-                    direct=move.direct_before,
-                ).held
-            )
-            after = set(
-                resolve(
-                    target,
-                    target_held,
-                    plan=require_plan(target, move.plan_after) if move.plan_after else None,
-                    direct=move.direct_after,
-                ).held
-            )
-            found = changes[shape] = (sorted(after - before - markers), sorted(before - after - markers))
-        move.gained, move.lost = list(found[0]), list(found[1])
-    return MovePlan(
-        state=state,
-        target=target,
-        mapping=mapping,
-        moves=moves,
-        seats_before=seats_before,
-        seats_after=seats_after,
-        addons_kept=addons_kept,
-        addons_dropped=[key for key in state.addons if key not in addons_kept],
-        system_kept=system_kept,
-        system_dropped=[name for name in state.system if name not in system_kept],
-        tenant_plan=tenant_plan,
-    )
+    return MovePlan.of(move_tenant(state.holdings(), members(ctx, state), target, mapping), state)
 
 
 def compute(ctx: Context, state: TenantState, to: str) -> MovePlan:
@@ -164,20 +264,19 @@ def compute(ctx: Context, state: TenantState, to: str) -> MovePlan:
 
 
 def _seats_after(
-    state: TenantState, target: Catalog, mapping: PlanMapping, moves: list[UserMove], tenant_plan: str | None
+    holdings: Holdings, target: Catalog, memo: MoveMemo, moves: list[UserMove], tenant_plan: str | None
 ) -> dict[str, int]:
     """Seats in the target: what was bought moves to the mapped plan, never fewer than the users it needs."""
     holders = Counter(move.plan_after for move in moves if move.plan_after)
     after: Counter[str] = Counter()
-    for item, seat in state.seats.items():
-        if seat.kind == "plan":
+    for item, (kind, number) in holdings.seats.items():
+        if kind == "plan":
             if tenant_plan is not None:
-                after[tenant_plan] += seat.number
+                after[tenant_plan] += number
                 continue
-            plan = require_plan(state.catalog, item)
-            mapped = mapping.target_plan(state.catalog, target, plan, [])
+            mapped, _ = memo.user(item, ())
             if mapped is not None:
-                after[mapped.key] += seat.number
+                after[mapped.key] += number
         else:
             module = item.partition(".")[2]
             license_ = target.licenses.get(module)
@@ -187,7 +286,7 @@ def _seats_after(
                 and not license_.hidden
                 and not license_.unrestricted
             ):
-                after[item] += seat.number
+                after[item] += number
     for key, count in holders.items():
         after[key] = max(after[key], count)
     if tenant_plan is not None and after[tenant_plan] == 0:

@@ -410,6 +410,14 @@ class LicenseCountRead(Read):
     tenants: int
 
 
+class ChangeBandRead(Read):
+    """Tenants whose yearly change falls in [low, high) (the last band includes `high`)."""
+
+    low: str
+    high: str
+    tenants: int
+
+
 class MovePlanSummaryRead(Read):
     tenants: int
     users: int
@@ -425,6 +433,10 @@ class MovePlanSummaryRead(Read):
     pay_same: int
     lose: list[LicenseCountRead] = Field(description="N users in M tenants lose the license; most users first")
     gain: list[LicenseCountRead]
+    changes: list[ChangeBandRead] = Field(
+        description="The tenants by yearly change: 8 bands of equal width from the lowest change to the highest "
+        "(one band when all change alike; none for no tenant)"
+    )
 
 
 class MovePlanSelectionRead(Read):
@@ -441,7 +453,9 @@ class MovePlanSelectionRead(Read):
 
 
 class MovePlanRead(Read):
-    """A move of a cohort of tenants, planned: nothing is changed."""
+    """A move of a cohort of tenants, planned: nothing is changed. The summary covers every tenant; `tenants`
+    has every tenant's row too, except in an overview (the panel, the command line's table), which keeps a
+    bounded number of them (`summary.tenants` says how many there are)."""
 
     to: str
     prices: str = Field(description="Where the target's prices come from")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,16 +46,21 @@ class TenantState:
         return self.row.id
 
     def purchased_plans(self) -> list[Plan]:
-        return [
-            require_plan(self.catalog, item)
-            for item, seat in self.seats.items()
-            if seat.kind == "plan" and seat.number > 0
-        ]
+        return purchased_plans(self.catalog, ((item, seat.kind, seat.number) for item, seat in self.seats.items()))
 
     def licenses(self) -> TenantLicenses:
         partner_system = [name for name, row in self.partner.items() if row.type == "system"]
-        return tenant_licenses(
-            self.catalog, plans=self.purchased_plans(), addons=self.addons, system=[*self.system, *partner_system]
+        return purchased_licenses(self.catalog, self.purchased_plans(), self.addons, [*self.system, *partner_system])
+
+    def holdings(self) -> Holdings:
+        return Holdings(
+            id=self.id,
+            name=self.row.name,
+            catalog=self.catalog,
+            seats={item: (seat.kind, seat.number) for item, seat in self.seats.items()},
+            addons=tuple(self.addons),
+            system=tuple(self.system),
+            partner_system=tuple(name for name, row in self.partner.items() if row.type == "system"),
         )
 
     def seat_total(self, item: str) -> int:
@@ -116,6 +122,41 @@ class TenantState:
             "addons": sorted(self.addons),
             "system": sorted({*self.system, *partner_system}),
         }
+
+
+def purchased_plans(catalog: Catalog, seats: Iterable[tuple[str, str, int]]) -> list[Plan]:
+    """The plans of the (item, kind, number) seats bought: those of kind plan, at least one."""
+    return [require_plan(catalog, item) for item, kind, number in seats if kind == "plan" and number > 0]
+
+
+def purchased_licenses(
+    catalog: Catalog, plans: Iterable[Plan], addons: Iterable[str], system: Iterable[str]
+) -> TenantLicenses:
+    """A tenant's system licenses from what it bought: the generation's, its plans', its add-ons', and the
+    system licenses bought alone (its own and its partner owners')."""
+    return tenant_licenses(catalog, plans=plans, addons=addons, system=system)
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What a tenant bought, as plain values: what a move reads of a tenant (from its loaded state, or read
+    with many others at once for a cohort's plan)."""
+
+    id: int
+    name: str
+    catalog: Catalog
+    seats: Mapping[str, tuple[str, int]]  # plan key or license name -> (kind, number)
+    addons: tuple[str, ...]
+    system: tuple[str, ...]  # system licenses bought alone
+    partner_system: tuple[str, ...]  # partner owners' system licenses
+
+    def purchased_plans(self) -> list[Plan]:
+        return purchased_plans(self.catalog, ((item, kind, number) for item, (kind, number) in self.seats.items()))
+
+    def licenses(self) -> TenantLicenses:
+        return purchased_licenses(
+            self.catalog, self.purchased_plans(), self.addons, [*self.system, *self.partner_system]
+        )
 
 
 def require_tenant_row(ctx: Context, name: str) -> TenantRow:
