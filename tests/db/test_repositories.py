@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import Text, cast, select
@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lisens.db.models import AuditRow, TenantRow, UserLicenseRow, UserPlanRow, UserRow
-from lisens.db.repositories import AuditRepository, NewEntry, NewUser, TenantRepository, UserRepository
+from lisens.db.repositories import AuditRepository, NewEntry, TenantRepository, UserRepository
 from lisens.domain.auditchain import verify_chain
 from tests.db.conftest import T0, Database
 
@@ -21,6 +21,15 @@ from tests.db.conftest import T0, Database
 # control characters, non-ASCII).
 AWKWARD = 'tab\there, line\nbreak, return\r, back\\slash, "quoted", \\N, \x01, åäö, ∑, 🙂'
 NAMES = ["alice", "bob", "carol", "d\\ave", "erin\tsmith", "frank\nlee", "gösta"]
+
+
+class NewUser(NamedTuple):
+    """A user to insert, as `UserRepository.insert_users` reads one."""
+
+    name: str
+    type: str
+    can_log_in: bool = True
+    retired: bool = False
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import JSON, Dialect, and_, bindparam, delete, event, exists, func, insert, or_, select, update
+from sqlalchemy import Sequence as DatabaseSequence
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -121,13 +123,21 @@ class _SerializedJSON(TypeDecorator[str]):
         return None
 
 
-class NewUser(NamedTuple):
-    """A user to insert: what its row holds besides its id, tenant and time of creation."""
+class NewUser(Protocol):
+    """A user to insert: what its row holds besides its id, tenant and time of creation (any object that
+    has these, so that a bulk hands over its own records of 100,000 users instead of copies)."""
 
-    name: str
-    type: str
-    can_log_in: bool = True
-    retired: bool = False
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def can_log_in(self) -> bool: ...
+
+    @property
+    def retired(self) -> bool: ...
 
 
 class NewEntry(NamedTuple):
@@ -417,7 +427,15 @@ class UserRepository:
             connection.execute(
                 insert(UserRow),
                 [
-                    {"id": user_id, "tenant_id": tenant_id, "created_at": moment, **user._asdict()}
+                    {
+                        "id": user_id,
+                        "tenant_id": tenant_id,
+                        "name": user.name,
+                        "type": user.type,
+                        "can_log_in": user.can_log_in,
+                        "retired": user.retired,
+                        "created_at": moment,
+                    }
                     for user_id, user in zip(ids, users, strict=True)
                 ],
             )
@@ -646,9 +664,11 @@ class UserRecord(NamedTuple):
     retired: bool
 
 
-# The next `p_count` ids of tenant_user, in the order rows inserted one by one would take them.
+# The next `p_count` ids of tenant_user, in the order rows inserted one by one would take them. The
+# sequence is named, not looked up (pg_get_serial_sequence would be asked once a row): the one the
+# SERIAL column `tenant_user.id` of the migrations made.
 _NEXT_USER_IDS = (
-    select(func.nextval(func.pg_get_serial_sequence("tenant_user", "id")).label("id"))
+    select(DatabaseSequence("tenant_user_id_seq").next_value().label("id"))
     .select_from(func.generate_series(1, bindparam("p_count")))
     .order_by("id")
 )
@@ -841,15 +861,19 @@ class AuditRepository:
         )
 
     def append_many(
-        self, tenant_id: int, *, at: datetime, actor: str, entries: Sequence[NewEntry], copy: bool | None = None
+        self, tenant_id: int, *, at: datetime, actor: str, entries: Iterable[NewEntry], copy: bool | None = None
     ) -> None:
         """Append many entries of one change at once, numbered and chained in order, as `add` would one by
         one: a bulk or a move of 100,000 users is one statement, not 100,000 (COPY on PostgreSQL unless
-        `copy` is False, an executemany otherwise). A `before` or `after` document that several entries
-        share (the same object) is serialised once for the hashes and once for the column; the documents
-        must not change while this runs."""
-        if not entries:
+        `copy` is False, an executemany per 5,000 entries otherwise). The entries may be made as they are
+        written (an iterator). A `before` or `after` document that several entries share (the same object)
+        is serialised once for the hashes and once for the column; the documents must not change while
+        this runs."""
+        items = iter(entries)
+        head = next(items, None)
+        if head is None:
             return
+        entries = itertools.chain((head,), items)
         tenant_changed(self.session, tenant_id)
         tenant, moment, correction = self._head(tenant_id, at)
         hashes = ChainedHashes(at=moment, actor=actor, correction=correction)
@@ -903,26 +927,26 @@ class AuditRepository:
                 ),
             )
         else:
-            self.session.connection().execute(
-                _ENTRIES,
-                [
-                    {
-                        "p_tenant_id": tenant_id,
-                        "p_seq": seq,
-                        "p_prev_hash": before_hash,
-                        "p_hash": digest,
-                        "p_at": moment,
-                        "p_actor": actor,
-                        "p_action": item.action,
-                        "p_subject": item.subject,
-                        "p_user_id": item.user_id,
-                        "p_before": document(item.before)[1],
-                        "p_after": document(item.after)[1],
-                        "p_correction": correction,
-                    }
-                    for seq, before_hash, digest, item in chained()
-                ],
+            rows = (
+                {
+                    "p_tenant_id": tenant_id,
+                    "p_seq": seq,
+                    "p_prev_hash": before_hash,
+                    "p_hash": digest,
+                    "p_at": moment,
+                    "p_actor": actor,
+                    "p_action": item.action,
+                    "p_subject": item.subject,
+                    "p_user_id": item.user_id,
+                    "p_before": document(item.before)[1],
+                    "p_after": document(item.after)[1],
+                    "p_correction": correction,
+                }
+                for seq, before_hash, digest, item in chained()
             )
+            connection = self.session.connection()
+            while part := list(itertools.islice(rows, CHUNK)):
+                connection.execute(_ENTRIES, part)
         tenant.log_seq, tenant.log_hash, tenant.log_at = first + len(digests) - 1, digests[-1], moment
         self.session.flush()
 

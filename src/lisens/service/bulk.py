@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from lisens.db.repositories import AuditRepository, NewEntry, NewUser, UserRepository
+from lisens.db.repositories import AuditRepository, NewEntry, UserRepository
 from lisens.domain.engine import Resolution, TenantLicenses, require_plan, resolve
 from lisens.domain.errors import BulkFailed as BulkFailed
 from lisens.domain.errors import (
@@ -109,20 +109,22 @@ class _User:
     can_log_in: bool
     retired: bool
     plan: str | None
-    licenses: list[str]  # sorted
+    licenses: tuple[str, ...]  # sorted
     id: int = 0
     new: bool = False
 
 
-class _Entry(NamedTuple):
-    action: str
-    user: str
-    subject: str
-    before: dict[str, Any] | None
-    after: dict[str, Any]
-
-
+# What the audit log's snapshot of a user says (plan, licenses, type, can log in, retired), as a plain
+# tuple: the document itself is made once per distinct snapshot, when the entries are written.
 Snapshot = tuple[str | None, tuple[str, ...], str, bool, bool]
+# A log entry kept until written: action, user name, subject, the snapshots before and after. Plain
+# tuples of plain values, which the garbage collector stops tracking: a bulk keeps 200,000 of them, and
+# tracked objects by the hundred thousand make each full collection scan them all.
+_Entry = tuple[str, str, str, Snapshot | None, Snapshot]
+
+
+def _snapshot(user: _User) -> Snapshot:
+    return (user.plan, user.licenses, user.type, user.can_log_in, user.retired)
 
 
 @dataclass
@@ -137,24 +139,24 @@ class _Bulk:
     initial: dict[str, tuple[str | None, frozenset[str]]] = field(default_factory=dict)
     entries: list[_Entry] = field(default_factory=list)
     # What many rows share, found once: plans by the keys a row names, resolutions by plan and direct
-    # licenses, and the audit log's snapshots by content (one object each, so that the log serialises
+    # licenses, and the audit log's documents by snapshot (one object each, so that the log serialises
     # each distinct snapshot once).
     plans: dict[tuple[str, ...], Plan] = field(default_factory=dict)
     resolutions: dict[tuple[str | None, tuple[str, ...]], Resolution] = field(default_factory=dict)
-    snapshots: dict[Snapshot, dict[str, Any]] = field(default_factory=dict)
+    documents: dict[Snapshot, dict[str, Any]] = field(default_factory=dict)
 
-    def snapshot(self, user: _User) -> dict[str, Any]:
-        """The shape `users.user_snapshot` writes to the audit log; shared by users holding the same, and
-        never changed once made."""
-        key = (user.plan, tuple(user.licenses), user.type, user.can_log_in, user.retired)
-        found = self.snapshots.get(key)
+    def document(self, snapshot: Snapshot) -> dict[str, Any]:
+        """The snapshot in the shape `users.user_snapshot` writes to the audit log; one object for each
+        distinct snapshot, never changed once made."""
+        found = self.documents.get(snapshot)
         if found is None:
-            found = self.snapshots[key] = {
-                "plan": user.plan,
-                "licenses": list(user.licenses),
-                "type": user.type,
-                "can_log_in": user.can_log_in,
-                "retired": user.retired,
+            plan, licenses, type_, can_log_in, retired = snapshot
+            found = self.documents[snapshot] = {
+                "plan": plan,
+                "licenses": list(licenses),
+                "type": type_,
+                "can_log_in": can_log_in,
+                "retired": retired,
             }
         return found
 
@@ -164,8 +166,8 @@ class _Bulk:
             found = self.plans[keys] = plan_for(self.state, keys)
         return found
 
-    def resolution(self, plan: str | None, direct: list[str]) -> Resolution:
-        key = (plan, tuple(direct))
+    def resolution(self, plan: str | None, direct: tuple[str, ...]) -> Resolution:
+        key = (plan, direct)
         found = self.resolutions.get(key)
         if found is None:
             catalog = self.state.catalog
@@ -181,7 +183,8 @@ class _Bulk:
         """
         state = self.state
         user = self.users.get(row.user)
-        plans, licenses = Counter[str](), Counter[str]()
+        plans: dict[str, int] = {}  # seats taken (or given back) by this row, kept only if it holds
+        licenses: dict[str, int] = {}
         entries: list[_Entry] = []
         if user is None:
             if not create_users:
@@ -189,7 +192,7 @@ class _Bulk:
                     f"tenant {state.row.name!r} has no user {row.user!r}", tenant=state.row.name, user=row.user
                 )
             user = self._new_user(row, plans, entries)
-        before = self.snapshot(user)
+        before = _snapshot(user)
         if not row.plans and not row.licenses:
             raise InvalidInput("nothing to assign: give plans or licenses", code=Code.NOTHING_TO_ASSIGN)
         if user.retired:
@@ -208,11 +211,11 @@ class _Bulk:
             _check_user_type(f"plan {plan.key}", allowed, user)
             if plan.key != new_plan:
                 if not plan.unrestricted:
-                    in_use = self.plan_counts[plan.key] + plans[plan.key]
+                    in_use = self.plan_counts[plan.key] + plans.get(plan.key, 0)
                     _take_seat(state, item=plan.key, label=f"plan {plan.key} ({plan.plan_license})", in_use=in_use)
                 if new_plan is not None:
-                    plans[new_plan] -= 1
-                plans[plan.key] += 1
+                    plans[new_plan] = plans.get(new_plan, 0) - 1
+                plans[plan.key] = plans.get(plan.key, 0) + 1
                 new_plan = plan.key
         held = set(user.licenses)
         for name in dict.fromkeys(row.licenses):
@@ -222,9 +225,9 @@ class _Bulk:
             if not info.unrestricted:
                 in_use = self.license_counts[info.full_name]
                 _take_seat(state, item=info.full_name, label=info.full_name, in_use=in_use)
-            licenses[info.full_name] += 1
+            licenses[info.full_name] = licenses.get(info.full_name, 0) + 1
             held.add(info.full_name)
-        direct = sorted(held)
+        direct = tuple(sorted(held))
         if direct:  # with no direct license there is no prerequisite to check
             resolution = self.resolution(new_plan, direct)
             for name in direct:
@@ -241,16 +244,16 @@ class _Bulk:
             self.users[row.user] = user
         user.plan = new_plan
         user.licenses = direct
-        if plans:
-            self.plan_counts.update(plans)
-        if licenses:
-            self.license_counts.update(licenses)
-        after = self.snapshot(user)
-        subject = ",".join([*row.plans, *row.licenses])
-        self.entries.extend([*entries, _Entry("assign", row.user, subject, before, after)])
+        for key, taken in plans.items():
+            self.plan_counts[key] += taken
+        for key, taken in licenses.items():
+            self.license_counts[key] += taken
+        after = _snapshot(user)
+        entries.append(("assign", row.user, ",".join([*row.plans, *row.licenses]), before, after))
+        self.entries.extend(entries)
         return before != after
 
-    def _new_user(self, row: BulkRow, plans: Counter[str], entries: list[_Entry]) -> _User:
+    def _new_user(self, row: BulkRow, plans: dict[str, int], entries: list[_Entry]) -> _User:
         """A user the row creates, checked as `users.add_user` checks it (CRM Suite: a seat of the tenant's plan)."""
         if not USER_NAME_RE.fullmatch(row.user):
             raise InvalidInput(
@@ -267,16 +270,16 @@ class _Bulk:
                 value=row.user_type,
             ) from None
         state = self.state
-        user = _User(row.user, kind.value, True, False, None, [], new=True)
-        entries.append(_Entry("user.add", row.user, row.user, None, self.snapshot(user)))
+        user = _User(row.user, kind.value, True, False, None, (), new=True)
+        entries.append(("user.add", row.user, row.user, None, _snapshot(user)))
         if state.catalog.tenant_plan:
             # CRM Suite: a seat is a user who can log in, holding the tenant's plan.
             plan = _require_tenant_plan(state)
             _take_seat(state, item=plan, label=f"plan {plan} (suite-user)", in_use=self.plan_counts[plan])
-            before = self.snapshot(user)
+            before = _snapshot(user)
             user.plan = plan
-            plans[plan] += 1
-            entries.append(_Entry("assign", row.user, plan, before, self.snapshot(user)))
+            plans[plan] = plans.get(plan, 0) + 1
+            entries.append(("assign", row.user, plan, before, _snapshot(user)))
         return user
 
     def write(self, ctx: Context, *, at: datetime) -> None:
@@ -284,9 +287,7 @@ class _Bulk:
         state = self.state
         repo = UserRepository(ctx.session)
         created = [user for user in self.users.values() if user.new]
-        ids = repo.insert_users(
-            state.id, [NewUser(u.name, u.type, u.can_log_in, u.retired) for u in created], created_at=at
-        )
+        ids = repo.insert_users(state.id, created, created_at=at)
         for user, user_id in zip(created, ids, strict=True):
             user.id = user_id
         plans: dict[int, str | None] = {}
@@ -298,16 +299,17 @@ class _Bulk:
             added.extend((user.id, license_) for license_ in user.licenses if license_ not in licenses_before)
         repo.set_plans(state.id, plans, new={user.id for user in created})
         repo.add_licenses(state.id, added)
-        # One entry per change, as `assign` writes them, numbered and chained in one statement.
-        users = self.users
+        # One entry per change, as `assign` writes them, numbered and chained in one statement; made as
+        # they are written.
+        users, document = self.users, self.document
         AuditRepository(ctx.session).append_many(
             state.id,
             at=at,
             actor=ctx.actor,
-            entries=[
-                NewEntry(entry.action, entry.subject, users[entry.user].id, entry.before, entry.after)
-                for entry in self.entries
-            ],
+            entries=(
+                NewEntry(action, subject, users[user].id, None if before is None else document(before), document(after))
+                for action, user, subject, before, after in self.entries
+            ),
         )
         state.row.version += len(self.entries)
         ctx.session.flush()
@@ -323,7 +325,9 @@ def _load(ctx: Context, tenant: str, rows: Sequence[BulkRow], *, lock: bool = Tr
     plans = repo.plans_of(state.id, ids)
     direct = repo.licenses_of(state.id, ids)
     users = {
-        u.name: _User(u.name, u.type, u.can_log_in, u.retired, plans.get(u.id), sorted(direct.get(u.id, [])), u.id)
+        u.name: _User(
+            u.name, u.type, u.can_log_in, u.retired, plans.get(u.id), tuple(sorted(direct.get(u.id, []))), u.id
+        )
         for u in found
     }
     bulk = _Bulk(
