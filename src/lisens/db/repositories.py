@@ -377,8 +377,9 @@ class UserRepository:
         return found
 
     def records_by_names(self, tenant_id: int, names: Sequence[str]) -> list[UserRecord]:
-        """The named users as plain records (no ORM objects), by id. When the names are many against the
-        tenant's users, the tenant's users are read whole: one query instead of one per 5,000 names."""
+        """The named users as plain records (no ORM objects), by id. When the names are more than 5,000 and
+        at least half the tenant's users, the tenant's users are read whole: one query instead of one per
+        5,000 names."""
         wanted = set(names)
         query = select(UserRow.id, UserRow.name, UserRow.type, UserRow.can_log_in, UserRow.retired).where(
             UserRow.tenant_id == tenant_id
@@ -386,7 +387,7 @@ class UserRepository:
         found: list[UserRecord] = []
         if not wanted:
             return found
-        if len(wanted) * 2 >= self.count(tenant_id):
+        if len(wanted) > CHUNK and len(wanted) * 2 >= self.count(tenant_id):
             found.extend(UserRecord(*row) for row in self.session.execute(query) if row.name in wanted)
         else:
             for part in chunks(sorted(wanted)):
