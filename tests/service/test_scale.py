@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.db.models import AuditRow
-from lisens.db.repositories import TenantRepository, UserRepository, chunks
+from lisens.db.repositories import TenantRepository, UserRecord, UserRepository, chunks
 from lisens.domain.errors import Busy, LisensError
 from lisens.service import bulk, packages, tenants, users
 from lisens.service.cache import SnapshotCache
@@ -132,13 +132,13 @@ def test_lists_of_ids_longer_than_a_statement_may_carry_are_sent_in_chunks(datab
         tenants.create_tenant(ctx, name="many", generation="11", at=T0)
         tenant_id = load_state(ctx, "many").id
         repo = UserRepository(session)
-        created = repo.add_many(
-            tenant_id,
-            [{"name": f"u{n:05d}", "type": "internal", "can_log_in": True, "created_at": T0} for n in range(40_000)],
-        )
-        found = repo.by_names(tenant_id, list(created))
+        names = [f"u{n:05d}" for n in range(40_000)]
+        people = [UserRecord(0, name, "internal", True, False) for name in names]
+        created = repo.insert_users(tenant_id, people, created_at=T0)
+        found = repo.by_names(tenant_id, names)
         assert len(found) == 40_000
-        assert repo.plans_of(tenant_id, list(created.values())) == {}
+        assert sorted(row.id for row in found) == created
+        assert repo.plans_of(tenant_id, created) == {}
         assert tenant.user_counts()[tenant_id] == 40_000
         session.close()
         transaction.rollback()

@@ -117,19 +117,26 @@ def _map_timeouts(engine: Engine) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _handle(context: ExceptionContext) -> None:
-        original = context.original_exception
-        if getattr(original, "sqlstate", None) == PG_LOCK_NOT_AVAILABLE:
-            raise Busy(
-                "another change to this tenant holds its lock; nothing was changed, retry shortly",
-                code=Code.TENANT_BUSY,
-                retry_after=RETRY_AFTER,
-            ) from None
-        if engine.dialect.name == "sqlite" and "database is locked" in str(original):
-            raise Busy(
-                "the database is busy with another write; nothing was changed, retry shortly",
-                code=Code.DATABASE_BUSY,
-                retry_after=RETRY_AFTER,
-            ) from None
+        busy = busy_error(context.original_exception, engine.dialect.name)
+        if busy is not None:
+            raise busy from None
+
+
+def busy_error(original: BaseException, dialect: str) -> Busy | None:
+    """The Busy error a driver's error means (a lock wait that ran out), or None."""
+    if getattr(original, "sqlstate", None) == PG_LOCK_NOT_AVAILABLE:
+        return Busy(
+            "another change to this tenant holds its lock; nothing was changed, retry shortly",
+            code=Code.TENANT_BUSY,
+            retry_after=RETRY_AFTER,
+        )
+    if dialect == "sqlite" and "database is locked" in str(original):
+        return Busy(
+            "the database is busy with another write; nothing was changed, retry shortly",
+            code=Code.DATABASE_BUSY,
+            retry_after=RETRY_AFTER,
+        )
+    return None
 
 
 READ_ONLY = "lisens_read_only"

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import and_, bindparam, delete, event, exists, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, Dialect, and_, bindparam, delete, event, exists, func, insert, or_, select, update
+from sqlalchemy import Sequence as DatabaseSequence
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.types import TypeDecorator
 
 from lisens.db.changes import tenant_changed, tokens_changed
+from lisens.db.engine import busy_error
 from lisens.db.models import (
     AddonRow,
     AuditRow,
@@ -43,7 +48,7 @@ from lisens.db.models import (
     WebhookRow,
     WebhookStreamRow,
 )
-from lisens.domain.auditchain import GENESIS, Entry, entry_hash
+from lisens.domain.auditchain import GENESIS, ChainedHashes, Entry, entry_hash
 from lisens.domain.errors import ChangeBeforeHistory
 from lisens.domain.times import utc
 
@@ -56,6 +61,93 @@ T = TypeVar("T")
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# ---------------------------------------------------------------- many rows at once
+#
+# A bulk of 100,000 users writes 400,000 rows. PostgreSQL takes them fastest by COPY (one statement
+# streaming rows, instead of a statement per row); it runs on the session's own connection, so in the
+# same transaction as everything else, after what the ORM holds was flushed. SQLite takes executemany.
+# Both write the same values: tests/db/test_repositories.py compares them.
+
+
+def _use_copy(session: Session, copy: bool | None) -> bool:
+    """Whether to write by COPY: on PostgreSQL unless `copy` is False; never on SQLite."""
+    postgres = session.connection().dialect.name == "postgresql"
+    if copy and not postgres:
+        raise ValueError("COPY is PostgreSQL's")
+    return postgres if copy is None else copy
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_NULL = "\\N"
+
+
+def copy_text(value: str) -> str:
+    """A text value as COPY's text format writes it (backslash, tab, newline and carriage return escaped)."""
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_rows(session: Session, statement: str, lines: Iterable[str], *, batch: int = 5_000) -> None:
+    """Stream lines of COPY's text format into `statement` (`COPY … FROM STDIN`) on the session's own
+    connection. The lines may be made as they are sent: PostgreSQL works on one batch while the next is
+    made. A database error is raised as SQLAlchemy raises it for any other statement."""
+    session.flush()
+    driver: Any = session.connection().connection.driver_connection
+    import psycopg
+
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as stream:
+            pending: list[str] = []
+            for line in lines:
+                pending.append(line)
+                if len(pending) == batch:
+                    stream.write("".join(pending))
+                    pending.clear()
+            if pending:
+                stream.write("".join(pending))
+    except psycopg.Error as exc:
+        busy = busy_error(exc, "postgresql")
+        if busy is not None:
+            raise busy from None
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+class _SerializedJSON(TypeDecorator[str]):
+    """A JSON column's value given as its serialized text, stored as it is (cast to json on PostgreSQL)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+class NewUser(Protocol):
+    """A user to insert: what its row holds besides its id, tenant and time of creation (any object that
+    has these, so that a bulk hands over its own records of 100,000 users instead of copies)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def can_log_in(self) -> bool: ...
+
+    @property
+    def retired(self) -> bool: ...
+
+
+class NewEntry(NamedTuple):
+    """An entry to append to a tenant's log with others of the same change (`AuditRepository.append_many`)."""
+
+    action: str
+    subject: str
+    user_id: int | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
 
 
 class TenantRepository:
@@ -284,13 +376,70 @@ class UserRepository:
             )
         return found
 
-    def add_many(self, tenant_id: int, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-        """Insert users (name, type, can_log_in, retired, created_at) in one executemany; their ids by name."""
-        ids: dict[str, int] = {}
-        values = [{**row, "tenant_id": tenant_id} for row in rows]
-        for part in chunks(values):
-            result = self.session.execute(insert(UserRow).returning(UserRow.id, UserRow.name), list(part))
-            ids.update({name: user_id for user_id, name in result})
+    def records_by_names(self, tenant_id: int, names: Sequence[str]) -> list[UserRecord]:
+        """The named users as plain records (no ORM objects), by id. When the names are more than 5,000 and
+        at least half the tenant's users, the tenant's users are read whole: one query instead of one per
+        5,000 names."""
+        wanted = set(names)
+        query = select(UserRow.id, UserRow.name, UserRow.type, UserRow.can_log_in, UserRow.retired).where(
+            UserRow.tenant_id == tenant_id
+        )
+        found: list[UserRecord] = []
+        if not wanted:
+            return found
+        if len(wanted) > CHUNK and len(wanted) * 2 >= self.count(tenant_id):
+            found.extend(UserRecord(*row) for row in self.session.execute(query) if row.name in wanted)
+        else:
+            for part in chunks(sorted(wanted)):
+                found.extend(UserRecord(*row) for row in self.session.execute(query.where(UserRow.name.in_(part))))
+        return sorted(found)
+
+    def insert_users(
+        self, tenant_id: int, users: Sequence[NewUser], *, created_at: datetime, copy: bool | None = None
+    ) -> list[int]:
+        """Insert users in order, all created at `created_at`; their ids in the same order.
+
+        The ids are taken first, as the database gives them to rows inserted one after another: on
+        PostgreSQL one batch of the table's sequence, on SQLite the numbers after the largest (its one
+        writer holds the database's write lock). The rows then go out by COPY on PostgreSQL (unless `copy`
+        is False), by an executemany otherwise."""
+        if not users:
+            return []
+        self.session.flush()
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            ids = list(connection.execute(_NEXT_USER_IDS, {"p_count": len(users)}).scalars())
+        else:
+            last = connection.execute(select(func.max(UserRow.id))).scalar() or 0
+            ids = list(range(last + 1, last + 1 + len(users)))
+        moment = utc(created_at)
+        if _use_copy(self.session, copy):
+            at = copy_text(moment.isoformat())
+            _copy_rows(
+                self.session,
+                "COPY tenant_user (id, tenant_id, name, type, can_log_in, retired, created_at) FROM STDIN",
+                (
+                    f"{user_id}\t{tenant_id}\t{copy_text(user.name)}\t{copy_text(user.type)}\t"
+                    f"{'t' if user.can_log_in else 'f'}\t{'t' if user.retired else 'f'}\t{at}\n"
+                    for user_id, user in zip(ids, users, strict=True)
+                ),
+            )
+        else:
+            connection.execute(
+                insert(UserRow),
+                [
+                    {
+                        "id": user_id,
+                        "tenant_id": tenant_id,
+                        "name": user.name,
+                        "type": user.type,
+                        "can_log_in": user.can_log_in,
+                        "retired": user.retired,
+                        "created_at": moment,
+                    }
+                    for user_id, user in zip(ids, users, strict=True)
+                ],
+            )
         return ids
 
     def by_ids(self, tenant_id: int, user_ids: Sequence[int]) -> Sequence[UserRow]:
@@ -332,9 +481,17 @@ class UserRepository:
             found.setdefault(user_id, []).append(name)
         return found
 
-    def set_plans(self, tenant_id: int, plans: Mapping[int, str | None], *, new: Collection[int] = ()) -> None:
-        """Set many users' plans (None: no plan) with one delete and one insert per chunk; users in `new`
-        (inserted in this transaction) hold no plan yet, so nothing is deleted for them."""
+    def set_plans(
+        self,
+        tenant_id: int,
+        plans: Mapping[int, str | None],
+        *,
+        new: Collection[int] = (),
+        copy: bool | None = None,
+    ) -> None:
+        """Set many users' plans (None: no plan) with one delete per chunk, then the new plan rows by COPY on
+        PostgreSQL (unless `copy` is False) or one executemany; users in `new` (inserted in this
+        transaction) hold no plan yet, so nothing is deleted for them."""
         # On the session's connection: set-based statements, no ORM bookkeeping (no plan rows are loaded
         # as objects by the bulk that calls this).
         connection = self.session.connection()
@@ -343,14 +500,33 @@ class UserRepository:
             connection.execute(
                 delete(UserPlanRow).where(UserPlanRow.tenant_id == tenant_id, UserPlanRow.user_id.in_(part))
             )
-        rows = [{"tenant_id": tenant_id, "user_id": user_id, "plan_key": key} for user_id, key in plans.items() if key]
-        if rows:
+        pairs = [(user_id, key) for user_id, key in plans.items() if key]
+        if not pairs:
+            return
+        if _use_copy(self.session, copy):
+            _copy_rows(
+                self.session,
+                "COPY user_plan (tenant_id, user_id, plan_key) FROM STDIN",
+                (f"{tenant_id}\t{user_id}\t{copy_text(key)}\n" for user_id, key in pairs),
+            )
+        else:
+            rows = [{"tenant_id": tenant_id, "user_id": user_id, "plan_key": key} for user_id, key in pairs]
             connection.execute(insert(UserPlanRow), rows)
 
-    def add_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]]) -> None:
-        """Assign (user id, license name) pairs in one executemany."""
-        rows = [{"tenant_id": tenant_id, "user_id": user_id, "name": name} for user_id, name in pairs]
-        if rows:
+    def add_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]], *, copy: bool | None = None) -> None:
+        """Assign (user id, license name) pairs by COPY on PostgreSQL (unless `copy` is False), or in one
+        executemany."""
+        pairs = list(pairs)
+        if not pairs:
+            return
+        if _use_copy(self.session, copy):
+            _copy_rows(
+                self.session,
+                "COPY user_license (tenant_id, user_id, name) FROM STDIN",
+                (f"{tenant_id}\t{user_id}\t{copy_text(name)}\n" for user_id, name in pairs),
+            )
+        else:
+            rows = [{"tenant_id": tenant_id, "user_id": user_id, "name": name} for user_id, name in pairs]
             self.session.connection().execute(insert(UserLicenseRow), rows)
 
     def remove_licenses(self, tenant_id: int, pairs: Iterable[tuple[int, str]]) -> None:
@@ -479,6 +655,24 @@ class AssignmentView(NamedTuple):
     plan_holders: int
 
 
+class UserRecord(NamedTuple):
+    """A user's row as plain values (no ORM object)."""
+
+    id: int
+    name: str
+    type: str
+    can_log_in: bool
+    retired: bool
+
+
+# The next `p_count` ids of tenant_user, in the order rows inserted one by one would take them. The
+# sequence is named, not looked up (pg_get_serial_sequence would be asked once a row): the one the
+# SERIAL column `tenant_user.id` of the migrations made.
+_NEXT_USER_IDS = (
+    select(DatabaseSequence("tenant_user_id_seq").next_value().label("id"))
+    .select_from(func.generate_series(1, bindparam("p_count")))
+    .order_by("id")
+)
 _HOLDERS = aliased(UserPlanRow)
 # Built once: an assignment runs these under its tenant's lock, so they are plain Core statements
 # on the session's connection, compiled once per engine.
@@ -655,52 +849,106 @@ class AuditRepository:
         return tenant, moment, correction
 
     def add_many(self, tenant_id: int, *, at: datetime, actor: str, entries: Sequence[Mapping[str, Any]]) -> None:
-        """Append many entries of one change at once, numbered and chained in order, with one multi-row
-        insert: a bulk or a move of 100,000 users is one statement, not 100,000. Each entry is a mapping
+        """Append many entries of one change at once, as `append_many` does. Each entry is a mapping
         with `action`, `subject`, and optionally `user_id`, `before`, `after`."""
-        if not entries:
+        self.append_many(
+            tenant_id,
+            at=at,
+            actor=actor,
+            entries=[
+                NewEntry(item["action"], item["subject"], item.get("user_id"), item.get("before"), item.get("after"))
+                for item in entries
+            ],
+        )
+
+    def append_many(
+        self, tenant_id: int, *, at: datetime, actor: str, entries: Iterable[NewEntry], copy: bool | None = None
+    ) -> None:
+        """Append many entries of one change at once, numbered and chained in order, as `add` would one by
+        one: a bulk or a move of 100,000 users is one statement, not 100,000 (COPY on PostgreSQL unless
+        `copy` is False, an executemany per 5,000 entries otherwise). The entries may be made as they are
+        written (an iterator). A `before` or `after` document that several entries share (the same object)
+        is serialised once for the hashes and once for the column; the documents must not change while
+        this runs."""
+        items = iter(entries)
+        head = next(items, None)
+        if head is None:
             return
+        entries = itertools.chain((head,), items)
         tenant_changed(self.session, tenant_id)
         tenant, moment, correction = self._head(tenant_id, at)
-        seq, prev = tenant.log_seq, tenant.log_hash or GENESIS
-        values = []
-        for item in entries:
-            seq += 1
-            entry = Entry(
-                seq=seq,
-                at=moment,
-                actor=actor,
-                action=item["action"],
-                subject=item["subject"],
-                user_id=item.get("user_id"),
-                before=item.get("before"),
-                after=item.get("after"),
-                correction=correction,
-                prev_hash=prev,
-            )
-            digest = entry_hash(entry)
-            values.append(
-                {
-                    "tenant_id": tenant_id,
-                    "seq": seq,
-                    "prev_hash": prev,
-                    "hash": digest,
-                    "at": moment,
-                    "actor": actor,
-                    "action": entry.action,
-                    "subject": entry.subject,
-                    "user_id": entry.user_id,
-                    "before": entry.before,
-                    "after": entry.after,
-                    "correction": correction,
-                }
-            )
-            prev = digest
-        # A Core insert on the session's connection: the same transaction, without the ORM's bookkeeping
-        # for 100,000 objects nobody reads back here. Pending changes go first, in the order they came.
+        hashes = ChainedHashes(at=moment, actor=actor, correction=correction)
+        # The column's text, as the JSON type writes it (json.dumps), and as COPY sends it, once per
+        # document object; each kept with its document, so that its id stays its own while this runs.
+        documents: dict[int, tuple[Mapping[str, Any] | None, str, str]] = {}
+
+        def document(value: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, str, str]:
+            found = documents.get(id(value))
+            if found is None:
+                text = json.dumps(value)
+                found = documents[id(value)] = (value, text, copy_text(text))
+            return found
+
+        first = tenant.log_seq + 1
+        digests: list[str] = []
+        prev = tenant.log_hash or GENESIS
+
+        def chained() -> Iterator[tuple[int, str, str, NewEntry]]:
+            """Each entry with its number, the hash before it and its own, made as they are written."""
+            nonlocal prev
+            for seq, item in enumerate(entries, start=first):
+                digest = hashes.next(
+                    prev,
+                    seq=seq,
+                    action=item.action,
+                    subject=item.subject,
+                    user_id=item.user_id,
+                    before=item.before,
+                    after=item.after,
+                )
+                yield seq, prev, digest, item
+                digests.append(digest)
+                prev = digest
+
+        # Pending changes go first, in the order they came; then the entries on the session's connection,
+        # the same transaction, without the ORM's bookkeeping for 100,000 objects nobody reads back here.
         self.session.flush()
-        self.session.connection().execute(insert(AuditRow), values)
-        tenant.log_seq, tenant.log_hash, tenant.log_at = seq, prev, moment
+        if _use_copy(self.session, copy):
+            at_text, actor_text, flag = copy_text(moment.isoformat()), copy_text(actor), "t" if correction else "f"
+            _copy_rows(
+                self.session,
+                "COPY audit (tenant_id, seq, prev_hash, hash, at, actor, action, subject, user_id, before, after, "
+                "correction) FROM STDIN",
+                (
+                    f"{tenant_id}\t{seq}\t{before_hash}\t{digest}\t{at_text}\t{actor_text}\t"
+                    f"{copy_text(item.action)}\t{copy_text(item.subject)}\t"
+                    f"{COPY_NULL if item.user_id is None else item.user_id}\t"
+                    f"{document(item.before)[2]}\t{document(item.after)[2]}\t{flag}\n"
+                    for seq, before_hash, digest, item in chained()
+                ),
+            )
+        else:
+            rows = (
+                {
+                    "p_tenant_id": tenant_id,
+                    "p_seq": seq,
+                    "p_prev_hash": before_hash,
+                    "p_hash": digest,
+                    "p_at": moment,
+                    "p_actor": actor,
+                    "p_action": item.action,
+                    "p_subject": item.subject,
+                    "p_user_id": item.user_id,
+                    "p_before": document(item.before)[1],
+                    "p_after": document(item.after)[1],
+                    "p_correction": correction,
+                }
+                for seq, before_hash, digest, item in chained()
+            )
+            connection = self.session.connection()
+            while part := list(itertools.islice(rows, CHUNK)):
+                connection.execute(_ENTRIES, part)
+        tenant.log_seq, tenant.log_hash, tenant.log_at = first + len(digests) - 1, digests[-1], moment
         self.session.flush()
 
     def add_vendor(
@@ -904,6 +1152,21 @@ _ENTRY = insert(AuditRow).values(
     user_id=bindparam("p_user_id"),
     before=bindparam("p_before"),
     after=bindparam("p_after"),
+    correction=bindparam("p_correction"),
+)
+# Many entries of one change: `before` and `after` come serialised (`AuditRepository.append_many`).
+_ENTRIES = insert(AuditRow).values(
+    tenant_id=bindparam("p_tenant_id"),
+    seq=bindparam("p_seq"),
+    prev_hash=bindparam("p_prev_hash"),
+    hash=bindparam("p_hash"),
+    at=bindparam("p_at"),
+    actor=bindparam("p_actor"),
+    action=bindparam("p_action"),
+    subject=bindparam("p_subject"),
+    user_id=bindparam("p_user_id"),
+    before=bindparam("p_before", type_=_SerializedJSON()),
+    after=bindparam("p_after", type_=_SerializedJSON()),
     correction=bindparam("p_correction"),
 )
 _HEAD = (

@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 # The hash an empty log starts from; entry 1 chains to it.
@@ -44,8 +46,64 @@ def entry_hash(entry: Entry) -> str:
         "correction": entry.correction,
         "prev": entry.prev_hash,
     }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    return hashlib.sha256(canonical_json(content).encode("ascii")).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """The JSON a hash covers: keys sorted, no spaces, ASCII only."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+class ChainedHashes:
+    """The hashes of consecutive entries of one change (one time, actor and correction flag), byte for byte
+    those of `entry_hash`, for a change of many entries: each entry's canonical JSON is put together from
+    parts, so that a `before` or `after` document shared by many entries (a bulk's 200,000 entries hold a
+    handful of distinct snapshots) is serialised once, not once per entry. A document must not change
+    while its entries are hashed."""
+
+    def __init__(self, *, at: datetime, actor: str, correction: bool) -> None:
+        # The keys in sorted order: action, actor, after, at, before, correction, prev, seq, subject, user_id.
+        self._actor = ',"actor":' + _string(actor) + ',"after":'
+        self._at = ',"at":' + _string(at.isoformat(timespec="microseconds")) + ',"before":'
+        self._correction = ',"correction":' + ("true" if correction else "false") + ',"prev":'
+        self._actions: dict[str, str] = {}
+        # From "after" to "prev", by the identities of the two documents; each kept with its documents,
+        # so that their ids stay their own while they are here.
+        self._middles: dict[tuple[int, int], tuple[object, object, str]] = {}
+
+    def next(
+        self,
+        prev_hash: str,
+        *,
+        seq: int,
+        action: str,
+        subject: str,
+        user_id: int | None,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+    ) -> str:
+        """The hash of the entry numbered `seq` that follows the entry hashed `prev_hash`."""
+        if seq.__class__ is not int or (user_id is not None and user_id.__class__ is not int):
+            raise TypeError("seq and user_id are whole numbers")
+        start = self._actions.get(action)
+        if start is None:
+            start = self._actions[action] = '{"action":' + _string(action) + self._actor
+        middle = self._middles.get((id(after), id(before)))
+        if middle is None:
+            text = canonical_json(after) + self._at + canonical_json(before) + self._correction
+            middle = self._middles[id(after), id(before)] = (after, before, text)
+        user = "null" if user_id is None else int.__repr__(user_id)
+        text = (
+            f'{start}{middle[2]}{encode_basestring_ascii(prev_hash)},"seq":{int.__repr__(seq)},'
+            f'"subject":{encode_basestring_ascii(subject)},"user_id":{user}}}'
+        )
+        return sha256(text.encode("ascii")).hexdigest()
+
+
+def _string(value: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, not {type(value).__name__}")
+    return encode_basestring_ascii(value)
 
 
 @dataclass(frozen=True)

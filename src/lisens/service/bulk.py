@@ -3,7 +3,8 @@
 Set-based, so that a 100,000-row bulk holds its tenant's lock (and, on SQLite, the database's write
 lock) for seconds, not minutes: the tenant's state is loaded once, every row is checked in memory
 against seat counts kept in memory (the same rules, in the same order, as `users.assign`), and only
-then is anything written, with one executemany per table. A refused bulk writes nothing at all.
+then is anything written, with one statement per table (COPY on PostgreSQL, an executemany on SQLite).
+Users are plain records until written, not ORM objects. A refused bulk writes nothing at all.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lisens.db.models import UserRow
-from lisens.db.repositories import AuditRepository, UserRepository
-from lisens.domain.engine import TenantLicenses, require_plan, resolve
+from lisens.db.repositories import AuditRepository, NewEntry, UserRepository
+from lisens.domain.engine import Resolution, TenantLicenses, require_plan, resolve
 from lisens.domain.errors import BulkFailed as BulkFailed
 from lisens.domain.errors import (
     Code,
@@ -29,7 +29,7 @@ from lisens.domain.errors import (
     UnknownUser,
     UserRetired,
 )
-from lisens.domain.model import UserType
+from lisens.domain.model import Plan, UserType
 from lisens.domain.names import plan_parts
 from lisens.domain.times import utc
 from lisens.service.clock import change_time
@@ -99,33 +99,32 @@ def _parse(text: str) -> list[BulkRow]:
     return rows
 
 
-@dataclass
+@dataclass(slots=True)
 class _User:
-    """A user as the bulk sees it: the row (transient for a user the bulk creates) and what they hold."""
+    """A user as the bulk sees it: plain values, not an ORM row (a bulk may create 100,000 users; the id of
+    one it creates is known only once written), and what they hold."""
 
-    row: UserRow
+    name: str
+    type: str
+    can_log_in: bool
+    retired: bool
     plan: str | None
-    licenses: list[str]  # sorted
+    licenses: tuple[str, ...]  # sorted
+    id: int = 0
     new: bool = False
 
-    def snapshot(self) -> dict[str, Any]:
-        # The shape `users.user_snapshot` writes to the audit log.
-        return {
-            "plan": self.plan,
-            "licenses": list(self.licenses),
-            "type": self.row.type,
-            "can_log_in": self.row.can_log_in,
-            "retired": self.row.retired,
-        }
+
+# What the audit log's snapshot of a user says (plan, licenses, type, can log in, retired), as a plain
+# tuple: the document itself is made once per distinct snapshot, when the entries are written.
+Snapshot = tuple[str | None, tuple[str, ...], str, bool, bool]
+# A log entry kept until written: action, user name, subject, the snapshots before and after. Plain
+# tuples of plain values, which the garbage collector stops tracking: a bulk keeps 200,000 of them, and
+# tracked objects by the hundred thousand make each full collection scan them all.
+_Entry = tuple[str, str, str, Snapshot | None, Snapshot]
 
 
-@dataclass
-class _Entry:
-    action: str
-    user: str
-    subject: str
-    before: dict[str, Any] | None
-    after: dict[str, Any]
+def _snapshot(user: _User) -> Snapshot:
+    return (user.plan, user.licenses, user.type, user.can_log_in, user.retired)
 
 
 @dataclass
@@ -139,30 +138,68 @@ class _Bulk:
     tenant_licenses: TenantLicenses
     initial: dict[str, tuple[str | None, frozenset[str]]] = field(default_factory=dict)
     entries: list[_Entry] = field(default_factory=list)
+    # What many rows share, found once: plans by the keys a row names, resolutions by plan and direct
+    # licenses, and the audit log's documents by snapshot (one object each, so that the log serialises
+    # each distinct snapshot once).
+    plans: dict[tuple[str, ...], Plan] = field(default_factory=dict)
+    resolutions: dict[tuple[str | None, tuple[str, ...]], Resolution] = field(default_factory=dict)
+    documents: dict[Snapshot, dict[str, Any]] = field(default_factory=dict)
 
-    def row(self, row: BulkRow, *, create_users: bool, at: datetime) -> bool:
+    def document(self, snapshot: Snapshot) -> dict[str, Any]:
+        """The snapshot in the shape `users.user_snapshot` writes to the audit log; one object for each
+        distinct snapshot, never changed once made."""
+        found = self.documents.get(snapshot)
+        if found is None:
+            plan, licenses, type_, can_log_in, retired = snapshot
+            found = self.documents[snapshot] = {
+                "plan": plan,
+                "licenses": list(licenses),
+                "type": type_,
+                "can_log_in": can_log_in,
+                "retired": retired,
+            }
+        return found
+
+    def plan_of(self, keys: tuple[str, ...]) -> Plan:
+        found = self.plans.get(keys)
+        if found is None:
+            found = self.plans[keys] = plan_for(self.state, keys)
+        return found
+
+    def resolution(self, plan: str | None, direct: tuple[str, ...]) -> Resolution:
+        key = (plan, direct)
+        found = self.resolutions.get(key)
+        if found is None:
+            catalog = self.state.catalog
+            found = self.resolutions[key] = resolve(
+                catalog, self.tenant_licenses, plan=require_plan(catalog, plan) if plan else None, direct=direct
+            )
+        return found
+
+    def row(self, row: BulkRow, *, create_users: bool) -> bool:
         """Check one row against the state so far and keep its effect in memory; raise if it fails.
 
         Returns whether the user's holdings changed. Nothing is kept of a row that fails.
         """
         state = self.state
         user = self.users.get(row.user)
-        plans, licenses = Counter[str](), Counter[str]()
+        plans: dict[str, int] = {}  # seats taken (or given back) by this row, kept only if it holds
+        licenses: dict[str, int] = {}
         entries: list[_Entry] = []
         if user is None:
             if not create_users:
                 raise UnknownUser(
                     f"tenant {state.row.name!r} has no user {row.user!r}", tenant=state.row.name, user=row.user
                 )
-            user = self._new_user(row, plans, entries, at=at)
-        before = user.snapshot()
+            user = self._new_user(row, plans, entries)
+        before = _snapshot(user)
         if not row.plans and not row.licenses:
             raise InvalidInput("nothing to assign: give plans or licenses", code=Code.NOTHING_TO_ASSIGN)
-        if user.row.retired:
+        if user.retired:
             raise UserRetired(f"user {row.user!r} is retired and holds no licenses", user=row.user)
-        new_plan = before["plan"]
+        new_plan = user.plan
         if row.plans:
-            plan = plan_for(state, row.plans)
+            plan = self.plan_of(row.plans)
             if state.catalog.tenant_plan and plan.key != tenant_plan(state):
                 raise InvalidCombination(
                     f"in {state.catalog.name} every user holds the tenant's plan "
@@ -171,54 +208,52 @@ class _Bulk:
                     plan=plan.key,
                 )
             allowed = state.catalog.licenses[plan.plan_license].allowed_user_types
-            _check_user_type(f"plan {plan.key}", allowed, user.row)
+            _check_user_type(f"plan {plan.key}", allowed, user)
             if plan.key != new_plan:
                 if not plan.unrestricted:
-                    in_use = self.plan_counts[plan.key] + plans[plan.key]
+                    in_use = self.plan_counts[plan.key] + plans.get(plan.key, 0)
                     _take_seat(state, item=plan.key, label=f"plan {plan.key} ({plan.plan_license})", in_use=in_use)
                 if new_plan is not None:
-                    plans[new_plan] -= 1
-                plans[plan.key] += 1
+                    plans[new_plan] = plans.get(new_plan, 0) - 1
+                plans[plan.key] = plans.get(plan.key, 0) + 1
                 new_plan = plan.key
         held = set(user.licenses)
         for name in dict.fromkeys(row.licenses):
-            info = _assignable(state, name, user.row)
+            info = _assignable(state, name, user)
             if info.full_name in held:
                 continue
             if not info.unrestricted:
                 in_use = self.license_counts[info.full_name]
                 _take_seat(state, item=info.full_name, label=info.full_name, in_use=in_use)
-            licenses[info.full_name] += 1
+            licenses[info.full_name] = licenses.get(info.full_name, 0) + 1
             held.add(info.full_name)
-        direct = sorted(held)
-        resolution = resolve(
-            state.catalog,
-            self.tenant_licenses,
-            plan=require_plan(state.catalog, new_plan) if new_plan else None,
-            direct=direct,
-        )
-        for name in direct:
-            needed = state.get_license(name)
-            if needed is not None and needed.prerequisite and not resolution.has_license(needed.prerequisite):
-                raise PrerequisiteMissing(
-                    f"{name} needs {needed.prerequisite}, which user {row.user!r} does not hold",
-                    license=name,
-                    prerequisite=needed.prerequisite,
-                    user=row.user,
-                )
+        direct = tuple(sorted(held))
+        if direct:  # with no direct license there is no prerequisite to check
+            resolution = self.resolution(new_plan, direct)
+            for name in direct:
+                needed = state.get_license(name)
+                if needed is not None and needed.prerequisite and not resolution.has_license(needed.prerequisite):
+                    raise PrerequisiteMissing(
+                        f"{name} needs {needed.prerequisite}, which user {row.user!r} does not hold",
+                        license=name,
+                        prerequisite=needed.prerequisite,
+                        user=row.user,
+                    )
         # The row holds: keep its effect.
         if user.new:
             self.users[row.user] = user
         user.plan = new_plan
         user.licenses = direct
-        self.plan_counts.update(plans)
-        self.license_counts.update(licenses)
-        after = user.snapshot()
-        subject = ",".join([*row.plans, *row.licenses])
-        self.entries.extend([*entries, _Entry("assign", row.user, subject, before, after)])
+        for key, taken in plans.items():
+            self.plan_counts[key] += taken
+        for key, taken in licenses.items():
+            self.license_counts[key] += taken
+        after = _snapshot(user)
+        entries.append(("assign", row.user, ",".join([*row.plans, *row.licenses]), before, after))
+        self.entries.extend(entries)
         return before != after
 
-    def _new_user(self, row: BulkRow, plans: Counter[str], entries: list[_Entry], *, at: datetime) -> _User:
+    def _new_user(self, row: BulkRow, plans: dict[str, int], entries: list[_Entry]) -> _User:
         """A user the row creates, checked as `users.add_user` checks it (CRM Suite: a seat of the tenant's plan)."""
         if not USER_NAME_RE.fullmatch(row.user):
             raise InvalidInput(
@@ -235,21 +270,16 @@ class _Bulk:
                 value=row.user_type,
             ) from None
         state = self.state
-        user = _User(
-            UserRow(name=row.user, type=kind.value, can_log_in=True, retired=False, created_at=utc(at)),
-            None,
-            [],
-            new=True,
-        )
-        entries.append(_Entry("user.add", row.user, row.user, None, user.snapshot()))
+        user = _User(row.user, kind.value, True, False, None, (), new=True)
+        entries.append(("user.add", row.user, row.user, None, _snapshot(user)))
         if state.catalog.tenant_plan:
             # CRM Suite: a seat is a user who can log in, holding the tenant's plan.
             plan = _require_tenant_plan(state)
             _take_seat(state, item=plan, label=f"plan {plan} (suite-user)", in_use=self.plan_counts[plan])
-            before = user.snapshot()
+            before = _snapshot(user)
             user.plan = plan
-            plans[plan] += 1
-            entries.append(_Entry("assign", row.user, plan, before, user.snapshot()))
+            plans[plan] = plans.get(plan, 0) + 1
+            entries.append(("assign", row.user, plan, before, _snapshot(user)))
         return user
 
     def write(self, ctx: Context, *, at: datetime) -> None:
@@ -257,45 +287,29 @@ class _Bulk:
         state = self.state
         repo = UserRepository(ctx.session)
         created = [user for user in self.users.values() if user.new]
-        ids = repo.add_many(
-            state.id,
-            [
-                {
-                    "name": u.row.name,
-                    "type": u.row.type,
-                    "can_log_in": u.row.can_log_in,
-                    "retired": u.row.retired,
-                    "created_at": u.row.created_at,
-                }
-                for u in created
-            ],
-        )
-        for user in created:
-            user.row.id = ids[user.row.name]
+        ids = repo.insert_users(state.id, created, created_at=at)
+        for user, user_id in zip(created, ids, strict=True):
+            user.id = user_id
         plans: dict[int, str | None] = {}
         added: list[tuple[int, str]] = []
         for name, user in self.users.items():
             plan_before, licenses_before = self.initial.get(name, (None, frozenset()))
             if user.plan != plan_before:
-                plans[user.row.id] = user.plan
-            added.extend((user.row.id, license_) for license_ in user.licenses if license_ not in licenses_before)
-        repo.set_plans(state.id, plans, new={user.row.id for user in created})
+                plans[user.id] = user.plan
+            added.extend((user.id, license_) for license_ in user.licenses if license_ not in licenses_before)
+        repo.set_plans(state.id, plans, new={user.id for user in created})
         repo.add_licenses(state.id, added)
-        # One entry per change, as `assign` writes them, numbered and chained in one multi-row insert.
-        AuditRepository(ctx.session).add_many(
+        # One entry per change, as `assign` writes them, numbered and chained in one statement; made as
+        # they are written.
+        users, document = self.users, self.document
+        AuditRepository(ctx.session).append_many(
             state.id,
             at=at,
             actor=ctx.actor,
-            entries=[
-                {
-                    "action": entry.action,
-                    "subject": entry.subject,
-                    "user_id": self.users[entry.user].row.id,
-                    "before": entry.before,
-                    "after": entry.after,
-                }
-                for entry in self.entries
-            ],
+            entries=(
+                NewEntry(action, subject, users[user].id, None if before is None else document(before), document(after))
+                for action, user, subject, before, after in self.entries
+            ),
         )
         state.row.version += len(self.entries)
         ctx.session.flush()
@@ -306,11 +320,16 @@ def _load(ctx: Context, tenant: str, rows: Sequence[BulkRow], *, lock: bool = Tr
     and the seats in use."""
     state = load_state(ctx, tenant, lock=lock)
     repo = UserRepository(ctx.session)
-    found = repo.by_names(state.id, [row.user for row in rows])
-    ids = [row.id for row in found]
+    found = repo.records_by_names(state.id, [row.user for row in rows])
+    ids = [user.id for user in found]
     plans = repo.plans_of(state.id, ids)
     direct = repo.licenses_of(state.id, ids)
-    users = {row.name: _User(row, plans.get(row.id), sorted(direct.get(row.id, []))) for row in found}
+    users = {
+        u.name: _User(
+            u.name, u.type, u.can_log_in, u.retired, plans.get(u.id), tuple(sorted(direct.get(u.id, []))), u.id
+        )
+        for u in found
+    }
     bulk = _Bulk(
         state=state,
         users=users,
@@ -342,7 +361,7 @@ def bulk_assign(
     apply_due_changes(ctx, tenant, until=utc(at) if at is not None else None)
     bulk = _load(ctx, tenant, rows)  # UNKNOWN_TENANT before any row
     moment = change_time(ctx, bulk.state.row, at)
-    report = _check(bulk, rows, partial=partial, create_users=create_users, at=moment, progress=progress)
+    report = _check(bulk, rows, partial=partial, create_users=create_users, progress=progress)
     bulk.write(ctx, at=moment)
     return report
 
@@ -353,14 +372,13 @@ def _check(
     *,
     partial: bool,
     create_users: bool,
-    at: datetime,
     progress: Callable[[int], None] | None,
 ) -> BulkRead:
     applied = 0
     failed: list[dict[str, Any]] = []
     for row in rows:
         try:
-            bulk.row(row, create_users=create_users, at=at)
+            bulk.row(row, create_users=create_users)
             applied += 1
         except LisensError as error:
             failed.append({"line": row.line, "user": row.user, "code": error.code, "message": error.message})
@@ -403,7 +421,7 @@ def prepare(
 
     Raises BULK_ASSIGN_FAILED as `bulk_assign` does; `commit` writes what was checked."""
     bulk = _load(ctx, tenant, rows, lock=False)
-    report = _check(bulk, rows, partial=partial, create_users=create_users, at=ctx.now(), progress=progress)
+    report = _check(bulk, rows, partial=partial, create_users=create_users, progress=progress)
     return PreparedBulk(tenant, bulk.state.row.version, rows, partial, create_users, report, bulk)
 
 
@@ -424,8 +442,5 @@ def commit(ctx: Context, prepared: PreparedBulk, *, at: datetime | None = None) 
     moment = change_time(ctx, state.row, at)
     bulk = prepared.bulk
     bulk.state = state  # the locked row of this transaction carries the version and the log's head
-    for user in bulk.users.values():
-        if user.new:
-            user.row.created_at = moment
     bulk.write(ctx, at=moment)
     return prepared.report

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from lisens.catalog.views import decision_view, grant_view
 from lisens.db.models import UserRow
@@ -178,7 +178,17 @@ def _require_tenant_plan(state: TenantState) -> str:
     return plan
 
 
-def _check_user_type(info_name: str, allowed: frozenset[UserType], user: UserRow) -> None:
+class Associate(Protocol):
+    """What the checks of an assignment read of its user: a row, or a bulk's plain record of one."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+
+def _check_user_type(info_name: str, allowed: frozenset[UserType], user: Associate) -> None:
     if allowed and UserType(user.type) not in allowed:
         raise NotAssignable(
             f"{info_name} is for {', '.join(sorted(t.value for t in allowed))} users; {user.name!r} is {user.type}",
@@ -189,7 +199,7 @@ def _check_user_type(info_name: str, allowed: frozenset[UserType], user: UserRow
         )
 
 
-def _assignable(state: TenantState, name: str, user: UserRow) -> LicenseInfo:
+def _assignable(state: TenantState, name: str, user: Associate) -> LicenseInfo:
     info = state.require_license(name)
     if info.type is not LicenseType.USER:
         raise NotAssignable(
