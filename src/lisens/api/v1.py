@@ -858,7 +858,9 @@ async def answer_check(request: Request, tenant: str, body: CheckRequest) -> Res
     cache = request.app.state.cache
     answer = None
     if len(body.users) * len(body.licenses) <= IN_LOOP_PAIRS:  # small and cached: no thread, no database
-        answer = users.check_batch_in_memory(cache, request.app.state.clock, tenant, body.users, body.licenses, **asked)
+        answer = users.check_batch_in_memory(
+            cache, request.app.state.clock, tenant, body.users, body.licenses, looked=True, **asked
+        )
     if answer is None:
         # What the cache lacks is read in a thread: from a replica if there is one, from the primary when the
         # replica has not replayed `min_version` yet.

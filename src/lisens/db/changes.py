@@ -141,8 +141,10 @@ class ChangeWatch:
         that comes from a replica that has not replayed it yet."""
         return self._latest.get(tenant_id, 0)
 
-    def tenant_stamp(self, tenant_id: int) -> Stamp | None:
-        if not self._fresh():
+    def tenant_stamp(self, tenant_id: int, *, looked: bool = False) -> Stamp | None:
+        """The tenant's stamp. `looked`: the caller had a stamp from this watch while serving the same
+        request, so what was committed before the request came in is known already: no second look."""
+        if not (self.listening if looked else self._fresh()):
             return None
         return (self._everything, self._tenants.get(tenant_id, 0))
 

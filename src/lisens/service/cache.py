@@ -85,7 +85,7 @@ class SnapshotCache:
 class Stamps(Protocol):
     """Which changes were committed since (`lisens.db.changes.ChangeWatch`): None when it cannot tell."""
 
-    def tenant_stamp(self, tenant_id: int) -> tuple[int, int] | None: ...
+    def tenant_stamp(self, tenant_id: int, *, looked: bool = False) -> tuple[int, int] | None: ...
 
     def token_stamp(self) -> tuple[int, int] | None: ...
 
@@ -128,13 +128,16 @@ class EffectiveLicenseCache:
         self.hits = 0
         self.misses = 0
 
-    def cached_tenant(self, name: str, *, min_version: int | None = None) -> TenantView | None:
-        """The tenant from memory, if nothing it depends on changed since it was read; else None."""
+    def cached_tenant(self, name: str, *, min_version: int | None = None, looked: bool = False) -> TenantView | None:
+        """The tenant from memory, if nothing it depends on changed since it was read; else None.
+
+        `looked`: the request asked the stamps already (for its token's principal), so they are not
+        looked at again (on SQLite a look is a statement)."""
         tenant_id = self._tenant_ids.get(name)
         if self.stamps is None or tenant_id is None:
             return None
         entry = self._tenants.get(name)
-        if entry is None or entry.stamp != self.stamps.tenant_stamp(tenant_id):
+        if entry is None or entry.stamp != self.stamps.tenant_stamp(tenant_id, looked=looked):
             return None
         return entry.value if min_version is None or entry.value.version >= min_version else None
 

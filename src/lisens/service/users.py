@@ -604,10 +604,14 @@ def check_batch_in_memory(
     explain: bool,
     at: datetime | None = None,
     min_version: int | None = None,
+    looked: bool = False,
 ) -> BatchCheck | None:
-    """The answer `check_batch` gives, from the cache alone: None when anything must be read first."""
+    """The answer `check_batch` gives, from the cache alone: None when anything must be read first.
+
+    `looked`: the request's principal came through the cache's stamps already (`cached_principal` or
+    `principal`), so the tenant's stamp needs no second look at the database."""
     require_batch_size(len(user_names), len(names), explain=explain)
-    view = cache.cached_tenant(tenant, min_version=min_version)
+    view = cache.cached_tenant(tenant, min_version=min_version, looked=looked)
     found = cache.cached_users(view, user_names) if view is not None else None
     if view is None or found is None:
         return None
