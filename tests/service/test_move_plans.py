@@ -112,6 +112,19 @@ def test_users_who_lose_a_license_are_counted_per_tenant_and_in_total(ctx: Conte
         assert count.tenants == sum(1 for row in view.tenants if count.license in row.lose)
 
 
+def test_no_user_loses_a_partner_owners_system_license_by_a_move_as_applying_it_keeps_it(ctx: Context) -> None:
+    cohort(ctx)
+    tenants.add_owner(ctx, "beta", "ACME", at=AT)
+    tenants.add_partner_license(ctx, "beta", "ACME.sync", license_type="system", at=AT)
+    view = move_plans.plan(ctx, to="suite", selection=Selection())
+    beta = next(row for row in view.tenants if row.tenant == "beta")
+    assert "acme.sync" not in beta.lose
+    assert "acme.sync" not in {count.license for count in view.summary.lose}
+    assert all("acme.sync" not in user.lost for user in moves.preview(ctx, "beta", to="suite").users)
+    moves.apply(ctx, "beta", to="suite", at=AT + timedelta(days=1))
+    assert all(users.check(ctx, "beta", user, ["ACME.sync"])[0].held for user in ("bo", "bea", "bjorn"))
+
+
 def test_usage_above_a_plan_limit_is_what_blocks_a_move() -> None:
     limits = {"dashboards": 3, "projects": 0, "custom-objects": fencing.UNLIMITED}
     usage = {"dashboards": 4, "projects": 0, "custom-objects": 500}

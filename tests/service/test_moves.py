@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import pytest
 
 from lisens.catalog.loader import DATA_DIR
 from lisens.catalog.moves import load_mapping_file
+from lisens.domain.engine import require_plan
 from lisens.domain.errors import CatalogError, LisensError
-from lisens.service import audit, fencing, moves, subscriptions, tenants, users
+from lisens.domain.model import Catalog
+from lisens.service import audit, fencing, move_plans, moves, subscriptions, tenants, users
 from lisens.service.context import Context
 from tests.db.conftest import T0
 from tests.db.helpers import make_tenant
@@ -273,3 +276,182 @@ def test_the_report_over_every_tenant_tells_its_progress_tenant_by_tenant(ctx: C
     told: list[tuple[int, int]] = []
     moves.report(ctx, to="suite", progress=lambda done, total: told.append((done, total)))
     assert told == [(1, 2), (2, 2)]
+
+
+# What each source generation's tenants may hold: plans (combined where the generation combines them),
+# licenses assigned by hand, add-ons and system licenses bought alone. A license's prerequisite is
+# assigned with it.
+@dataclass(frozen=True)
+class Offer:
+    plans: tuple[str, ...]
+    licenses: tuple[str, ...]
+    addons: tuple[str, ...]
+    system: tuple[str, ...] = ()
+
+
+OFFERS = {
+    "7": Offer(
+        plans=(),
+        licenses=("user", "quote-cal", "ej-client", "web", "visible-for", "saint-cal", "project-cal", "report-cal"),
+        addons=("calendar-sync", "development-tools"),
+        system=("quote", "pocket-crm-server", "reporter-studio"),
+    ),
+    "9": Offer(
+        plans=("standard-crm", "sales", "service", "marketing", "complete", "no-selection"),
+        licenses=("visible-for", "target-cal", "saint-cal", "mktg-auto-cal", "stakeholder-cal", "synchronizer-cal"),
+        addons=("cep", "calendar-sync", "development-tools"),
+    ),
+    "11": Offer(
+        plans=(
+            "sales-essential", "sales-premium", "service-essential", "service-premium", "marketing-essential",
+            "marketing-premium", "sales-premium+service-essential", "sales-essential+service-premium+marketing-premium",
+        ),
+        licenses=("visible-for", "synchronizer-cal", "superlicense-complete", "nebula"),
+        addons=("cep", "calendar-sync", "ai-platform", "ai-copilot"),
+    ),
+}  # fmt: skip
+MOVES = (("7", "9"), ("7", "11"), ("9", "11"), ("11", "suite"))
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a tenant built for the comparison has besides its users' plans and licenses."""
+
+    name: str
+    partner: bool = False  # a partner owner with system licenses (one also bought alone) and user licenses
+    retired: bool = False  # retired users, and users who cannot log in
+    bought: bool = False  # add-ons, system licenses bought alone, seats nobody uses
+
+
+SHAPES = (
+    Shape("plain"),
+    Shape("partner", partner=True),
+    Shape("retired", retired=True),
+    Shape("everything", partner=True, retired=True, bought=True),
+    *(Shape(f"random{n}", partner=n % 2 == 0, retired=n % 3 == 0, bought=n % 2 == 1) for n in range(4)),
+)
+
+
+def build(ctx: Context, shape: Shape, generation: str) -> str:
+    """A tenant of `generation` with about ten users of random plans and licenses (the same every run)."""
+    rng = random.Random(f"{generation}:{shape.name}")
+    offer, catalog = OFFERS[generation], ctx.catalog(generation)
+    name = f"{shape.name}-{generation}"
+    seats = dict.fromkeys(plan_key_of(catalog, key) for key in offer.plans) | {
+        license_: None for license_ in offer.licenses if not catalog.licenses[license_].unrestricted
+    }
+    if shape.partner:
+        seats["PARTNER.seat"] = None
+    make_tenant(ctx, name, generation=generation, people=())
+    if shape.partner:
+        tenants.add_owner(ctx, name, "PARTNER", at=AT)
+        tenants.add_partner_license(ctx, name, "PARTNER.sync", license_type="system", at=AT)
+        tenants.add_partner_license(ctx, name, "PARTNER.portal", license_type="system", at=AT)
+        tenants.add_system_license(ctx, name, "PARTNER.portal", at=AT)
+        tenants.add_partner_license(ctx, name, "PARTNER.cal", license_type="user", unrestricted=True, at=AT)
+        tenants.add_partner_license(ctx, name, "PARTNER.seat", license_type="user", at=AT)
+    for item in seats:
+        tenants.set_seats(ctx, name, item, 30 if shape.bought or rng.random() < 0.5 else 12, at=AT)
+    if shape.bought:
+        for addon in offer.addons:
+            tenants.add_addon(ctx, name, addon, at=AT)
+        for system in offer.system:
+            tenants.add_system_license(ctx, name, system, at=AT)
+    partner = ("PARTNER.cal", "PARTNER.seat") if shape.partner else ()
+    for n in range(rng.randint(6, 11)):
+        user = f"u{n}"
+        users.add_user(ctx, name, user, at=AT)
+        plan = rng.choice([*offer.plans, None]) if offer.plans else None
+        chosen = rng.sample([*offer.licenses, *partner], rng.randint(0, 3))
+        if generation == "7" and rng.random() < 0.7:
+            chosen.append("user")  # most users of generation 7 can log in to CRM
+        with_prerequisites = [
+            *(p for key in chosen if (p := prerequisite_of(catalog, key)) and p not in chosen),
+            *chosen,
+        ]
+        if plan or with_prerequisites:
+            users.assign(ctx, name, user, plans=plan.split("+") if plan else (), licenses=with_prerequisites, at=AT)
+    if shape.retired:
+        users.retire_user(ctx, name, "u0", at=AT)
+        users.set_can_log_in(ctx, name, "u1", False, at=AT)
+    return name
+
+
+def plan_key_of(catalog: Catalog, key: str) -> str:
+    return require_plan(catalog, key).key
+
+
+def prerequisite_of(catalog: Catalog, name: str) -> str | None:
+    license_ = catalog.licenses.get(name)
+    return license_.prerequisite if license_ is not None else None
+
+
+def held_by_each(ctx: Context, tenant: str) -> dict[str, tuple[str | None, frozenset[str], frozenset[str]]]:
+    """Each user's plan, direct licenses, and the licenses they hold as `lisens user show` lists them (the
+    one decision's `held`)."""
+    found = {}
+    for summary in users.list_users(ctx, tenant):
+        shown = users.show_user(ctx, tenant, summary.user)
+        found[shown.user] = (shown.plan, frozenset(shown.licenses), frozenset(e.license for e in shown.effective))
+    return found
+
+
+def per_user(by_license: dict[str, list[str]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for license_, names in by_license.items():
+        for name in names:
+            found.setdefault(name, []).append(license_)
+    return {name: sorted(licenses) for name, licenses in found.items()}
+
+
+@pytest.mark.parametrize(("source", "target"), MOVES, ids=[f"{a}-to-{b}" for a, b in MOVES])
+def test_a_move_says_exactly_what_applying_it_does_to_each_user(ctx: Context, source: str, target: str) -> None:
+    """The preview, the cohort plan's row and the apply's answer against what each user holds before and
+    after the move is applied (as `lisens user show` lists it), except the price-list and tier markers
+    and plan licenses they leave out (docs/decisions.md 66)."""
+    names = [build(ctx, shape, source) for shape in SHAPES]
+    markers = {f"superoffice.{name}" for name in ctx.catalog(source).markers | ctx.catalog(target).markers}
+    previews = {name: moves.preview(ctx, name, to=target) for name in names}
+    rows = {
+        row.tenant: row
+        for row in move_plans.plan(ctx, to=target, selection=move_plans.Selection(tenants=tuple(names))).tenants
+    }
+    differences: list[str] = []
+    for name in names:
+        before = held_by_each(ctx, name)
+        answer = moves.apply(ctx, name, to=target, at=AT + timedelta(days=1))
+        after = held_by_each(ctx, name)
+        row = rows[name]
+        lose, gain = per_user(row.lose), per_user(row.gain)
+        for said, view in (("preview", previews[name]), ("apply", answer)):
+            assert sorted(u.user for u in view.users) == sorted(before)
+            for user in view.users:
+                plan_before, direct_before, held_before = before[user.user]
+                plan_after, direct_after, held_after = after[user.user]
+                truth = {
+                    "from_plan": plan_before,
+                    "to_plan": plan_after,
+                    "lost": sorted(held_before - held_after - markers),
+                    "gained": sorted(held_after - held_before - markers),
+                    "dropped_direct": sorted(direct_before - direct_after),
+                }
+                told = {
+                    "from_plan": user.from_plan,
+                    "to_plan": user.to_plan,
+                    "lost": list(user.lost),
+                    "gained": list(user.gained),
+                    "dropped_direct": user.dropped_direct,
+                }
+                if said == "preview":
+                    told |= {"plan lose": lose.get(user.user, []), "plan gain": gain.get(user.user, [])}
+                    truth |= {"plan lose": truth["lost"], "plan gain": truth["gained"]}
+                differences += [
+                    f"{name} {user.user} {said} {key}: says {told[key]}, is {truth[key]}"
+                    for key in truth
+                    if told[key] != truth[key]
+                ]
+        seats = tenants.show_tenant(ctx, name).seats
+        said_seats = {s.item: s.after for s in previews[name].seats if s.after}
+        if said_seats != seats or row.seats_after != seats:
+            differences.append(f"{name} seats: preview says {said_seats}, plan {row.seats_after}, are {seats}")
+    assert not differences, "\n".join(differences)

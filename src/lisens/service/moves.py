@@ -224,11 +224,13 @@ def move_tenant(
         holdings.addons,
         [*holdings.system, *holdings.partner_system],
     )
+    # A partner owner's licenses do not depend on the packaging: a move keeps its system licenses, as it
+    # keeps its user licenses (docs/decisions.md 67), so its users hold them after the move as before.
     target_held = memo.licenses(
         target,
         [key for key, number in seats_after.items() if number > 0 and not is_license_item(key)],
         addons_kept,
-        system_kept,
+        [*system_kept, *holdings.partner_system],
     )
     for move in moves:
         if move.retired:
