@@ -180,3 +180,27 @@ def test_a_closed_watch_listens_again_when_asked_and_moves_every_stamp(fresh_dat
     again = listening(watch) if isinstance(watch, PostgresWatch) else watch
     assert eventually(lambda: again.tenant_stamp(1) not in (None, first))
     watch.close()
+
+
+def test_a_stamp_taken_after_a_look_in_the_same_request_does_not_look_again(fresh_database: Database) -> None:
+    watch = listening(watch_for(fresh_database.engine))
+    try:
+        factory = make_session_factory(fresh_database.engine)
+        with factory() as session:
+            make_tenant(Context(session, "setup", may_correct=True), seats={"sales-premium": 1})
+            session.commit()
+            acme = TenantRepository(session).get_by_name("acme")
+            assert acme is not None
+            acme_id = acme.id
+        time.sleep(0.2)
+        assert watch.token_stamp() is not None  # the request's one look
+        looked = watch.tenant_stamp(acme_id, looked=True)
+        assert looked == watch.tenant_stamp(acme_id)  # nothing committed since: the same stamp
+        with factory() as session:
+            tenants.set_seats(Context(session, "writer"), "acme", "sales-premium", 2)
+            session.commit()
+        if fresh_database.backend == "sqlite":  # only a look at the file tells; PostgreSQL's notice may come by itself
+            assert watch.tenant_stamp(acme_id, looked=True) == looked
+        assert eventually(lambda: watch.tenant_stamp(acme_id) != looked)  # the next request's look sees it
+    finally:
+        watch.close()
