@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-import uuid
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -30,23 +30,30 @@ class JsonFormatter(logging.Formatter):
         self._time = ""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        """The record's second in ISO 8601 with its offset; formatted once a second."""
-        second = int(record.created)
+        """The record's second in ISO 8601 with its offset."""
+        return self._time_of(record.created)
+
+    def _time_of(self, created: float) -> str:
+        second = int(created)  # formatted once a second
         if second != self._second:
             self._time = time.strftime("%Y-%m-%dT%H:%M:%S%z", self.converter(second))
             self._second = second
         return self._time
 
+    def _data(self, created: float, level: str, logger: str, message: str, fields: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {"time": self._time_of(created), "level": level, "logger": logger, "message": message}
+        if isinstance(fields, dict):
+            data.update(fields)
+        return data
+
+    def line(self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> str:
+        """The line `format` gives a record of these, without one."""
+        return ENCODER.encode(self._data(created, level, logger, message, fields))
+
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": self.formatTime(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        extra = getattr(record, "fields", None)
-        if isinstance(extra, dict):
-            data.update(extra)
+        data = self._data(
+            record.created, record.levelname.lower(), record.name, record.getMessage(), getattr(record, "fields", None)
+        )
         if record.exc_info and record.exc_info[0] is not None:
             data["exc_type"] = record.exc_info[0].__name__
             data["exc_message"] = str(record.exc_info[1])
@@ -56,13 +63,60 @@ class JsonFormatter(logging.Formatter):
         return ENCODER.encode(data)
 
 
+class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """JSON lines on standard error. The request log writes its line here directly (`write_line`): the
+    same bytes as through a record, without the machinery of one (a record, its handlers, filters)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.formatter: JsonFormatter = JsonFormatter()
+
+    def write_line(self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> None:
+        line = self.formatter.line(created, level, logger, message, fields)
+        with self.lock:  # type: ignore[union-attr]
+            self.stream.write(line + self.terminator)
+            self.stream.flush()
+
+
+def _json_handlers(logger: logging.Logger) -> list[JsonHandler] | None:
+    """The handlers an INFO record of `logger` would reach, if each is a plain `JsonHandler` (no filters,
+    no level above INFO, on loggers without filters); None if any is not, so the record goes the usual way."""
+    found: list[JsonHandler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        for handler in current.handlers:
+            if type(handler) is not JsonHandler or handler.filters or handler.level > logging.INFO:
+                return None
+            found.append(handler)
+        if not current.propagate:
+            break
+        current = current.parent
+    return found
+
+
+def log_request(fields: dict[str, Any]) -> None:
+    """One request's line in the `lisens.http` log (INFO `request`): the line itself when every handler is
+    a plain `JsonHandler` (the server's own set-up), else a record as any other."""
+    if not LOGGER.isEnabledFor(logging.INFO):
+        return
+    handlers = _json_handlers(LOGGER)
+    if handlers is None:
+        LOGGER.info("request", extra={"fields": fields})
+        return
+    created = time.time()
+    for handler in handlers:
+        handler.write_line(created, "info", LOGGER.name, "request", fields)
+
+
 def configure_logging(level: str = "INFO") -> None:
     # Every request is logged: records skip what no line of ours prints (the logging HOWTO's "Optimization").
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    logging._srcfile = None  # no caller's file and line looked up: no line prints them
+    handler = JsonHandler()
     for name in ("lisens", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
@@ -114,7 +168,7 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or uuid.uuid4().hex
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -195,18 +249,15 @@ class RequestMiddleware:
         method = scope.get("method", "")
         self.metrics.observe(method, template, status, elapsed)
         principal = getattr(scope.get("state", {}).get("principal"), "actor", None)
-        LOGGER.info(
-            "request",
-            extra={
-                "fields": {
-                    "request_id": request_id,
-                    "method": method,
-                    "path": scope.get("path"),
-                    "status": status,
-                    "ms": round(elapsed * 1000, 3),
-                    "principal": principal,
-                }
-            },
+        log_request(
+            {
+                "request_id": request_id,
+                "method": method,
+                "path": scope.get("path"),
+                "status": status,
+                "ms": round(elapsed * 1000, 3),
+                "principal": principal,
+            }
         )
 
 

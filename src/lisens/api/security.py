@@ -39,24 +39,35 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        headers: list[tuple[bytes, bytes]] = [
-            (b"x-frame-options", b"DENY"),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"same-origin" if path.startswith("/admin") else b"no-referrer"),
-        ]
         if path == "/admin" or path.startswith("/admin/"):
-            headers.append((b"content-security-policy", PANEL_CSP.encode()))
+            headers = PANEL_HEADERS
         elif path.startswith(DOCS_PATHS):
-            headers.append((b"content-security-policy", DOCS_CSP.encode()))
+            headers = DOCS_HEADERS
         else:
-            headers.append((b"content-security-policy", API_CSP.encode()))
+            headers = API_HEADERS
         if scope.get("scheme") == "https":
-            headers.append((b"strict-transport-security", HSTS.encode()))
+            headers = (*headers, (b"strict-transport-security", HSTS.encode()))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in headers if h[0] not in present)]
+                own = message.get("headers", [])
+                present = {name.lower() for name, _ in own}
+                message["headers"] = [*own, *(h for h in headers if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _headers(*, referrer: bytes, csp: str) -> tuple[tuple[bytes, bytes], ...]:
+    return (
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", referrer),
+        (b"content-security-policy", csp.encode()),
+    )
+
+
+# The headers of each kind of answer, made once.
+PANEL_HEADERS = _headers(referrer=b"same-origin", csp=PANEL_CSP)
+DOCS_HEADERS = _headers(referrer=b"no-referrer", csp=DOCS_CSP)
+API_HEADERS = _headers(referrer=b"no-referrer", csp=API_CSP)
