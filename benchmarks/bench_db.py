@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from lisens.db.engine import make_engine, make_session_factory
 from lisens.db.migrate import upgrade
@@ -68,8 +69,20 @@ def database(backend: str) -> Iterator[Engine]:
         admin.dispose()
 
 
+FACTORIES: dict[Engine, sessionmaker[Session]] = {}
+
+
+def sessions_of(engine: Engine) -> sessionmaker[Session]:
+    """The engine's session factory, made once as a server makes it (a factory per call would add its
+    construction, event listeners and all, to every assignment)."""
+    found = FACTORIES.get(engine)
+    if found is None:
+        found = FACTORIES[engine] = make_session_factory(engine)
+    return found
+
+
 def in_transaction(engine: Engine, work: Callable[[Context], object]) -> None:
-    session = make_session_factory(engine)()
+    session = sessions_of(engine)()
     try:
         work(Context(session=session, actor="bench"))
         session.commit()
@@ -233,7 +246,7 @@ def bench_backend(backend: str) -> dict[str, float]:
 
         results.update(bench_assignment_path(engine))
 
-        session = make_session_factory(engine)()
+        session = sessions_of(engine)()
         ctx = Context(session=session, actor="bench")
         targets = people[:50]
         start = time.perf_counter()
