@@ -8,7 +8,21 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import JSON, Dialect, and_, bindparam, delete, event, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Dialect,
+    and_,
+    bindparam,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import Sequence as DatabaseSequence
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -2014,30 +2028,23 @@ class CohortRepository:
         }
 
     def addons(self, tenant_ids: Sequence[int]) -> dict[int, list[str]]:
-        query = (
-            select(AddonRow.tenant_id, AddonRow.key)
-            .where(AddonRow.tenant_id.in_(tenant_ids))
-            .order_by(AddonRow.tenant_id, AddonRow.key)
-        )
-        return {tenant_id: [key for (key,) in rows] for tenant_id, rows in self._grouped(query, tenant_ids).items()}
+        return self._names(AddonRow.tenant_id, AddonRow.key, tenant_ids)
 
     def system(self, tenant_ids: Sequence[int]) -> dict[int, list[str]]:
         """System licenses bought alone, by name."""
-        query = (
-            select(SystemLicenseRow.tenant_id, SystemLicenseRow.name)
-            .where(SystemLicenseRow.tenant_id.in_(tenant_ids))
-            .order_by(SystemLicenseRow.tenant_id, SystemLicenseRow.name)
-        )
-        return {tenant_id: [name for (name,) in rows] for tenant_id, rows in self._grouped(query, tenant_ids).items()}
+        return self._names(SystemLicenseRow.tenant_id, SystemLicenseRow.name, tenant_ids)
 
     def partner_system(self, tenant_ids: Sequence[int]) -> dict[int, list[str]]:
         """The full names of the partner owners' system licenses, by name."""
-        query = (
-            select(PartnerLicenseRow.tenant_id, PartnerLicenseRow.full_name)
-            .where(PartnerLicenseRow.tenant_id.in_(tenant_ids), PartnerLicenseRow.type == "system")
-            .order_by(PartnerLicenseRow.tenant_id, PartnerLicenseRow.full_name)
-        )
-        return {tenant_id: [name for (name,) in rows] for tenant_id, rows in self._grouped(query, tenant_ids).items()}
+        system = PartnerLicenseRow.type == "system"
+        return self._names(PartnerLicenseRow.tenant_id, PartnerLicenseRow.full_name, tenant_ids, system)
+
+    def _names(
+        self, tenant: Any, name: Any, tenant_ids: Sequence[int], *conditions: ColumnElement[bool]
+    ) -> dict[int, list[str]]:
+        """Per tenant, the values of one column of a table keyed by tenant, in order."""
+        query = select(tenant, name).where(tenant.in_(tenant_ids), *conditions).order_by(tenant, name)
+        return {tenant_id: [value for (value,) in rows] for tenant_id, rows in self._grouped(query, tenant_ids).items()}
 
     def members(self, tenant_ids: Sequence[int]) -> dict[int, list[Member]]:
         """Every user with their plan key and direct licenses, by name: two statements (users joined to

@@ -136,24 +136,18 @@ class MoveMemo:
         found = self.changes.get(shape)
         if found is None:
             _bounded(self.changes)
-            source, target = self.source, self.target
-            held_before = resolve(
-                source,
-                before,
-                plan=require_plan(source, move.plan_before) if move.plan_before else None,
-                direct=move.direct_before,
-            ).held
-            held_after = resolve(
-                target,
-                after,
-                plan=require_plan(target, move.plan_after) if move.plan_after else None,
-                direct=move.direct_after,
-            ).held
+            held_before = _held(self.source, before, move.plan_before, move.direct_before)
+            held_after = _held(self.target, after, move.plan_after, move.direct_after)
             found = self.changes[shape] = (
                 tuple(sorted(held_after - held_before - self.markers)),
                 tuple(sorted(held_before - held_after - self.markers)),
             )
         return found
+
+
+def _held(catalog: Catalog, licenses: TenantLicenses, plan: str | None, direct: Sequence[str]) -> frozenset[str]:
+    """What a user of `plan` with `direct` licenses holds in `catalog` with the tenant's `licenses`."""
+    return resolve(catalog, licenses, plan=require_plan(catalog, plan) if plan else None, direct=direct).held
 
 
 def _bounded(memo: dict[Any, Any]) -> None:
