@@ -93,33 +93,18 @@ def _use_copy(session: Session, copy: bool | None) -> bool:
     return postgres if copy is None else copy
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-COPY_NULL = "\\N"
-
-
-def copy_text(value: str) -> str:
-    """A text value as COPY's text format writes it (backslash, tab, newline and carriage return escaped)."""
-    return value.translate(_COPY_ESCAPES)
-
-
-def _copy_rows(session: Session, statement: str, lines: Iterable[str], *, batch: int = 5_000) -> None:
-    """Stream lines of COPY's text format into `statement` (`COPY … FROM STDIN`) on the session's own
-    connection. The lines may be made as they are sent: PostgreSQL works on one batch while the next is
-    made. A database error is raised as SQLAlchemy raises it for any other statement."""
+def _copy_rows(session: Session, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Stream `rows` into `statement` (`COPY … FROM STDIN`) on the session's own connection; psycopg
+    writes each value in COPY's format (escapes, NULL). The rows may be made as they are sent. A database
+    error is raised as SQLAlchemy raises it for any other statement."""
     session.flush()
     driver: Any = session.connection().connection.driver_connection
     import psycopg
 
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as stream:
-            pending: list[str] = []
-            for line in lines:
-                pending.append(line)
-                if len(pending) == batch:
-                    stream.write("".join(pending))
-                    pending.clear()
-            if pending:
-                stream.write("".join(pending))
+            for row in rows:
+                stream.write_row(row)
     except psycopg.Error as exc:
         busy = busy_error(exc, "postgresql")
         if busy is not None:
@@ -428,13 +413,11 @@ class UserRepository:
             ids = list(range(last + 1, last + 1 + len(users)))
         moment = utc(created_at)
         if _use_copy(self.session, copy):
-            at = copy_text(moment.isoformat())
             _copy_rows(
                 self.session,
                 "COPY tenant_user (id, tenant_id, name, type, can_log_in, retired, created_at) FROM STDIN",
                 (
-                    f"{user_id}\t{tenant_id}\t{copy_text(user.name)}\t{copy_text(user.type)}\t"
-                    f"{'t' if user.can_log_in else 'f'}\t{'t' if user.retired else 'f'}\t{at}\n"
+                    (user_id, tenant_id, user.name, user.type, user.can_log_in, user.retired, moment)
                     for user_id, user in zip(ids, users, strict=True)
                 ),
             )
@@ -521,7 +504,7 @@ class UserRepository:
             _copy_rows(
                 self.session,
                 "COPY user_plan (tenant_id, user_id, plan_key) FROM STDIN",
-                (f"{tenant_id}\t{user_id}\t{copy_text(key)}\n" for user_id, key in pairs),
+                ((tenant_id, user_id, key) for user_id, key in pairs),
             )
         else:
             rows = [{"tenant_id": tenant_id, "user_id": user_id, "plan_key": key} for user_id, key in pairs]
@@ -537,7 +520,7 @@ class UserRepository:
             _copy_rows(
                 self.session,
                 "COPY user_license (tenant_id, user_id, name) FROM STDIN",
-                (f"{tenant_id}\t{user_id}\t{copy_text(name)}\n" for user_id, name in pairs),
+                ((tenant_id, user_id, name) for user_id, name in pairs),
             )
         else:
             rows = [{"tenant_id": tenant_id, "user_id": user_id, "name": name} for user_id, name in pairs]
@@ -892,15 +875,14 @@ class AuditRepository:
         tenant_changed(self.session, tenant_id)
         tenant, moment, correction = self._head(tenant_id, at)
         hashes = ChainedHashes(at=moment, actor=actor, correction=correction)
-        # The column's text, as the JSON type writes it (json.dumps), and as COPY sends it, once per
-        # document object; each kept with its document, so that its id stays its own while this runs.
-        documents: dict[int, tuple[Mapping[str, Any] | None, str, str]] = {}
+        # The column's text, as the JSON type writes it (json.dumps), once per document object; each kept
+        # with its document, so that its id stays its own while this runs.
+        documents: dict[int, tuple[Mapping[str, Any] | None, str]] = {}
 
-        def document(value: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, str, str]:
+        def document(value: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, str]:
             found = documents.get(id(value))
             if found is None:
-                text = json.dumps(value)
-                found = documents[id(value)] = (value, text, copy_text(text))
+                found = documents[id(value)] = (value, json.dumps(value))
             return found
 
         first = tenant.log_seq + 1
@@ -928,16 +910,25 @@ class AuditRepository:
         # the same transaction, without the ORM's bookkeeping for 100,000 objects nobody reads back here.
         self.session.flush()
         if _use_copy(self.session, copy):
-            at_text, actor_text, flag = copy_text(moment.isoformat()), copy_text(actor), "t" if correction else "f"
             _copy_rows(
                 self.session,
                 "COPY audit (tenant_id, seq, prev_hash, hash, at, actor, action, subject, user_id, before, after, "
                 "correction) FROM STDIN",
                 (
-                    f"{tenant_id}\t{seq}\t{before_hash}\t{digest}\t{at_text}\t{actor_text}\t"
-                    f"{copy_text(item.action)}\t{copy_text(item.subject)}\t"
-                    f"{COPY_NULL if item.user_id is None else item.user_id}\t"
-                    f"{document(item.before)[2]}\t{document(item.after)[2]}\t{flag}\n"
+                    (
+                        tenant_id,
+                        seq,
+                        before_hash,
+                        digest,
+                        moment,
+                        actor,
+                        item.action,
+                        item.subject,
+                        item.user_id,
+                        document(item.before)[1],
+                        document(item.after)[1],
+                        correction,
+                    )
                     for seq, before_hash, digest, item in chained()
                 ),
             )
