@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Dialect,
+    Insert,
     and_,
     bindparam,
     delete,
@@ -1145,35 +1146,28 @@ class AuditRepository:
         return self.session.scalar(query)
 
 
-_ENTRY = insert(AuditRow).values(
-    tenant_id=bindparam("p_tenant_id"),
-    seq=bindparam("p_seq"),
-    prev_hash=bindparam("p_prev_hash"),
-    hash=bindparam("p_hash"),
-    at=bindparam("p_at"),
-    actor=bindparam("p_actor"),
-    action=bindparam("p_action"),
-    subject=bindparam("p_subject"),
-    user_id=bindparam("p_user_id"),
-    before=bindparam("p_before"),
-    after=bindparam("p_after"),
-    correction=bindparam("p_correction"),
-)
+def _entry_insert(documents: TypeDecorator[str] | None = None) -> Insert:
+    """The insert of one log entry from bound parameters; `documents`: the type `before` and `after` come
+    in (as the column's JSON type by default)."""
+    return insert(AuditRow).values(
+        tenant_id=bindparam("p_tenant_id"),
+        seq=bindparam("p_seq"),
+        prev_hash=bindparam("p_prev_hash"),
+        hash=bindparam("p_hash"),
+        at=bindparam("p_at"),
+        actor=bindparam("p_actor"),
+        action=bindparam("p_action"),
+        subject=bindparam("p_subject"),
+        user_id=bindparam("p_user_id"),
+        before=bindparam("p_before", type_=documents),
+        after=bindparam("p_after", type_=documents),
+        correction=bindparam("p_correction"),
+    )
+
+
+_ENTRY = _entry_insert()
 # Many entries of one change: `before` and `after` come serialised (`AuditRepository.append_many`).
-_ENTRIES = insert(AuditRow).values(
-    tenant_id=bindparam("p_tenant_id"),
-    seq=bindparam("p_seq"),
-    prev_hash=bindparam("p_prev_hash"),
-    hash=bindparam("p_hash"),
-    at=bindparam("p_at"),
-    actor=bindparam("p_actor"),
-    action=bindparam("p_action"),
-    subject=bindparam("p_subject"),
-    user_id=bindparam("p_user_id"),
-    before=bindparam("p_before", type_=_SerializedJSON()),
-    after=bindparam("p_after", type_=_SerializedJSON()),
-    correction=bindparam("p_correction"),
-)
+_ENTRIES = _entry_insert(_SerializedJSON())
 _HEAD = (
     update(TenantRow)
     .where(TenantRow.id == bindparam("p_tenant_id"))
