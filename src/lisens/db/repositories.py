@@ -1827,12 +1827,6 @@ class WebhookRepository:
         )
         return self.session.scalar(query.limit(1)) is not None
 
-    def sent_before(self, webhook_id: int, tenant_id: int, seq: int) -> bool:
-        query = select(DeliveryRow.id).where(
-            DeliveryRow.webhook_id == webhook_id, DeliveryRow.tenant_id == tenant_id, DeliveryRow.seq == seq
-        )
-        return self.session.scalar(query.limit(1)) is not None
-
     def add_deliveries(self, rows: Sequence[DeliveryRow]) -> None:
         self.session.add_all(rows)
         self.session.flush()
